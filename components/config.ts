@@ -1,0 +1,153 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ConfigError, ConfigProblem } from "./errors";
+
+/** The project name, which is also the config namespace (`ssot-deploy:<key>`). */
+export const PROJECT = "ssot-deploy";
+
+/** Validated settings for the gates that run on this machine (G0–G4). */
+export interface SourceConfig {
+  /** Absolute path of the SSOT git repository on this machine. */
+  repo: string;
+  /** Commit, tag or branch to deploy. */
+  ref: string;
+  /** Mainline that `ref` must be reachable from. */
+  branch: string;
+  /** What G1 compares against when nothing is deployed yet. */
+  baseRef?: string;
+  /** Shell command that runs the application's tests in a clean export. */
+  testCommand: string;
+  /** Least number of tests the run must report, when set. */
+  expectedTests?: number;
+  /** Seconds before the test run is killed. */
+  testTimeoutSeconds: number;
+  /** Globs excluded from the artifact on top of the built-in ones. */
+  exclude: string[];
+  /** Local directory for artifacts and the test cache, absolute. */
+  workDir: string;
+}
+
+/** Raw config as Pulumi hands it to a program: every value a string, objects as JSON. */
+export type RawConfig = Record<string, string | undefined>;
+
+interface KeySpec<T> {
+  schema: z.ZodType<T>;
+  rule: string;
+  fix: string;
+  json?: boolean;
+}
+
+const nonEmpty = z.string().trim().min(1);
+// Refs reach git as arguments; a leading dash would be read as an option.
+const gitRef = nonEmpty.refine((s) => !s.startsWith("-") && !/[\s\x00-\x1f]/.test(s));
+const positiveInt = z.coerce.number().int().positive();
+
+// Defaults live here and in Pulumi.yaml; a test keeps the two equal.
+export const DEFAULTS = {
+  ref: "HEAD",
+  branch: "main",
+  testTimeoutSeconds: 900,
+  exclude: [] as string[],
+  workDir: ".ssot-deploy",
+};
+
+const SPECS = {
+  repo: {
+    schema: nonEmpty,
+    rule: "the path of the SSOT git repository on this machine",
+    fix: "pulumi config set repo /path/to/your/repo",
+  },
+  ref: {
+    schema: gitRef,
+    rule: "a commit, tag or branch name without whitespace or a leading '-'",
+    fix: "pulumi config set ref v1.2.0",
+  },
+  branch: {
+    schema: gitRef,
+    rule: "a branch name without whitespace or a leading '-'",
+    fix: "pulumi config set branch main",
+  },
+  baseRef: {
+    schema: gitRef,
+    rule: "a commit, tag or branch name without whitespace or a leading '-'",
+    fix: "pulumi config set baseRef v1.1.0",
+  },
+  testCommand: {
+    schema: nonEmpty,
+    rule: "a non-empty shell command",
+    fix: "pulumi config set testCommand 'python3 -m unittest discover -s tests'",
+  },
+  expectedTests: {
+    schema: positiveInt,
+    rule: "a positive integer",
+    fix: "pulumi config set expectedTests 394",
+  },
+  testTimeoutSeconds: {
+    schema: positiveInt.max(86400),
+    rule: "an integer number of seconds from 1 to 86400",
+    fix: "pulumi config set testTimeoutSeconds 900",
+  },
+  exclude: {
+    schema: z.array(nonEmpty.refine((g) => !g.startsWith("!"))),
+    rule: "a list of glob strings, none negated with '!'",
+    fix: "pulumi config set --path 'exclude[0]' 'docs/**'",
+    json: true,
+  },
+  workDir: {
+    schema: nonEmpty,
+    rule: "a directory path",
+    fix: "pulumi config set workDir .ssot-deploy",
+  },
+} satisfies Record<string, KeySpec<unknown>>;
+
+type Specs = typeof SPECS;
+type Parsed = { [K in keyof Specs]?: z.infer<Specs[K]["schema"]> };
+
+/** Parses and validates raw config, reporting every problem at once. Exported for testing. */
+export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): SourceConfig {
+  const problems: ConfigProblem[] = [];
+  const out: Parsed = {};
+  for (const [key, spec] of Object.entries(SPECS) as [keyof Specs, KeySpec<unknown>][]) {
+    const value = raw[key];
+    if (value === undefined || value === "") continue;
+    let input: unknown = value;
+    if (spec.json) {
+      try {
+        input = JSON.parse(value);
+      } catch {
+        problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, got: "text that is not JSON", fix: spec.fix });
+        continue;
+      }
+    }
+    const result = spec.schema.safeParse(input);
+    if (result.success) (out as Record<string, unknown>)[key] = result.data;
+    else problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, got: JSON.stringify(value), fix: spec.fix });
+  }
+  for (const key of ["repo", "testCommand"] as const) {
+    if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`)) {
+      const spec = SPECS[key];
+      problems.push({ key: `${PROJECT}:${key}`, rule: `set (${spec.rule})`, fix: spec.fix });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    repo: path.resolve(cwd, out.repo as string),
+    ref: out.ref ?? DEFAULTS.ref,
+    branch: out.branch ?? DEFAULTS.branch,
+    baseRef: out.baseRef,
+    testCommand: out.testCommand as string,
+    expectedTests: out.expectedTests,
+    testTimeoutSeconds: out.testTimeoutSeconds ?? DEFAULTS.testTimeoutSeconds,
+    exclude: out.exclude ?? DEFAULTS.exclude,
+    workDir: path.resolve(cwd, out.workDir ?? DEFAULTS.workDir),
+  };
+}
+
+/** Reads this stack's config through Pulumi and validates it in one place. */
+export function readSourceConfig(): SourceConfig {
+  const config = new pulumi.Config(PROJECT);
+  const raw: RawConfig = {};
+  for (const key of Object.keys(SPECS)) raw[key] = config.get(key);
+  return parseSourceConfig(raw);
+}

@@ -1,0 +1,38 @@
+/** One regular file of the artifact: path relative to the release root, digest, size, mode. */
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+  size: number;
+  executable: boolean;
+}
+
+/**
+ * One line in the format of GNU `sha256sum`, so `sha256sum -c` checks an extracted tree.
+ * Names holding a backslash or newline get coreutils' escaped form (a leading backslash).
+ */
+export function manifestLine(sha256: string, path: string): string {
+  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`;
+  const escaped = path.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
+  return `\\${sha256}  ${escaped}\n`;
+}
+
+export function formatManifest(entries: readonly { path: string; sha256: string }[]): string {
+  return entries.map((e) => manifestLine(e.sha256, e.path)).join("");
+}
+
+/** Parses `sha256sum` output back into digest and path. Exported for testing. */
+export function parseManifest(text: string): { path: string; sha256: string }[] {
+  const out: { path: string; sha256: string }[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const escaped = line.startsWith("\\");
+    const body = escaped ? line.slice(1) : line;
+    const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(body);
+    if (!m) throw new Error(`manifest line is not in sha256sum format: ${JSON.stringify(line)}`);
+    const path = escaped
+      ? m[2].replace(/\\(\\|n|r)/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : "\\"))
+      : m[2];
+    out.push({ sha256: m[1], path });
+  }
+  return out;
+}
