@@ -14,11 +14,11 @@ export interface SourceConfig {
   ref: string;
   /** Mainline that `ref` must be reachable from. */
   branch: string;
-  /** What G1 compares against when nothing is deployed yet. */
+  /** What G1 compares against when nothing is deployed yet; unset when config is "". */
   baseRef?: string;
   /** Shell command that runs the application's tests in a clean export. */
   testCommand: string;
-  /** Least number of tests the run must report, when set. */
+  /** Least number of tests the run must report; unset (config 0) means no minimum. */
   expectedTests?: number;
   /** Seconds before the test run is killed. */
   testTimeoutSeconds: number;
@@ -45,6 +45,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 // Defaults live here and in Pulumi.yaml; a test keeps the two equal.
 export const DEFAULTS = {
+  baseRef: "",
+  expectedTests: 0,
   ref: "HEAD",
   branch: "main",
   testTimeoutSeconds: 900,
@@ -79,8 +81,8 @@ const SPECS = {
     fix: "pulumi config set testCommand 'python3 -m unittest discover -s tests'",
   },
   expectedTests: {
-    schema: positiveInt,
-    rule: "a positive integer",
+    schema: z.coerce.number().int().min(0),
+    rule: "a whole number of tests, 0 for no minimum",
     fix: "pulumi config set expectedTests 394",
   },
   testTimeoutSeconds: {
@@ -127,7 +129,7 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
   for (const key of ["repo", "testCommand"] as const) {
     if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`)) {
       const spec = SPECS[key];
-      problems.push({ key: `${PROJECT}:${key}`, rule: `set (${spec.rule})`, fix: spec.fix });
+      problems.push({ key: `${PROJECT}:${key}`, rule: `set to ${spec.rule}`, fix: spec.fix });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -137,7 +139,7 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
     branch: out.branch ?? DEFAULTS.branch,
     baseRef: out.baseRef,
     testCommand: out.testCommand as string,
-    expectedTests: out.expectedTests,
+    expectedTests: out.expectedTests === 0 ? undefined : out.expectedTests,
     testTimeoutSeconds: out.testTimeoutSeconds ?? DEFAULTS.testTimeoutSeconds,
     exclude: out.exclude ?? DEFAULTS.exclude,
     workDir: path.resolve(cwd, out.workDir ?? DEFAULTS.workDir),

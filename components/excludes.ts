@@ -26,12 +26,16 @@ export const BUILTIN_EXCLUDES: readonly string[] = [
 
 type Matcher = (path: string) => boolean;
 
+const never: Matcher = () => false;
+
+// picomatch's own `basename` option also applies to patterns holding a slash, so the two
+// shapes are compiled apart: bare names against the last segment, the rest against the path.
 function compile(patterns: readonly string[]): Matcher {
-  if (patterns.length === 0) return () => false;
-  return picomatch(
-    patterns.map((p) => p.replace(/^\//, "")),
-    { dot: true, basename: true },
-  );
+  const bare = patterns.filter((p) => !p.includes("/"));
+  const anchored = patterns.filter((p) => p.includes("/")).map((p) => p.replace(/^\//, ""));
+  const byName = bare.length > 0 ? picomatch(bare, { dot: true }) : never;
+  const byPath = anchored.length > 0 ? picomatch(anchored, { dot: true }) : never;
+  return (path) => byName(path.slice(path.lastIndexOf("/") + 1)) || byPath(path);
 }
 
 /**

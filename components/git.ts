@@ -28,7 +28,6 @@ export function openRepo(repo: string): SimpleGit {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? "/",
     LANG: "C",
-    GIT_CONFIG_NOSYSTEM: "1",
   });
 }
 

@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** A small Python service in the seed's shape: a kill-switch that stays off, and unittest tests. */
+export const PY_APP: Record<string, string> = {
+  "app/__init__.py": "",
+  "app/service.py": [
+    "import json, os",
+    "",
+    "def execution_enabled(path=os.environ.get('KILL_SWITCH_FILE', 'shared/kill-switch.json')):",
+    "    try:",
+    "        with open(path) as f:",
+    "            return json.load(f).get('execution_enabled') is True",
+    "    except FileNotFoundError:",
+    "        return False",
+    "",
+    "def run(mode):",
+    "    if mode == 'LIVE' and not execution_enabled():",
+    "        raise PermissionError('execution disabled')",
+    "    return 'ok:' + mode",
+    "",
+  ].join("\n"),
+  "tests/__init__.py": "",
+  "tests/test_service.py": [
+    "import unittest",
+    "from app import service",
+    "",
+    "class ServiceTest(unittest.TestCase):",
+    "    def test_simulate_runs(self):",
+    "        self.assertEqual(service.run('SIM'), 'ok:SIM')",
+    "    def test_live_refused_when_disabled(self):",
+    "        with self.assertRaises(PermissionError):",
+    "            service.run('LIVE')",
+    "    def test_switch_defaults_off(self):",
+    "        self.assertFalse(service.execution_enabled('/nonexistent'))",
+    "",
+  ].join("\n"),
+  ".gitignore": "__pycache__/\n.env\n",
+  "README.md": "# sample service\n",
+};
+
+export const PY_TEST_COMMAND = "python3 -m unittest discover -s tests";
+
+/** A git repository in a fresh temporary directory, removed by `remove()`. */
+export class FixtureRepo {
+  private tick = 0;
+
+  private constructor(public readonly dir: string) {}
+
+  static create(files: Record<string, string> = PY_APP, branch = "main"): FixtureRepo {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-fixture-"));
+    const repo = new FixtureRepo(dir);
+    repo.git("init", "-q", "-b", branch);
+    repo.write(files);
+    repo.commit("initial");
+    return repo;
+  }
+
+  git(...args: string[]): string {
+    // Fixed identity and dates: the same fixture always yields the same commit ids.
+    const date = `2026-01-01T00:00:${String(this.tick).padStart(2, "0")}Z`;
+    return execFileSync("git", args, {
+      cwd: this.dir,
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        HOME: this.dir,
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_AUTHOR_NAME: "Fixture",
+        GIT_AUTHOR_EMAIL: "fixture@example.invalid",
+        GIT_COMMITTER_NAME: "Fixture",
+        GIT_COMMITTER_EMAIL: "fixture@example.invalid",
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date,
+      },
+    }).trim();
+  }
+
+  write(files: Record<string, string>): void {
+    for (const [rel, content] of Object.entries(files)) {
+      const file = path.join(this.dir, rel);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, content);
+    }
+  }
+
+  /** Stages everything and commits; returns the new commit id. */
+  commit(message: string, files?: Record<string, string>): string {
+    if (files) this.write(files);
+    this.tick++;
+    this.git("add", "-A");
+    this.git("commit", "-q", "--allow-empty", "-m", message);
+    return this.head();
+  }
+
+  head(): string {
+    return this.git("rev-parse", "HEAD");
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function tempDir(prefix = "ssot-test-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
