@@ -32,7 +32,10 @@ export class Artifact extends pulumi.ComponentResource {
   constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:artifact:Artifact", name, {}, opts);
     if (!/^[0-9a-f]{40,64}$/.test(args.build.commit)) {
-      throw new pulumi.ResourceError(`build.commit must be a full commit id, got "${args.build.commit}"`, this);
+      throw new pulumi.ResourceError(
+        `build.commit must be a full commit id, got "${args.build.commit}"`,
+        this,
+      );
     }
     const b = args.build;
     const summary: ArtifactSummary = {

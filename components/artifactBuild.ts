@@ -44,11 +44,20 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
  * Builds the artifact into `<workDir>/artifacts` and checks it against any earlier build of the
  * same commit and excludes: a difference there means the build is not reproducible, and blocks.
  */
-export async function buildArtifact(cfg: SourceConfig, c: ResolvedCommit): Promise<BuiltArtifact | GateFailure> {
+export async function buildArtifact(
+  cfg: SourceConfig,
+  c: ResolvedCommit,
+): Promise<BuiltArtifact | GateFailure> {
   const dir = path.join(cfg.workDir, "artifacts");
   await fs.promises.mkdir(path.join(dir, "builds"), { recursive: true });
   const staging = path.join(dir, `${c.commit}.${process.pid}.tar.gz`);
-  const t = await buildTarball({ repo: cfg.repo, commit: c.commit, mtime: c.time, exclude: cfg.exclude, outPath: staging });
+  const t = await buildTarball({
+    repo: cfg.repo,
+    commit: c.commit,
+    mtime: c.time,
+    exclude: cfg.exclude,
+    outPath: staging,
+  });
 
   const releaseId = releaseIdOf(c.commit, t.tarSha256);
   const file = path.join(dir, `${releaseId}.tar.gz`);
@@ -58,10 +67,25 @@ export async function buildArtifact(cfg: SourceConfig, c: ResolvedCommit): Promi
   await writeAtomic(manifestPath, manifest);
   await writeAtomic(
     path.join(dir, `${releaseId}.json`),
-    JSON.stringify({ releaseId, commit: c.commit, tree: c.tree, sha256: t.sha256, tarSha256: t.tarSha256, symlinks: t.symlinks }, null, 2),
+    JSON.stringify(
+      {
+        releaseId,
+        commit: c.commit,
+        tree: c.tree,
+        sha256: t.sha256,
+        tarSha256: t.tarSha256,
+        symlinks: t.symlinks,
+      },
+      null,
+      2,
+    ),
   );
 
-  const record = path.join(dir, "builds", `${c.commit}-${sha256(JSON.stringify([...BUILTIN_EXCLUDES, ...cfg.exclude])).slice(0, 16)}.json`);
+  const record = path.join(
+    dir,
+    "builds",
+    `${c.commit}-${sha256(JSON.stringify([...BUILTIN_EXCLUDES, ...cfg.exclude])).slice(0, 16)}.json`,
+  );
   const earlier = await fs.promises
     .readFile(record, "utf8")
     .then((s) => JSON.parse(s) as { tarSha256: string; sha256: string; at: string })
@@ -72,7 +96,11 @@ export async function buildArtifact(cfg: SourceConfig, c: ResolvedCommit): Promi
       next: "look for export-subst placeholders or attributes that depend on the time or the machine; remove them, commit, run again",
     };
   }
-  if (!earlier) await writeAtomic(record, JSON.stringify({ tarSha256: t.tarSha256, sha256: t.sha256, at: new Date().toISOString() }));
+  if (!earlier)
+    await writeAtomic(
+      record,
+      JSON.stringify({ tarSha256: t.tarSha256, sha256: t.sha256, at: new Date().toISOString() }),
+    );
   const repro = !earlier
     ? "first build of this commit"
     : earlier.sha256 === t.sha256

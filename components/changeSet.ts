@@ -55,7 +55,8 @@ export function classify(
 }
 
 export function summarize(cs: ChangeSet): string {
-  const base = cs.base === null ? "no base (first deploy)" : `base ${cs.base.slice(0, 12)} (${cs.baseSource})`;
+  const base =
+    cs.base === null ? "no base (first deploy)" : `base ${cs.base.slice(0, 12)} (${cs.baseSource})`;
   return (
     `${base} -> ${cs.target.slice(0, 12)}: ${cs.added.length} added, ${cs.modified.length} modified, ` +
     `${cs.deleted.length} deleted, ${cs.renamed.length} renamed; ${cs.artifactFiles} files to ship, ` +

@@ -118,13 +118,24 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
       try {
         input = JSON.parse(value);
       } catch {
-        problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, got: "text that is not JSON", fix: spec.fix });
+        problems.push({
+          key: `${PROJECT}:${key}`,
+          rule: spec.rule,
+          got: "text that is not JSON",
+          fix: spec.fix,
+        });
         continue;
       }
     }
     const result = spec.schema.safeParse(input);
     if (result.success) (out as Record<string, unknown>)[key] = result.data;
-    else problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, got: JSON.stringify(value), fix: spec.fix });
+    else
+      problems.push({
+        key: `${PROJECT}:${key}`,
+        rule: spec.rule,
+        got: JSON.stringify(value),
+        fix: spec.fix,
+      });
   }
   for (const key of ["repo", "testCommand"] as const) {
     if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`)) {

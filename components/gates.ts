@@ -36,14 +36,20 @@ export function gate(id: GateId, status: GateStatus, detail: string): GateResult
 export function renderGateTable(gates: readonly GateResult[]): string {
   const sorted = [...gates].sort((a, b) => a.id.localeCompare(b.id));
   const width = Math.max(...sorted.map((g) => g.name.length));
-  return sorted.map((g) => `${g.id} ${g.name.padEnd(width)}  ${g.status.padEnd(7)}  ${g.detail}`).join("\n");
+  return sorted
+    .map((g) => `${g.id} ${g.name.padEnd(width)}  ${g.status.padEnd(7)}  ${g.detail}`)
+    .join("\n");
 }
 
 /**
  * The text of a blocked run, in the seed report's order: the result, the exact gap, what
  * was changed (nothing), the gates, and the next action.
  */
-export function renderBlocked(gates: readonly GateResult[], failure: GateFailure, unchanged: string): string {
+export function renderBlocked(
+  gates: readonly GateResult[],
+  failure: GateFailure,
+  unchanged: string,
+): string {
   return [
     "FINAL RESULT: BLOCKED_WITH_EXACT_GAP",
     `exact gap: ${failure.gap}`,
@@ -84,6 +90,10 @@ export class GateRun {
     for (const later of this.order) {
       if (!done.has(later)) this.results.push(gate(later, "SKIPPED", `not run: blocked at ${id}`));
     }
-    throw new BlockedError(renderBlocked(this.results, failure, this.unchanged), failure.gap, this.results);
+    throw new BlockedError(
+      renderBlocked(this.results, failure, this.unchanged),
+      failure.gap,
+      this.results,
+    );
   }
 }

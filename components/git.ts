@@ -41,10 +41,15 @@ export async function repoTopLevel(git: SimpleGit): Promise<string | undefined> 
 }
 
 /** Resolves `ref` to a commit, or undefined when it names none. */
-export async function resolveCommit(git: SimpleGit, ref: string): Promise<ResolvedCommit | undefined> {
+export async function resolveCommit(
+  git: SimpleGit,
+  ref: string,
+): Promise<ResolvedCommit | undefined> {
   let commit: string;
   try {
-    commit = (await git.raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])).trim();
+    commit = (
+      await git.raw(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`])
+    ).trim();
   } catch {
     return undefined;
   }
@@ -72,23 +77,46 @@ export async function dirtyTrackedFiles(git: SimpleGit): Promise<string[]> {
   return status.files.map((f) => f.path).sort();
 }
 
-export async function upstreamStatus(git: SimpleGit, branch: string): Promise<UpstreamStatus | undefined> {
+export async function upstreamStatus(
+  git: SimpleGit,
+  branch: string,
+): Promise<UpstreamStatus | undefined> {
   let upstream: string;
   try {
     upstream = (
-      await git.raw(["rev-parse", "--abbrev-ref", "--symbolic-full-name", `refs/heads/${branch}@{upstream}`])
+      await git.raw([
+        "rev-parse",
+        "--abbrev-ref",
+        "--symbolic-full-name",
+        `refs/heads/${branch}@{upstream}`,
+      ])
     ).trim();
   } catch {
     return undefined;
   }
   if (upstream === "") return undefined;
-  const counts = (await git.raw(["rev-list", "--left-right", "--count", `refs/heads/${branch}...${upstream}`])).trim();
+  const counts = (
+    await git.raw(["rev-list", "--left-right", "--count", `refs/heads/${branch}...${upstream}`])
+  ).trim();
   const [ahead, behind] = counts.split(/\s+/).map(Number);
   return { upstream, ahead, behind };
 }
 
-export async function diffNameStatus(git: SimpleGit, base: string, target: string): Promise<NameStatus[]> {
-  const out = await git.raw(["diff", "--name-status", "-z", "-M", "--no-ext-diff", base, target, "--"]);
+export async function diffNameStatus(
+  git: SimpleGit,
+  base: string,
+  target: string,
+): Promise<NameStatus[]> {
+  const out = await git.raw([
+    "diff",
+    "--name-status",
+    "-z",
+    "-M",
+    "--no-ext-diff",
+    base,
+    target,
+    "--",
+  ]);
   return parseNameStatus(out);
 }
 
@@ -96,7 +124,7 @@ export async function diffNameStatus(git: SimpleGit, base: string, target: strin
 export function parseNameStatus(z: string): NameStatus[] {
   const fields = z.split("\0");
   const out: NameStatus[] = [];
-  for (let i = 0; i + 1 < fields.length; ) {
+  for (let i = 0; i + 1 < fields.length;) {
     const code = fields[i++];
     const kind = code.charAt(0) as NameStatus["status"];
     if (kind === "R" || kind === "C") {

@@ -30,7 +30,8 @@ const PROJECT_RULES = [
   {
     id: "ssot/password-assignment",
     patterns: [
-      "/\\b(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token)\\b[\"']?\\s*[:=]\\s*[\"'][^\"'\\s]{4,}[\"']/i",
+      // A credential word anywhere in the name (DB_PASSWORD, apiKey), then a quoted literal.
+      "/[\\w.-]*(?:password|passwd|secret|api_?key|access_?token|auth_?token|private_?key)[\\w-]*[\"']?\\s*[:=]\\s*[\"'][^\"'\\s]{4,}[\"']/i",
     ],
   },
   { id: "ssot/aws-access-key-id", patterns: ["/\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b/"] },
@@ -75,7 +76,9 @@ export async function scanCommit(
   include: (path: string) => boolean,
 ): Promise<ScanResult> {
   const targets = (await listBlobs(repo, commit)).filter((b) => include(b.path));
-  const child = spawn("git", ["-C", repo, "cat-file", "--batch"], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn("git", ["-C", repo, "cat-file", "--batch"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const result: ScanResult = { sha256: new Map(), scanned: 0, skipped: 0, findings: [] };
   const reader = batchReader(child.stdout);
   child.stdin.end(targets.map((t) => `${t.oid}\n`).join(""));
@@ -94,7 +97,9 @@ export async function scanCommit(
 }
 
 async function listBlobs(repo: string, commit: string) {
-  const out = await collect(spawn("git", ["-C", repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit]));
+  const out = await collect(
+    spawn("git", ["-C", repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit]),
+  );
   return out
     .toString("utf8")
     .split("\0")
@@ -112,7 +117,9 @@ function collect(child: ReturnType<typeof spawn>): Promise<Buffer> {
   child.stdout?.on("data", (c: Buffer) => chunks.push(c));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`git exited ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`git exited ${code}`)),
+    );
   });
 }
 

@@ -14,7 +14,14 @@ export interface SourceResult {
   gates: GateResult[];
   commit: g.ResolvedCommit;
   changeSet: ChangeSet;
-  tests: { command: string; passed: number; failed: number; skipped: number; total: number; cached: boolean };
+  tests: {
+    command: string;
+    passed: number;
+    failed: number;
+    skipped: number;
+    total: number;
+    cached: boolean;
+  };
   artifact: BuiltArtifact;
 }
 
@@ -38,12 +45,18 @@ export function missingRepo(repo: string, host: string): GateFailure {
   };
 }
 
-async function precheck(run: GateRun, cfg: SourceConfig): Promise<{ git: SimpleGit; commit: g.ResolvedCommit }> {
+async function precheck(
+  run: GateRun,
+  cfg: SourceConfig,
+): Promise<{ git: SimpleGit; commit: g.ResolvedCommit }> {
   const host = os.hostname();
   const stat = await fs.promises.stat(cfg.repo).catch(() => undefined);
   if (!stat) run.block("G0", missingRepo(cfg.repo, host));
   if (!stat.isDirectory()) {
-    run.block("G0", { gap: `repo ${cfg.repo} is a file, not a directory`, next: "pulumi config set repo <path of the clone>" });
+    run.block("G0", {
+      gap: `repo ${cfg.repo} is a file, not a directory`,
+      next: "pulumi config set repo <path of the clone>",
+    });
   }
   const git = g.openRepo(cfg.repo);
   const top = await g.repoTopLevel(git);
@@ -66,11 +79,19 @@ async function precheck(run: GateRun, cfg: SourceConfig): Promise<{ git: SimpleG
       next: `check the name (git -C ${cfg.repo} log --oneline ${cfg.branch}), fetch it if it is remote, then pulumi config set ref <commit, tag or branch>`,
     });
   }
-  run.pass("G0", `repo ${cfg.repo} on ${host}; ref ${cfg.ref} -> ${short(commit.commit)} "${commit.subject}"`);
+  run.pass(
+    "G0",
+    `repo ${cfg.repo} on ${host}; ref ${cfg.ref} -> ${short(commit.commit)} "${commit.subject}"`,
+  );
   return { git, commit };
 }
 
-async function discipline(run: GateRun, git: SimpleGit, cfg: SourceConfig, commit: string): Promise<void> {
+async function discipline(
+  run: GateRun,
+  git: SimpleGit,
+  cfg: SourceConfig,
+  commit: string,
+): Promise<void> {
   const reachable = await g.reachableFrom(git, commit, cfg.branch);
   if (reachable === undefined) {
     run.block("G2", {
@@ -86,7 +107,8 @@ async function discipline(run: GateRun, git: SimpleGit, cfg: SourceConfig, commi
   }
   const dirty = await g.dirtyTrackedFiles(git);
   if (dirty.length > 0) {
-    const shown = dirty.slice(0, 10).join(", ") + (dirty.length > 10 ? ` and ${dirty.length - 10} more` : "");
+    const shown =
+      dirty.slice(0, 10).join(", ") + (dirty.length > 10 ? ` and ${dirty.length - 10} more` : "");
     run.block("G2", {
       gap: `${dirty.length} tracked file(s) in ${cfg.repo} have uncommitted changes: ${shown}`,
       next: "commit the changes to the mainline (or git stash them), then run again",
@@ -144,7 +166,10 @@ function testFailure(r: TestRunResult, cfg: SourceConfig): GateFailure | undefin
  * Runs gates G0, G2, G1, G3 and G4 in that order on this machine, each before the next. The
  * first failure throws a BlockedError whose message is the full blocked report.
  */
-export async function runSourceGates(cfg: SourceConfig, opts: SourceGateOptions = {}): Promise<SourceResult> {
+export async function runSourceGates(
+  cfg: SourceConfig,
+  opts: SourceGateOptions = {},
+): Promise<SourceResult> {
   const run: GateRun = new GateRun(
     [...ORDER, ...(opts.laterGates ?? [])],
     opts.unchanged ?? "No resource was registered and no server was contacted.",
@@ -153,7 +178,13 @@ export async function runSourceGates(cfg: SourceConfig, opts: SourceGateOptions 
   await discipline(run, git, cfg, commit.commit);
 
   const base = await resolveBase(run, git, cfg, opts.deployedCommit);
-  const { changeSet, findings } = await surveyChangeSet(git, cfg.repo, base, commit.commit, cfg.exclude);
+  const { changeSet, findings } = await surveyChangeSet(
+    git,
+    cfg.repo,
+    base,
+    commit.commit,
+    cfg.exclude,
+  );
   if (findings.length > 0) run.block("G1", findingsFailure(findings));
   run.pass("G1", summarize(changeSet));
 
@@ -168,7 +199,10 @@ export async function runSourceGates(cfg: SourceConfig, opts: SourceGateOptions 
   const failure = testFailure(r, cfg);
   if (failure) run.block("G3", failure);
   const c = r.counts!;
-  run.pass("G3", `${c.passed}/${c.total} passed, ${c.skipped} skipped (${c.format}${r.cached ? ", cached" : ""})`);
+  run.pass(
+    "G3",
+    `${c.passed}/${c.total} passed, ${c.skipped} skipped (${c.format}${r.cached ? ", cached" : ""})`,
+  );
 
   const built = await buildArtifact(cfg, commit);
   if ("gap" in built) run.block("G4", built);
@@ -178,7 +212,14 @@ export async function runSourceGates(cfg: SourceConfig, opts: SourceGateOptions 
     gates: run.results,
     commit,
     changeSet,
-    tests: { command: r.command, passed: c.passed, failed: c.failed, skipped: c.skipped, total: c.total, cached: r.cached },
+    tests: {
+      command: r.command,
+      passed: c.passed,
+      failed: c.failed,
+      skipped: c.skipped,
+      total: c.total,
+      cached: r.cached,
+    },
     artifact: built,
   };
 }

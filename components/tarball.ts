@@ -89,10 +89,16 @@ function runGitArchive(repo: string, commit: string) {
   });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d.slice(0, 4096)));
-  const exited = new Promise<void>((resolve, reject) => {
-    child.on("error", reject);
+  // Resolves to git's own error, if it reported one: that names the cause better than the
+  // parser's complaint about the truncated stream it left behind.
+  const exited = new Promise<Error | undefined>((resolve) => {
+    child.on("error", resolve);
     child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`git archive ${commit} failed (exit ${code}): ${stderr.trim()}`)),
+      resolve(
+        code === 0
+          ? undefined
+          : new Error(`git archive ${commit} failed (exit ${code}): ${stderr.trim()}`),
+      ),
     );
   });
   return { stdout: child.stdout, exited };
@@ -107,7 +113,8 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
   const filter = new ExcludeFilter(opts.exclude);
   const mtime = new Date(opts.mtime * 1000);
   const tarHash = createHash("sha256");
-  const gzip = zlib.createGzip({ level: 6 });
+  // Level 6, as git archive uses; large output chunks keep zlib's callbacks few.
+  const gzip = zlib.createGzip({ level: 6, chunkSize: 256 * 1024 });
   const digest = new Digest();
   const tmp = `${opts.outPath}.tmp-${process.pid}`;
   const written = pipeline(gzip, digest, fs.createWriteStream(tmp, { mode: 0o644 }));
@@ -153,7 +160,9 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
     } else if (entry.type === "SymbolicLink") {
       const target = entry.linkpath ?? "";
       symlinks.push({ path, target });
-      emit(encodeHeader({ path, type: "SymbolicLink", mode: 0o777, size: 0, mtime, linkpath: target }));
+      emit(
+        encodeHeader({ path, type: "SymbolicLink", mode: 0o777, size: 0, mtime, linkpath: target }),
+      );
       entry.resume();
     } else if (entry.type === "File" || entry.type === "OldFile") {
       const size = entry.size ?? 0;
@@ -178,7 +187,12 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
   });
 
   try {
-    await Promise.all([pipeline(git.stdout, parser), git.exited]);
+    const parsed = pipeline(git.stdout, parser).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const [parseError, gitError] = await Promise.all([parsed, git.exited]);
+    if (gitError ?? parseError) throw gitError ?? parseError;
     // Two zero blocks end the archive; then pad to a whole record.
     const tail = 2 * BLOCK + ((RECORD - ((offset + 2 * BLOCK) % RECORD)) % RECORD);
     emit(Buffer.alloc(tail));

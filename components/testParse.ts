@@ -9,7 +9,6 @@ export interface TestCounts {
 }
 
 // ANSI colour codes would hide the summary from the patterns below.
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 function num(re: RegExp, text: string): number {
@@ -22,13 +21,20 @@ function unittest(lines: string[]): TestCounts | undefined {
   if (ran < 0) return undefined;
   const total = num(/^Ran (\d+)/, lines[ran]);
   const verdict = lines.slice(ran + 1).find((l) => /^(OK|FAILED)\b/.test(l)) ?? "";
-  const failed = num(/failures=(\d+)/, verdict) + num(/errors=(\d+)/, verdict) + num(/unexpected successes=(\d+)/, verdict);
+  const failed =
+    num(/failures=(\d+)/, verdict) +
+    num(/errors=(\d+)/, verdict) +
+    num(/unexpected successes=(\d+)/, verdict);
   const skipped = num(/skipped=(\d+)/, verdict) + num(/expected failures=(\d+)/, verdict);
   return { passed: total - failed - skipped, failed, skipped, total, format: "unittest" };
 }
 
 function pytest(lines: string[]): TestCounts | undefined {
-  const line = [...lines].reverse().find((l) => /^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$/.test(l));
+  const line = [...lines]
+    .reverse()
+    .find((l) =>
+      /^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$/.test(l),
+    );
   if (!line) return undefined;
   const passed = num(/(\d+) passed/, line) + num(/(\d+) xpassed/, line);
   const failed = num(/(\d+) failed/, line) + num(/(\d+) errors?\b/, line);
@@ -60,7 +66,9 @@ function nodeTest(lines: string[]): TestCounts | undefined {
 }
 
 function plain(lines: string[]): TestCounts | undefined {
-  const line = [...lines].reverse().find((l) => /^(?:\w+: )?\d+ passed, \d+ failed(?:, \d+ skipped)?$/.test(l));
+  const line = [...lines]
+    .reverse()
+    .find((l) => /^(?:\w+: )?\d+ passed, \d+ failed(?:, \d+ skipped)?$/.test(l));
   if (!line) return undefined;
   const passed = num(/(\d+) passed/, line);
   const failed = num(/(\d+) failed/, line);
@@ -74,6 +82,9 @@ function plain(lines: string[]): TestCounts | undefined {
  * order, because a pytest run may also print unittest's lines but never the reverse.
  */
 export function parseTestOutput(output: string): TestCounts | undefined {
-  const lines = output.replace(ANSI, "").split(/\r?\n/).map((l) => l.trim());
+  const lines = output
+    .replace(ANSI, "")
+    .split(/\r?\n/)
+    .map((l) => l.trim());
   return pytest(lines) ?? unittest(lines) ?? mocha(lines) ?? nodeTest(lines) ?? plain(lines);
 }

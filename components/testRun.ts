@@ -35,7 +35,11 @@ const OUTPUT_CAP = 4 * 1024 * 1024;
 const PASS_THROUGH = ["PATH", "PYENV_ROOT", "PYENV_VERSION"];
 
 /** The environment a test command sees. Exported for testing. */
-export function scrubbedEnv(home: string, tmp: string, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function scrubbedEnv(
+  home: string,
+  tmp: string,
+  from: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const k of PASS_THROUGH) if (from[k] !== undefined) env[k] = from[k];
   return {
@@ -60,7 +64,9 @@ export function ranClean(r: Pick<TestRunResult, "exitCode" | "timedOut" | "count
 }
 
 async function exportCommit(repo: string, commit: string, dir: string): Promise<void> {
-  const git = spawn("git", ["-C", repo, "archive", "--format=tar", commit], { stdio: ["ignore", "pipe", "inherit"] });
+  const git = spawn("git", ["-C", repo, "archive", "--format=tar", commit], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const exited = new Promise<void>((resolve, reject) =>
     git.on("close", (c) => (c === 0 ? resolve() : reject(new Error(`git archive exited ${c}`)))),
   );
@@ -68,31 +74,38 @@ async function exportCommit(repo: string, commit: string, dir: string): Promise<
 }
 
 function run(command: string, cwd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number) {
-  return new Promise<{ exitCode: number | null; timedOut: boolean; output: string }>((resolve, reject) => {
-    // Its own process group, so a timeout kills the runner's children too.
-    const child = spawn("sh", ["-c", command], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const keep = (d: Buffer) => {
-      output += d.toString("utf8");
-      if (output.length > OUTPUT_CAP) output = output.slice(-OUTPUT_CAP);
-    };
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-(child.pid as number), "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }, timeoutSeconds * 1000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ exitCode: code, timedOut, output });
-    });
-  });
+  return new Promise<{ exitCode: number | null; timedOut: boolean; output: string }>(
+    (resolve, reject) => {
+      // Its own process group, so a timeout kills the runner's children too.
+      const child = spawn("sh", ["-c", command], {
+        cwd,
+        env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      const keep = (d: Buffer) => {
+        output += d.toString("utf8");
+        if (output.length > OUTPUT_CAP) output = output.slice(-OUTPUT_CAP);
+      };
+      child.stdout.on("data", keep);
+      child.stderr.on("data", keep);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-(child.pid as number), "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }, timeoutSeconds * 1000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ exitCode: code, timedOut, output });
+      });
+    },
+  );
 }
 
 /**
@@ -117,13 +130,14 @@ export async function runTests(opts: TestRunOptions): Promise<TestRunResult> {
     await exportCommit(opts.repo, opts.commit, src);
     const env = scrubbedEnv(home, tmp);
     const r = await run(opts.command, src, env, opts.timeoutSeconds);
+    const text = r.output.trimEnd();
     const result: TestRunResult = {
       command: opts.command,
       exitCode: r.exitCode,
       timedOut: r.timedOut,
       counts: parseTestOutput(r.output),
       cached: false,
-      tail: r.output.trimEnd().split(/\r?\n/).slice(-TAIL_LINES),
+      tail: text === "" ? [] : text.split(/\r?\n/).slice(-TAIL_LINES),
     };
     if (ranClean(result)) {
       await fs.promises.mkdir(opts.cacheDir, { recursive: true });

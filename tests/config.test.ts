@@ -34,7 +34,9 @@ describe("config", () => {
   });
 
   it("resolves a relative repo against the project directory", () => {
-    expect(parseSourceConfig({ ...base, repo: "../src/app" }, "/work/deploy").repo).to.equal("/work/src/app");
+    expect(parseSourceConfig({ ...base, repo: "../src/app" }, "/work/deploy").repo).to.equal(
+      "/work/src/app",
+    );
   });
 
   it("reads exclude as a JSON list and expectedTests as a number", () => {
@@ -96,13 +98,21 @@ describe("config", () => {
       expect.fail("no error");
     } catch (e) {
       const lines = (e as Error).message.split("\n");
-      expect(lines[0]).to.equal("BLOCKED: invalid configuration, 3 problem(s). Nothing was changed.");
-      expect(lines.slice(1).map((l) => /"ssot-deploy:(\w+)"/.exec(l)?.[1])).to.deep.equal(["expectedTests", "repo", "testCommand"]);
+      expect(lines[0]).to.equal(
+        "BLOCKED: invalid configuration, 3 problem(s). Nothing was changed.",
+      );
+      expect(lines.slice(1).map((l) => /"ssot-deploy:(\w+)"/.exec(l)?.[1])).to.deep.equal([
+        "expectedTests",
+        "repo",
+        "testCommand",
+      ]);
     }
   });
 
   it("declares every key in Pulumi.yaml with a description, and the same defaults as the code", () => {
-    const project = yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as {
+    const project = yaml.load(
+      fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8"),
+    ) as {
       config: Record<string, { type: string; description: string; default?: unknown }>;
     };
     const declared = project.config;
@@ -111,9 +121,14 @@ describe("config", () => {
       expect(decl.type, key).to.be.oneOf(["string", "integer", "boolean", "array"]);
     }
     const defaults = Object.fromEntries(
-      Object.entries(declared).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default]),
+      Object.entries(declared)
+        .filter(([, d]) => d.default !== undefined)
+        .map(([k, d]) => [k, d.default]),
     );
     expect(defaults).to.deep.equal(DEFAULTS);
-    expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal(["repo", "testCommand"]);
+    expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal([
+      "repo",
+      "testCommand",
+    ]);
   });
 });

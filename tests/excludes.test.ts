@@ -18,7 +18,15 @@ describe("ExcludeFilter", () => {
     "Assets/.DS_Store",
     ".git/config",
   ];
-  const kept = ["app/main.py", "env.py", "docs/environment.md", "deploy/id_ed25519.pub", "keys.py", "src/__pycache__.md", ".gitignore"];
+  const kept = [
+    "app/main.py",
+    "env.py",
+    "docs/environment.md",
+    "deploy/id_ed25519.pub",
+    "keys.py",
+    "src/__pycache__.md",
+    ".gitignore",
+  ];
 
   for (const p of excluded) it(`leaves out ${p}`, () => expect(builtin.excludes(p)).to.equal(true));
   for (const p of kept) it(`keeps ${p}`, () => expect(builtin.excludes(p)).to.equal(false));
@@ -40,10 +48,14 @@ describe("ExcludeFilter", () => {
   it("excludes everything beneath an excluded directory, at any depth", () => {
     const segment = fc.stringMatching(/^[a-z0-9_.-]{1,8}$/).filter((s) => s !== "." && s !== "..");
     fc.assert(
-      fc.property(fc.array(segment, { maxLength: 4 }), fc.array(segment, { minLength: 1, maxLength: 4 }), (pre, post) => {
-        const p = [...pre, "node_modules", ...post].join("/");
-        expect(builtin.excludes(p)).to.equal(true);
-      }),
+      fc.property(
+        fc.array(segment, { maxLength: 4 }),
+        fc.array(segment, { minLength: 1, maxLength: 4 }),
+        (pre, post) => {
+          const p = [...pre, "node_modules", ...post].join("/");
+          expect(builtin.excludes(p)).to.equal(true);
+        },
+      ),
     );
   });
 });

@@ -15,14 +15,19 @@ describe("manifest", () => {
 
   it("parses back every name it writes", () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ minLength: 1 }).filter((s) => !s.includes("\0"))), (names) => {
-        const entries = names.map((path) => ({ path, sha256: digest }));
-        expect(parseManifest(formatManifest(entries))).to.deep.equal(entries);
-      }),
+      fc.property(
+        fc.array(fc.string({ minLength: 1 }).filter((s) => !s.includes("\0"))),
+        (names) => {
+          const entries = names.map((path) => ({ path, sha256: digest }));
+          expect(parseManifest(formatManifest(entries))).to.deep.equal(entries);
+        },
+      ),
     );
   });
 
   it("refuses a line that is not in sha256sum format", () => {
-    expect(() => parseManifest("nothex  file\n")).to.throw('manifest line is not in sha256sum format: "nothex  file"');
+    expect(() => parseManifest("nothex  file\n")).to.throw(
+      'manifest line is not in sha256sum format: "nothex  file"',
+    );
   });
 });

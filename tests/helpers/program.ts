@@ -1,4 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ArtifactSummary } from "../../components/artifact";
+import type { ChangeSet } from "../../components/changeSet";
+import type { GateResult } from "../../components/gates";
+import type { SourceResult } from "../../components/sourceGates";
+
+/** The stack outputs, resolved. */
+export interface StackOutputs {
+  artifact: ArtifactSummary;
+  gates: GateResult[];
+  tests: SourceResult["tests"];
+  changeSet: ChangeSet;
+}
 
 /** A resource the program registered, as the mocks saw it. */
 export interface Registered {
@@ -8,7 +20,7 @@ export interface Registered {
 }
 
 export interface ProgramRun {
-  outputs?: Record<string, unknown>;
+  outputs?: StackOutputs;
   error?: Error;
   resources: Registered[];
 }
@@ -50,7 +62,7 @@ export async function runProgram(
   const program = require("../../index") as () => Promise<Record<string, unknown>>;
   try {
     const outputs = await program();
-    return { outputs: (await resolve(outputs)) as Record<string, unknown>, resources };
+    return { outputs: (await resolve(outputs)) as unknown as StackOutputs, resources };
   } catch (error) {
     return { error: error as Error, resources };
   }
