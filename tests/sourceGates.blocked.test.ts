@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BlockedError } from "../components/errors";
-import { runProgram } from "./helpers/program";
+import { runProgram } from "../harness/program";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
 
 const PASSWORD = ["s3cr3t", "-hunter", "2"].join("");

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as path from "node:path";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
-import { runProgram } from "./helpers/program";
+import { runProgram } from "../harness/program";
 
 describe("the program with a good repository", function () {
   this.timeout(120_000);

@@ -2,44 +2,10 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { readTree, SAMPLE_APP_DIR } from "../../harness/paths";
 
-/** A small Python service in the seed's shape: a kill-switch that stays off, and unittest tests. */
-export const PY_APP: Record<string, string> = {
-  "app/__init__.py": "",
-  "app/service.py": [
-    "import json, os",
-    "",
-    "def execution_enabled(path=os.environ.get('KILL_SWITCH_FILE', 'shared/kill-switch.json')):",
-    "    try:",
-    "        with open(path) as f:",
-    "            return json.load(f).get('execution_enabled') is True",
-    "    except FileNotFoundError:",
-    "        return False",
-    "",
-    "def run(mode):",
-    "    if mode == 'LIVE' and not execution_enabled():",
-    "        raise PermissionError('execution disabled')",
-    "    return 'ok:' + mode",
-    "",
-  ].join("\n"),
-  "tests/__init__.py": "",
-  "tests/test_service.py": [
-    "import unittest",
-    "from app import service",
-    "",
-    "class ServiceTest(unittest.TestCase):",
-    "    def test_simulate_runs(self):",
-    "        self.assertEqual(service.run('SIM'), 'ok:SIM')",
-    "    def test_live_refused_when_disabled(self):",
-    "        with self.assertRaises(PermissionError):",
-    "            service.run('LIVE')",
-    "    def test_switch_defaults_off(self):",
-    "        self.assertFalse(service.execution_enabled('/nonexistent'))",
-    "",
-  ].join("\n"),
-  ".gitignore": "__pycache__/\n.env\n",
-  "README.md": "# sample service\n",
-};
+/** The sample Python service of examples/: a kill-switch that stays off, and unittest tests. */
+export const PY_APP: Record<string, string> = readTree(SAMPLE_APP_DIR());
 
 export const PY_TEST_COMMAND = "python3 -m unittest discover -s tests";
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactSummary } from "../../components/artifact";
-import type { ChangeSet } from "../../components/changeSet";
-import type { GateResult } from "../../components/gates";
-import type { SourceResult } from "../../components/sourceGates";
+import type { ArtifactSummary } from "../components/artifact";
+import type { ChangeSet } from "../components/changeSet";
+import type { GateResult } from "../components/gates";
+import type { SourceResult } from "../components/sourceGates";
 
 /** The stack outputs, resolved. */
 export interface StackOutputs {
@@ -59,11 +59,14 @@ export async function runProgram(
   pulumi.runtime.setAllConfig(prefixed);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require("../../index") as () => Promise<Record<string, unknown>>;
+  const program = require("../index") as () => Promise<Record<string, unknown>>;
   try {
     const outputs = await program();
     return { outputs: (await resolve(outputs)) as unknown as StackOutputs, resources };
   } catch (error) {
     return { error: error as Error, resources };
+  } finally {
+    // Drain every registration still in flight, so none reaches the next run's mocks.
+    await pulumi.runtime.disconnect();
   }
 }

@@ -1,0 +1,25 @@
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { projectRoot } from "../harness/paths";
+
+describe("the README's main job (npm run local)", function () {
+  this.timeout(120_000);
+  it("previews then deploys the local stack in-process, every gate passing", () => {
+    const out = execFileSync(
+      process.execPath,
+      [path.join(projectRoot(), "dist", "scripts", "local.js")],
+      {
+        encoding: "utf8",
+      },
+    );
+    const sections = out.split("== up (stack local, in-process) ==");
+    expect(sections).to.have.length(2);
+    for (const s of sections) {
+      for (const id of ["G0", "G1", "G2", "G3", "G4"])
+        expect(s).to.match(new RegExp(`^${id} .* PASS `, "m"));
+    }
+    expect(sections[1]).to.contain("tests: 3/3 passed (cached)");
+    expect(sections[1]).to.contain("resources registered: ssot-deploy:artifact:Artifact artifact");
+  });
+});
