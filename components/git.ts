@@ -88,7 +88,8 @@ export async function upstreamStatus(
         "rev-parse",
         "--abbrev-ref",
         "--symbolic-full-name",
-        `refs/heads/${branch}@{upstream}`,
+        // git reads "<branch>@{upstream}" only with the short branch name.
+        `${branch}@{upstream}`,
       ])
     ).trim();
   } catch {

@@ -9,12 +9,21 @@ import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
 
 const PASSWORD = ["s3cr3t", "-hunter", "2"].join("");
 
-/** Runs the program in preview and expects it blocked, with nothing registered. */
+/**
+ * Runs the program in preview and then in up mode, and expects both blocked with the same
+ * report and nothing registered.
+ */
 async function blocked(config: Record<string, string>): Promise<BlockedError> {
-  const run = await runProgram(config, { preview: true });
-  expect(run.resources, "resources registered by a blocked run").to.deep.equal([]);
-  expect(run.error).to.be.instanceOf(BlockedError);
-  return run.error as BlockedError;
+  const preview = await runProgram(config, { preview: true });
+  const up = await runProgram(config, { preview: false });
+  for (const run of [preview, up]) {
+    expect(run.resources, "resources registered by a blocked run").to.deep.equal([]);
+    expect(run.error).to.be.instanceOf(BlockedError);
+  }
+  // Equal but for the name of the throwaway directory the tests ran in.
+  const text = (e?: Error) => e?.message.replace(/ssot-deploy-tests-\w+/g, "ssot-deploy-tests-X");
+  expect(text(up.error)).to.equal(text(preview.error));
+  return preview.error as BlockedError;
 }
 
 function line(err: Error, prefix: string): string | undefined {
@@ -54,6 +63,21 @@ describe("a blocked run", function () {
         `next action: run pulumi preview / pulumi up again on the machine where ${missing} is present, or set its path there: pulumi config set repo <path>`,
       ].join("\n"),
     );
+  });
+
+  it("reports how far the mainline is ahead of and behind its upstream", async () => {
+    const clone = tempDir();
+    repo.git("clone", "-q", repo.dir, clone);
+    const local = new FixtureRepo(clone);
+    local.commit("local work", { "app/local.py": "x = 1\n" });
+    repo.commit("upstream work", { "app/remote.py": "y = 2\n" });
+    local.git("fetch", "-q", "origin");
+    const run = await runProgram({ ...cfg, repo: clone }, { preview: true });
+    const g2 = run.outputs!.gates.find((g) => g.id === "G2");
+    expect(g2?.detail).to.equal(
+      `${local.head().slice(0, 12)} is on main; tracked files clean; 1 ahead, 1 behind origin/main`,
+    );
+    fs.rmSync(clone, { recursive: true, force: true });
   });
 
   it("blocks at G0 when repo is not a git repository", async () => {

@@ -13,7 +13,8 @@ export const PY_TEST_COMMAND = "python3 -m unittest discover -s tests";
 export class FixtureRepo {
   private tick = 0;
 
-  private constructor(public readonly dir: string) {}
+  /** Wraps an existing repository, such as a clone made by a test. */
+  constructor(public readonly dir: string) {}
 
   static create(files: Record<string, string> = PY_APP, branch = "main"): FixtureRepo {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-fixture-"));
