@@ -5,7 +5,7 @@ import { SourceConfig } from "./config";
 import { BUILTIN_EXCLUDES } from "./excludes";
 import { GateFailure } from "./gates";
 import { ResolvedCommit } from "./git";
-import { formatManifest } from "./manifest";
+import { formatLinks, formatManifest } from "./manifest";
 import { buildTarball } from "./tarball";
 
 /** The artifact of one commit, as gate G4 leaves it on this machine. */
@@ -23,6 +23,8 @@ export interface BuiltArtifact {
   manifestSha256: string;
   path: string;
   manifestPath: string;
+  /** Symlinks of the release, "path TAB target" per line. */
+  linksPath: string;
   /** The G4 line. */
   detail: string;
 }
@@ -65,6 +67,8 @@ export async function buildArtifact(
   const manifest = formatManifest(t.manifest);
   const manifestPath = path.join(dir, `${releaseId}.sha256sums`);
   await writeAtomic(manifestPath, manifest);
+  const linksPath = path.join(dir, `${releaseId}.links`);
+  await writeAtomic(linksPath, formatLinks(t.symlinks));
   await writeAtomic(
     path.join(dir, `${releaseId}.json`),
     JSON.stringify(
@@ -117,6 +121,7 @@ export async function buildArtifact(
     manifestSha256: sha256(manifest),
     path: file,
     manifestPath,
+    linksPath,
     detail: `${releaseId}.tar.gz: ${t.manifest.length} files, ${t.bytes} bytes, sha256 ${t.sha256.slice(0, 12)}; ${t.excluded.length} excluded; ${repro}`,
   };
 }

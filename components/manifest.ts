@@ -36,3 +36,17 @@ export function parseManifest(text: string): { path: string; sha256: string }[] 
   }
   return out;
 }
+
+/**
+ * The symlinks of a release, one "path TAB target" line each, sorted: what `verify_release`
+ * checks with readlink on the server.
+ */
+export function formatLinks(links: readonly { path: string; target: string }[]): string {
+  for (const l of links) {
+    if (/[\t\n]/.test(l.path + l.target))
+      throw new Error(
+        `symlink ${JSON.stringify(l.path)} has a tab or newline in its name or target`,
+      );
+  }
+  return links.map((l) => `${l.path}\t${l.target}\n`).join("");
+}

@@ -1,0 +1,57 @@
+import { q } from "./sh";
+
+/** Paths of the Capistrano-style layout under a deploy root. */
+export function layout(root: string) {
+  const deploy = `${root}/.deploy`;
+  return {
+    root,
+    releases: `${root}/releases`,
+    current: `${root}/current`,
+    shared: `${root}/shared`,
+    backups: `${root}/backups`,
+    deploy,
+    manifests: `${deploy}/manifests`,
+    uploads: `${deploy}/uploads`,
+    lock: `${deploy}/lock`,
+    revisions: `${deploy}/revisions.jsonl`,
+  };
+}
+
+export type Layout = ReturnType<typeof layout>;
+
+/** Where the artifact and its manifests are uploaded before staging. */
+export function uploadPaths(root: string, releaseId: string) {
+  const up = layout(root).uploads;
+  return {
+    artifact: `${up}/${releaseId}.tar.gz`,
+    manifest: `${up}/${releaseId}.sha256sums`,
+    links: `${up}/${releaseId}.links`,
+  };
+}
+
+/**
+ * sh variables for the layout, and `verify_release DIR MANIFEST LINKS`: true when every file
+ * of DIR matches MANIFEST, DIR holds no other regular file, and each symlink listed in LINKS
+ * (path TAB target) points where it did. Shared-file links are not listed, so they may differ.
+ */
+export function preamble(root: string): string[] {
+  const l = layout(root);
+  return [
+    `R=${q(l.root)}`,
+    `RELEASES=${q(l.releases)}`,
+    `CURRENT=${q(l.current)}`,
+    `SHARED=${q(l.shared)}`,
+    `BACKUPS=${q(l.backups)}`,
+    `MANIFESTS=${q(l.manifests)}`,
+    `UPLOADS=${q(l.uploads)}`,
+    `LOCK=${q(l.lock)}`,
+    `REVISIONS=${q(l.revisions)}`,
+    "verify_release() {",
+    '  [ -d "$1" ] && [ -f "$2" ] && [ -f "$3" ] || return 1',
+    '  ( cd "$1" && sha256sum -c --quiet --strict "$2" >/dev/null 2>&1 ) || return 1',
+    '  [ "$(find "$1" -type f -printf . | wc -c)" -eq "$(grep -c "" "$2")" ] || return 1',
+    "  tab=$(printf '\\t')",
+    '  while IFS="$tab" read -r p t; do [ "$(readlink "$1/$p")" = "$t" ] || return 1; done < "$3"',
+    "}",
+  ];
+}

@@ -1,0 +1,135 @@
+import { preamble, uploadPaths } from "./layout";
+import { q, script } from "./sh";
+
+/** Who holds the deploy lock, as recorded in `.deploy/lock/info`. */
+export interface LockInfo {
+  /** Identifies one deploy source (user, machine, project directory, stack); re-entrant. */
+  token: string;
+  holder: string;
+  host: string;
+  artifact: string;
+}
+
+const NOTHING = "nothing was changed";
+
+/** Fails unless this deploy holds the lock. Every mutating script starts with it. */
+function requireLock(token: string): string[] {
+  return [
+    `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
+      `block "the deploy lock $LOCK is not held by this deploy; ${NOTHING}; run pulumi up again"`,
+  ];
+}
+
+/**
+ * Takes the lock atomically: the info is written into a fresh directory that is then renamed
+ * onto the lock path, which fails while another deploy's lock (never empty) is there. The same
+ * token re-enters, so a re-run after a failure converges. A lock older than `staleSeconds` is
+ * broken only when `breakStale` says so.
+ */
+export function acquireLockScript(
+  root: string,
+  info: LockInfo,
+  breakStale: boolean,
+  staleSeconds: number,
+): string {
+  const lines = [
+    `token=${info.token}`,
+    `holder=${info.holder}`,
+    `host=${info.host}`,
+    `artifact=${info.artifact}`,
+  ];
+  return script(
+    ...preamble(root),
+    'mkdir -p "$R/.deploy"',
+    'T="$R/.deploy/.lock-$$"',
+    'rm -rf "$T"; mkdir "$T"',
+    `printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$T/info"`,
+    'if mv -T "$T" "$LOCK" 2>/dev/null; then echo lock=acquired; exit 0; fi',
+    'rm -rf "$T"',
+    `if grep -qxF ${q(`token=${info.token}`)} "$LOCK/info" 2>/dev/null; then echo lock=reentered; exit 0; fi`,
+    'field() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null | head -n 1; }',
+    'age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))',
+    `if [ ${breakStale ? "yes" : "no"} = yes ] && [ "$age" -ge ${staleSeconds} ]; then`,
+    '  echo "lock_broken=$(field holder)@$(field host) since $(field since)"',
+    '  rm -rf "$LOCK"; mkdir "$T"',
+    `  printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$T/info"`,
+    '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && exit 0',
+    "fi",
+    'stale=""; [ "$age" -ge ' +
+      staleSeconds +
+      ' ] && stale=" (stale: older than ' +
+      staleSeconds +
+      's)"',
+    'block "the deploy lock $LOCK is held by $(field holder) on $(field host) since $(field since) for artifact $(field artifact), ${age}s ago$stale; ' +
+      `${NOTHING}; wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again"`,
+  );
+}
+
+/** Releases the lock if this deploy holds it; never another deploy's. */
+export function releaseLockScript(root: string, token: string): string {
+  return script(
+    ...preamble(root),
+    `if grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null; then rm -rf "$LOCK"; echo lock=released; else echo lock=not-held; fi`,
+  );
+}
+
+export interface StageArgs {
+  root: string;
+  releaseId: string;
+  /** sha256 of the uploaded .tar.gz. */
+  sha256: string;
+  /** Paths, relative to the release, linked to the same path under shared/. */
+  sharedFiles: readonly string[];
+  lockToken: string;
+}
+
+/**
+ * Stages a release: verifies the upload's sha256, extracts it into a temporary directory
+ * beside releases/, refuses special files and symlinks that leave the release, verifies every
+ * file against the manifest, links the shared files, and renames the directory into place. A
+ * release already present that verifies is left alone.
+ */
+export function stageScript(a: StageArgs): string {
+  const up = uploadPaths(a.root, a.releaseId);
+  const shared = a.sharedFiles.flatMap((f) => [
+    `f=${q(f)}`,
+    '[ ! -e "$TMP/$f" ] && [ ! -L "$TMP/$f" ] || fail "sharedFiles entry $f is also in the artifact; remove it from the repo or from sharedFiles"',
+    'mkdir -p "$(dirname "$TMP/$f")" "$(dirname "$SHARED/$f")"',
+    'ln -s "$SHARED/$f" "$TMP/$f"',
+  ]);
+  return script(
+    ...preamble(a.root),
+    ...requireLock(a.lockToken),
+    `ID=${q(a.releaseId)}`,
+    'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
+    `UP=${q(up.artifact)}; UPMAN=${q(up.manifest)}; UPLINKS=${q(up.links)}`,
+    // Leftovers of an interrupted stage of this release: nothing refers to them.
+    'for t in "$RELEASES/.tmp-$ID-"*; do [ -e "$t" ] && rm -rf "$t"; done',
+    'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
+    `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; run pulumi up again to upload it"`,
+    `printf '%s  %s\\n' ${q(a.sha256)} "$UP" | sha256sum -c --quiet --strict - >/dev/null 2>&1 || ` +
+      `block "uploaded artifact $UP does not match sha256 ${a.sha256} (a corrupted upload); ${NOTHING}; run pulumi up again to upload it again"`,
+    // Nothing is created before the upload is known good: a refusal leaves the server as it was.
+    'mkdir -p "$RELEASES" "$SHARED" "$BACKUPS" "$MANIFESTS"',
+    'TMP="$RELEASES/.tmp-$ID-$$"',
+    `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOTHING}"; }`,
+    'mkdir "$TMP"',
+    'tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || { e=$(head -n 3 "$TMP.err"); rm -f "$TMP.err"; fail "the artifact does not extract: $e"; }',
+    'rm -f "$TMP.err"',
+    'bad=$(find "$TMP" ! -type f ! -type d ! -type l | head -n 1)',
+    '[ -z "$bad" ] || fail "the artifact holds a special file: ${bad#"$TMP"/}"',
+    // realpath -m resolves each link fully; any name is safe, spaces and newlines included.
+    'esc=$(find "$TMP" -type l -exec sh -c \'for l; do case "$(realpath -m "$l")" in "$0"/*) ;; *) printf "%s\\n" "${l#"$0"/}"; exit 0;; esac; done\' "$TMP" {} + | head -n 1)',
+    '[ -z "$esc" ] || fail "symlink $esc points outside the release"',
+    'verify_release "$TMP" "$UPMAN" "$UPLINKS" || fail "extracted files do not match the manifest"',
+    ...shared,
+    'cp "$UPMAN" "$MAN.tmp" && mv "$MAN.tmp" "$MAN"',
+    'cp "$UPLINKS" "$LINKS.tmp" && mv "$LINKS.tmp" "$LINKS"',
+    'if [ -e "$REL" ]; then',
+    `  [ "$(readlink "$CURRENT" 2>/dev/null || true)" != "releases/$ID" ] || fail "the live release was modified on the server (drift)"`,
+    '  rm -rf "$REL"',
+    "fi",
+    'mv -T "$TMP" "$REL"',
+    "echo staged=new",
+  );
+}

@@ -1,0 +1,32 @@
+/** Quotes one value for POSIX sh: every interpolation into a remote script goes through here. */
+export function q(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Exit status with which a script refuses: the gap is on its `BLOCKED:` line. */
+export const BLOCKED_EXIT = 3;
+
+/** A sh function that prints `BLOCKED: <gap>` and exits with BLOCKED_EXIT. */
+export const BLOCK_FN = `block() { printf 'BLOCKED: %s\\n' "$*"; exit ${BLOCKED_EXIT}; }`;
+
+/** Joins script lines under `set -eu` and `umask 022`. */
+export function script(...lines: string[]): string {
+  return ["set -eu", "umask 022", BLOCK_FN, ...lines, ""].join("\n");
+}
+
+/** The gap a refused script printed, if it refused. */
+export function blockedLine(output: string): string | undefined {
+  const line = output.split("\n").find((l) => l.startsWith("BLOCKED: "));
+  return line?.slice("BLOCKED: ".length);
+}
+
+/** Reads the `key=value` lines a script prints. */
+export function keyValues(output: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of output.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0 && /^[a-z][a-z0-9_]*$/.test(line.slice(0, eq)))
+      out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
