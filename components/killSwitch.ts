@@ -1,0 +1,57 @@
+import { preamble } from "./layout";
+import { q, script } from "./sh";
+
+/** The kill-switch file under shared/, as config declares it. */
+export interface KillSwitchSpec {
+  /** Path under shared/, e.g. "kill-switch.json". */
+  file: string;
+  /** The key that gates live execution, e.g. "execution_enabled". */
+  key: string;
+  format: "json" | "env";
+  /** The declared value; true turns live execution on. */
+  value: boolean;
+}
+
+/** The whole file the declared state stands for. Exported for testing. */
+export function renderKillSwitch(s: KillSwitchSpec): string {
+  return s.format === "json" ? `${JSON.stringify({ [s.key]: s.value })}\n` : `${s.key}=${s.value}\n`;
+}
+
+/**
+ * Reads the key's value back from a file's text: true or false, or undefined when the file
+ * does not state it plainly (a missing key, another type, an unreadable file).
+ */
+export function readKillSwitch(text: string | undefined, s: Pick<KillSwitchSpec, "key" | "format">): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (s.format === "json") {
+    try {
+      const v = (JSON.parse(text) as Record<string, unknown>)[s.key];
+      return typeof v === "boolean" ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const line = text.split("\n").find((l) => l.startsWith(`${s.key}=`));
+  const v = line?.slice(s.key.length + 1).trim().toLowerCase();
+  return v === "true" ? true : v === "false" ? false : undefined;
+}
+
+/**
+ * Writes the declared file atomically (temporary name, then rename) and prints it back as
+ * base64, so the caller compares what is on disk, not what it meant to write.
+ */
+export function writeKillSwitchScript(root: string, s: KillSwitchSpec): string {
+  return script(
+    ...preamble(root),
+    `F="$SHARED/"${q(s.file)}`,
+    'mkdir -p "$(dirname "$F")"',
+    `printf '%s' ${q(renderKillSwitch(s))} > "$F.tmp-$$"`,
+    'mv "$F.tmp-$$" "$F"',
+    'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+  );
+}
+
+/** What `pulumi destroy` runs: the switch goes OFF, never ON. */
+export function disableKillSwitchScript(root: string, s: KillSwitchSpec): string {
+  return writeKillSwitchScript(root, { ...s, value: false });
+}

@@ -1,0 +1,102 @@
+import { Invariant } from "./proofScripts";
+import { preamble } from "./layout";
+import { q, script } from "./sh";
+
+/** What the read-only survey found on one server. */
+export interface ServerSurvey {
+  /** What `current` is: a symlink (this tool's layout), a plain directory, nothing, or else. */
+  layout: "symlink" | "directory" | "absent" | "other";
+  live?: string;
+  /** The revisions-log entry of the live release, when there is one. */
+  liveCommit?: string;
+  /** Files of the live release that differ from its manifest; undefined when it has none. */
+  drift?: { modified: string[]; added: string[] };
+  lock?: { token: string; holder: string; host: string; since: string; artifact: string; ageSeconds: number };
+  diskFreeBytes: number;
+  /** The kill-switch file's text, when it exists. */
+  killSwitchText?: string;
+  /** Whether the release to deploy is already staged and verifies. */
+  target: "present" | "absent" | "bad";
+  /** Each invariant's output now, before any change. */
+  invariants: string[];
+}
+
+/**
+ * The survey: reads the layout, the live release and its drift from the manifest, the lock,
+ * the free disk, the kill-switch and the invariants. It writes nothing on the server.
+ */
+export function surveyScript(root: string, releaseId: string, killSwitchFile: string, invariants: readonly Invariant[]): string {
+  return script(
+    ...preamble(root),
+    `ID=${q(releaseId)}`,
+    'if [ -L "$CURRENT" ]; then',
+    "  echo layout=symlink",
+    '  live=$(basename "$(readlink "$CURRENT")"); echo "live=$live"',
+    '  [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
+    '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
+    '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
+    '    echo manifest=present',
+    '    ( cd "$CURRENT/" && sha256sum -c --quiet "$MAN" 2>/dev/null || true ) | sed -n "s/: FAILED.*$//p" | sed "s/^/drift_modified=/"',
+    '    { cut -c67- "$MAN" | sed "s/^/M /"; ( cd "$CURRENT/" && find . -type f ) | sed "s|^\\./|F |"; } | ' +
+      'awk \'substr($0,1,2)=="M "{m[substr($0,3)]=1; next} !(substr($0,3) in m){print "drift_added=" substr($0,3)}\'',
+    "    tab=$(printf '\\t')",
+    '    while IFS="$tab" read -r p t; do [ "$(readlink "$CURRENT/$p")" = "$t" ] || echo "drift_modified=$p"; done < "$LINKS"',
+    "  fi",
+    'elif [ -d "$CURRENT" ]; then echo layout=directory',
+    'elif [ -e "$CURRENT" ]; then echo layout=other',
+    "else echo layout=absent; fi",
+    'if [ -f "$LOCK/info" ]; then',
+    '  sed -n "s/^\\(token\\|holder\\|host\\|since\\|artifact\\)=/lock_\\1=/p" "$LOCK/info"',
+    '  echo "lock_age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))"',
+    'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
+    'd="$R"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
+    "echo \"disk_free_kb=$(df -Pk \"$d\" | awk 'NR==2 {print $4}')\"",
+    `F="$SHARED/"${q(killSwitchFile)}`,
+    '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+    'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
+    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad; else echo target=absent; fi',
+    ...invariants.flatMap((v, i) => [
+      `out=$( [ -d "$CURRENT/" ] && cd "$CURRENT/" && sh -c ${q(v.command)} 2>&1 || true)`,
+      `echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
+    ]),
+    "echo survey=done",
+  );
+}
+
+/** Parses the survey's output. Exported for testing. */
+export function parseSurvey(stdout: string, invariantCount: number): ServerSurvey {
+  const single: Record<string, string> = {};
+  const modified: string[] = [];
+  const added: string[] = [];
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    const [k, v] = [line.slice(0, eq), line.slice(eq + 1)];
+    if (k === "drift_modified") modified.push(v);
+    else if (k === "drift_added") added.push(v);
+    else single[k] = v;
+  }
+  if (single.survey !== "done") throw new Error(`the server survey did not finish: ${stdout.slice(-500)}`);
+  const b64 = (s?: string) => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
+  return {
+    layout: single.layout as ServerSurvey["layout"],
+    live: single.live,
+    liveCommit: single.live_commit,
+    drift: single.manifest === "present" ? { modified: [...new Set(modified)].sort(), added: added.sort() } : undefined,
+    lock:
+      single.lock_holder === undefined
+        ? undefined
+        : {
+            token: single.lock_token ?? "",
+            holder: single.lock_holder,
+            host: single.lock_host ?? "unknown",
+            since: single.lock_since ?? "unknown",
+            artifact: single.lock_artifact ?? "unknown",
+            ageSeconds: Number(single.lock_age ?? 0),
+          },
+    diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
+    killSwitchText: b64(single.killswitch_b64),
+    target: single.target as ServerSurvey["target"],
+    invariants: Array.from({ length: invariantCount }, (_, i) => b64(single[`invariant_${i}_b64`]) ?? ""),
+  };
+}
