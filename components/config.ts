@@ -1,5 +1,4 @@
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigError, ConfigProblem } from "./errors";
 
@@ -157,10 +156,5 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
   };
 }
 
-/** Reads this stack's config through Pulumi and validates it in one place. */
-export function readSourceConfig(): SourceConfig {
-  const config = new pulumi.Config(PROJECT);
-  const raw: RawConfig = {};
-  for (const key of Object.keys(SPECS)) raw[key] = config.get(key);
-  return parseSourceConfig(raw);
-}
+/** The keys this module reads. */
+export const SOURCE_KEYS = Object.keys(SPECS);

@@ -14,14 +14,19 @@ export interface KillSwitchSpec {
 
 /** The whole file the declared state stands for. Exported for testing. */
 export function renderKillSwitch(s: KillSwitchSpec): string {
-  return s.format === "json" ? `${JSON.stringify({ [s.key]: s.value })}\n` : `${s.key}=${s.value}\n`;
+  return s.format === "json"
+    ? `${JSON.stringify({ [s.key]: s.value })}\n`
+    : `${s.key}=${s.value}\n`;
 }
 
 /**
  * Reads the key's value back from a file's text: true or false, or undefined when the file
  * does not state it plainly (a missing key, another type, an unreadable file).
  */
-export function readKillSwitch(text: string | undefined, s: Pick<KillSwitchSpec, "key" | "format">): boolean | undefined {
+export function readKillSwitch(
+  text: string | undefined,
+  s: Pick<KillSwitchSpec, "key" | "format">,
+): boolean | undefined {
   if (text === undefined) return undefined;
   if (s.format === "json") {
     try {
@@ -32,7 +37,10 @@ export function readKillSwitch(text: string | undefined, s: Pick<KillSwitchSpec,
     }
   }
   const line = text.split("\n").find((l) => l.startsWith(`${s.key}=`));
-  const v = line?.slice(s.key.length + 1).trim().toLowerCase();
+  const v = line
+    ?.slice(s.key.length + 1)
+    .trim()
+    .toLowerCase();
   return v === "true" ? true : v === "false" ? false : undefined;
 }
 

@@ -47,7 +47,9 @@ export function proofScript(a: ProofArgs): string {
     `[ "$code" -eq ${p.expectExit} ] || block "probe $name exited $code, expected ${p.expectExit}"`,
     ...(p.expectOutput === undefined
       ? []
-      : [`printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || block "probe $name: output does not match "${q(p.expectOutput)}`]),
+      : [
+          `printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || block "probe $name: output does not match "${q(p.expectOutput)}`,
+        ]),
   ]);
   const invariants = a.invariants.flatMap((v, i) => [
     `name=${q(v.name)}`,
@@ -59,7 +61,11 @@ export function proofScript(a: ProofArgs): string {
   const restart =
     a.restartCommand === undefined
       ? ["echo restarted=none"]
-      : [...inRelease(a.restartCommand), '[ "$code" -eq 0 ] || block "restartCommand exited $code"', "echo restarted=yes"];
+      : [
+          ...inRelease(a.restartCommand),
+          '[ "$code" -eq 0 ] || block "restartCommand exited $code"',
+          "echo restarted=yes",
+        ];
   return script(
     ...preamble(a.root),
     `ID=${q(a.releaseId)}`,

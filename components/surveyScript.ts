@@ -11,7 +11,14 @@ export interface ServerSurvey {
   liveCommit?: string;
   /** Files of the live release that differ from its manifest; undefined when it has none. */
   drift?: { modified: string[]; added: string[] };
-  lock?: { token: string; holder: string; host: string; since: string; artifact: string; ageSeconds: number };
+  lock?: {
+    token: string;
+    holder: string;
+    host: string;
+    since: string;
+    artifact: string;
+    ageSeconds: number;
+  };
   diskFreeBytes: number;
   /** The kill-switch file's text, when it exists. */
   killSwitchText?: string;
@@ -25,7 +32,12 @@ export interface ServerSurvey {
  * The survey: reads the layout, the live release and its drift from the manifest, the lock,
  * the free disk, the kill-switch and the invariants. It writes nothing on the server.
  */
-export function surveyScript(root: string, releaseId: string, killSwitchFile: string, invariants: readonly Invariant[]): string {
+export function surveyScript(
+  root: string,
+  releaseId: string,
+  killSwitchFile: string,
+  invariants: readonly Invariant[],
+): string {
   return script(
     ...preamble(root),
     `ID=${q(releaseId)}`,
@@ -35,7 +47,7 @@ export function surveyScript(root: string, releaseId: string, killSwitchFile: st
     '  [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
     '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
     '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
-    '    echo manifest=present',
+    "    echo manifest=present",
     '    ( cd "$CURRENT/" && sha256sum -c --quiet "$MAN" 2>/dev/null || true ) | sed -n "s/: FAILED.*$//p" | sed "s/^/drift_modified=/"',
     '    { cut -c67- "$MAN" | sed "s/^/M /"; ( cd "$CURRENT/" && find . -type f ) | sed "s|^\\./|F |"; } | ' +
       'awk \'substr($0,1,2)=="M "{m[substr($0,3)]=1; next} !(substr($0,3) in m){print "drift_added=" substr($0,3)}\'',
@@ -50,7 +62,7 @@ export function surveyScript(root: string, releaseId: string, killSwitchFile: st
     '  echo "lock_age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))"',
     'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
     'd="$R"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
-    "echo \"disk_free_kb=$(df -Pk \"$d\" | awk 'NR==2 {print $4}')\"",
+    'echo "disk_free_kb=$(df -Pk "$d" | awk \'NR==2 {print $4}\')"',
     `F="$SHARED/"${q(killSwitchFile)}`,
     '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
     'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
@@ -76,13 +88,18 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
     else if (k === "drift_added") added.push(v);
     else single[k] = v;
   }
-  if (single.survey !== "done") throw new Error(`the server survey did not finish: ${stdout.slice(-500)}`);
-  const b64 = (s?: string) => (s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8"));
+  if (single.survey !== "done")
+    throw new Error(`the server survey did not finish: ${stdout.slice(-500)}`);
+  const b64 = (s?: string) =>
+    s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8");
   return {
     layout: single.layout as ServerSurvey["layout"],
     live: single.live,
     liveCommit: single.live_commit,
-    drift: single.manifest === "present" ? { modified: [...new Set(modified)].sort(), added: added.sort() } : undefined,
+    drift:
+      single.manifest === "present"
+        ? { modified: [...new Set(modified)].sort(), added: added.sort() }
+        : undefined,
     lock:
       single.lock_holder === undefined
         ? undefined
@@ -97,6 +114,9 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
     diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
     killSwitchText: b64(single.killswitch_b64),
     target: single.target as ServerSurvey["target"],
-    invariants: Array.from({ length: invariantCount }, (_, i) => b64(single[`invariant_${i}_b64`]) ?? ""),
+    invariants: Array.from(
+      { length: invariantCount },
+      (_, i) => b64(single[`invariant_${i}_b64`]) ?? "",
+    ),
   };
 }

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { DEFAULTS, parseSourceConfig } from "../components/config";
+import { DEPLOY_DEFAULTS } from "../components/deployConfig";
 import { ConfigError } from "../components/errors";
 
 const base = { repo: "/srv/app", testCommand: "make test" };
@@ -118,14 +119,19 @@ describe("config", () => {
     const declared = project.config;
     for (const [key, decl] of Object.entries(declared)) {
       expect(decl.description, key).to.be.a("string").and.not.equal("");
-      expect(decl.type, key).to.be.oneOf(["string", "integer", "boolean", "array"]);
+      expect(decl.type, key).to.be.oneOf(["string", "integer", "boolean", "array", "object"]);
     }
     const defaults = Object.fromEntries(
       Object.entries(declared)
         .filter(([, d]) => d.default !== undefined)
         .map(([k, d]) => [k, d.default]),
     );
-    expect(defaults).to.deep.equal(DEFAULTS);
+    expect(defaults).to.deep.equal({
+      ...DEFAULTS,
+      ...DEPLOY_DEFAULTS,
+      sshPrivateKey: "",
+      sshPassphrase: "",
+    });
     expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal([
       "repo",
       "testCommand",
