@@ -1,0 +1,114 @@
+import { DeployConfig } from "./deployConfig";
+import { GateFailure } from "./gates";
+import { readKillSwitch } from "./killSwitch";
+import { SshError } from "./ssh";
+import { ServerSurvey } from "./surveyScript";
+
+/** What a survey is judged against. */
+export interface SurveyContext {
+  hostName: string;
+  where: string;
+  stack: string;
+  /** This deploy's lock token: a lock with it is ours to re-enter. */
+  lockToken: string;
+  deploy: DeployConfig;
+}
+
+const NOTHING = "nothing was changed";
+
+/** The gap and next action for a connection that failed. Exported for testing. */
+export function connectionFailure(hostName: string, index: number, err: SshError): GateFailure {
+  switch (err.kind) {
+    case "host-key":
+      return {
+        gap: `server ${hostName}: ${err.message}; ${NOTHING}`,
+        next: `verify the server's key out of band (ssh-keyscan on a trusted network, or the provider's console), then pulumi config set --path 'hosts[${index}].hostKey' '<type> <base64>'`,
+      };
+    case "auth":
+      return {
+        gap: `server ${hostName}: ${err.message}; ${NOTHING}`,
+        next: "add the public half of sshPrivateKey to the user's authorized_keys on the server, or set the right key: pulumi config set --secret sshPrivateKey < key",
+      };
+    default:
+      return {
+        gap: `server ${hostName}: ${err.message}; ${NOTHING}`,
+        next: "check the host, port and network path (and that sshd runs), then run pulumi preview again",
+      };
+  }
+}
+
+function list(xs: readonly string[]): string {
+  return xs.slice(0, 10).join(", ") + (xs.length > 10 ? ` and ${xs.length - 10} more` : "");
+}
+
+/**
+ * Judges a survey before anything is created: drift, a foreign lock and a layout this tool
+ * cannot own block. Returns the failure, or the PASS detail. Exported for testing.
+ */
+export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { detail: string } {
+  const root = c.deploy.deployRoot;
+  if (s.layout === "other") {
+    return {
+      gap: `server ${c.hostName}: ${root}/current exists but is neither a symlink nor a directory; ${NOTHING}`,
+      next: `inspect ${root}/current on ${c.hostName}, move it out of the way, then run again`,
+    };
+  }
+  const drifted = s.drift !== undefined && s.drift.modified.length + s.drift.added.length > 0;
+  if (drifted && !c.deploy.acceptDrift) {
+    const parts = [
+      s.drift!.modified.length > 0 ? `modified or missing: ${list(s.drift!.modified)}` : "",
+      s.drift!.added.length > 0 ? `added: ${list(s.drift!.added)}` : "",
+    ].filter((p) => p !== "");
+    return {
+      gap: `server ${c.hostName}: the live release ${s.live} differs from its manifest (drift), ${parts.join("; ")}; ${NOTHING}`,
+      next:
+        `bring those changes into the SSOT repo first: npm run reconcile -- --stack ${c.stack} --from ${root}/current, review and merge, then pulumi up; ` +
+        "or, to replace them after a backup: pulumi config set acceptDrift true",
+    };
+  }
+  if (s.layout === "symlink" && s.drift === undefined && !c.deploy.acceptDrift) {
+    return {
+      gap: `server ${c.hostName}: the live release ${s.live} has no manifest in ${root}/.deploy/manifests, so drift cannot be checked; ${NOTHING}`,
+      next: "restore the manifest, or, to replace the live tree after a backup: pulumi config set acceptDrift true",
+    };
+  }
+  if (s.lock && s.lock.token !== c.lockToken) {
+    const stale = s.lock.ageSeconds >= c.deploy.staleLockSeconds;
+    if (!(stale && c.deploy.breakStaleLock)) {
+      return {
+        gap:
+          `server ${c.hostName}: the deploy lock ${root}/.deploy/lock is held by ${s.lock.holder} on ${s.lock.host} since ${s.lock.since} ` +
+          `for artifact ${s.lock.artifact}, ${s.lock.ageSeconds}s ago${stale ? ` (stale: older than ${c.deploy.staleLockSeconds}s)` : ""}; ${NOTHING}`,
+        next: stale
+          ? "if that deploy died, pulumi config set breakStaleLock true and run again"
+          : "wait for that deploy to finish, then run again",
+      };
+    }
+  }
+  const ks = readKillSwitch(s.killSwitchText, c.deploy.killSwitch);
+  const live =
+    s.layout === "absent"
+      ? "nothing live"
+      : s.layout === "directory"
+        ? "a plain directory live (it will be backed up and adopted)"
+        : `live ${s.live}${s.liveCommit ? ` (commit ${s.liveCommit.slice(0, 12)})` : ""}`;
+  const notes = [
+    `server ${c.hostName} (${c.where}): ${live}`,
+    drifted ? "drift accepted (it will be backed up first)" : "no drift",
+    s.lock ? `stale lock of ${s.lock.holder} will be broken` : "no lock",
+    `${Math.floor(s.diskFreeBytes / 1048576)} MiB free`,
+    `kill-switch ${c.deploy.killSwitch.key}=${ks === undefined ? "absent" : ks}`,
+  ];
+  return { detail: notes.join("; ") };
+}
+
+/** Whether the server has room for the upload, the extracted release and a backup. */
+export function diskFailure(s: ServerSurvey, c: SurveyContext, bytes: number, unpackedBytes: number): GateFailure | undefined {
+  // The upload, its extraction, and a backup no larger than the upload, with 10% to spare.
+  const needed = Math.ceil((2 * bytes + unpackedBytes) * 1.1);
+  if (s.diskFreeBytes >= needed) return undefined;
+  return {
+    gap: `server ${c.hostName}: ${s.diskFreeBytes} bytes free under ${c.deploy.deployRoot}, the deploy needs ${needed}; ${NOTHING}`,
+    next: `free space on ${c.hostName} (old backups in ${c.deploy.deployRoot}/backups, or lower keepReleases/keepBackups), then run again`,
+  };
+}

@@ -1,0 +1,226 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BuiltArtifact } from "../components/artifactBuild";
+import { parseDeployConfig } from "../components/deployConfig";
+import { writeKillSwitchScript } from "../components/killSwitch";
+import { promoteScript } from "../components/promoteScripts";
+import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
+import { SshRunner } from "../components/runner";
+import {
+  connectionFailure,
+  diskFailure,
+  judgeSurvey,
+  SurveyContext,
+} from "../components/serverGate";
+import { SshError } from "../components/ssh";
+import { parseSurvey, surveyScript } from "../components/surveyScript";
+import { artifactOf, snapshot, upload } from "./helpers/release";
+import { FixtureRepo, tempDir } from "./helpers/repo";
+import { TestSshd } from "./helpers/sshd";
+import { SshSession } from "../components/ssh";
+
+describe("the server survey (G0 on the server), over SSH", function () {
+  this.timeout(60_000);
+  let sshd: TestSshd;
+  let runner: SshRunner;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let v1: BuiltArtifact;
+  const token = "op@laptop:/deploy:test";
+  const ctx = (over: Record<string, string> = {}): SurveyContext => ({
+    hostName: "web1",
+    where: runner.where,
+    stack: "test",
+    lockToken: token,
+    deploy: parseDeployConfig({
+      target: "ssh",
+      deployRoot: root,
+      hosts: JSON.stringify([
+        { name: "web1", host: "127.0.0.1", port: sshd.port, user: "root", hostKey: sshd.hostKey },
+      ]),
+      ...over,
+    }),
+  });
+  const survey = async (releaseId = v1.releaseId) =>
+    parseSurvey(
+      (
+        await runner.run(
+          surveyScript(root, releaseId, "kill-switch.json", [
+            { name: "rows", command: "cat rows.txt" },
+          ]),
+        )
+      ).stdout,
+      1,
+    );
+
+  before(async () => {
+    sshd = await TestSshd.start();
+    runner = await SshRunner.open(sshd.target());
+    repo = FixtureRepo.create();
+    work = tempDir();
+    v1 = await artifactOf(repo, repo.head(), work);
+  });
+  after(async () => {
+    runner.close();
+    await sshd.stop();
+    repo.remove();
+  });
+  beforeEach(async () => {
+    root = path.join(tempDir("ssot-root-"), "app");
+  });
+
+  async function deployV1() {
+    const ssh = await SshSession.connect(sshd.target());
+    await upload(ssh, root, v1);
+    ssh.close();
+    for (const s of [
+      acquireLockScript(
+        root,
+        { token, holder: "op", host: "laptop", artifact: v1.sha256 },
+        false,
+        3600,
+      ),
+      stageScript({
+        root,
+        releaseId: v1.releaseId,
+        sha256: v1.sha256,
+        sharedFiles: [],
+        lockToken: token,
+      }),
+      promoteScript({
+        root,
+        releaseId: v1.releaseId,
+        commit: v1.commit,
+        sha256: v1.sha256,
+        who: "op",
+        host: "laptop",
+        keepReleases: 3,
+        lockToken: token,
+      }),
+      releaseLockScript(root, token),
+      writeKillSwitchScript(root, {
+        file: "kill-switch.json",
+        key: "execution_enabled",
+        format: "json",
+        value: false,
+      }),
+    ]) {
+      expect((await runner.run(s)).code).to.equal(0);
+    }
+  }
+
+  it("finds nothing live on a fresh server and passes", async () => {
+    const s = await survey();
+    expect(s).to.deep.include({
+      layout: "absent",
+      target: "absent",
+      lock: undefined,
+      drift: undefined,
+    });
+    expect(judgeSurvey(s, ctx())).to.deep.equal({
+      detail: `server web1 (${runner.where}): nothing live; no drift; no lock; ${Math.floor(s.diskFreeBytes / 1048576)} MiB free; kill-switch execution_enabled=absent`,
+    });
+  });
+
+  it("reads the live release, its commit, the kill-switch and the invariants, and changes nothing", async () => {
+    await deployV1();
+    fs.writeFileSync(path.join(root, "shared/rows.txt"), "42");
+    fs.symlinkSync(
+      path.join(root, "shared/rows.txt"),
+      path.join(root, `releases/${v1.releaseId}/rows.txt`),
+    );
+    const before = snapshot(root);
+    const s = await survey();
+    expect(snapshot(root)).to.deep.equal(before);
+    expect(s).to.deep.include({
+      layout: "symlink",
+      live: v1.releaseId,
+      liveCommit: v1.commit,
+      target: "present",
+    });
+    expect(s.drift).to.deep.equal({ modified: [], added: [] });
+    expect(s.invariants).to.deep.equal(["42"]);
+    expect(s.killSwitchText).to.equal('{"execution_enabled":false}\n');
+    expect((judgeSurvey(s, ctx()) as { detail: string }).detail).to.contain(
+      `live ${v1.releaseId} (commit ${v1.commit.slice(0, 12)}); no drift; no lock;`,
+    );
+  });
+
+  it("blocks on drift, naming the files and the reconcile command", async () => {
+    await deployV1();
+    fs.appendFileSync(path.join(root, "current/app/service.py"), "# hotfix\n");
+    fs.writeFileSync(path.join(root, "current/app/hotfix.py"), "x = 1\n");
+    fs.rmSync(path.join(root, "current/README.md"));
+    const s = await survey();
+    expect(judgeSurvey(s, ctx())).to.deep.equal({
+      gap: `server web1: the live release ${v1.releaseId} differs from its manifest (drift), modified or missing: README.md, app/service.py; added: app/hotfix.py; nothing was changed`,
+      next: `bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${root}/current, review and merge, then pulumi up; or, to replace them after a backup: pulumi config set acceptDrift true`,
+    });
+    expect("detail" in judgeSurvey(s, ctx({ acceptDrift: "true" }))).to.equal(true);
+  });
+
+  it("blocks on a lock held by another deploy, and lets ours re-enter", async () => {
+    await runner.run(
+      acquireLockScript(
+        root,
+        { token: "ci", holder: "ci", host: "runner", artifact: "abc" },
+        false,
+        3600,
+      ),
+    );
+    const s = await survey();
+    const judged = judgeSurvey(s, ctx());
+    expect("gap" in judged && judged.gap).to.match(
+      new RegExp(
+        `^server web1: the deploy lock ${root}/\\.deploy/lock is held by ci on runner since \\S+ for artifact abc, \\d+s ago; nothing was changed$`,
+      ),
+    );
+    expect("detail" in judgeSurvey(s, { ...ctx(), lockToken: "ci" })).to.equal(true);
+  });
+
+  it("blocks when the disk has too little room for the release", async () => {
+    const s = await survey();
+    expect(diskFailure(s, ctx(), 1000, 1000)).to.equal(undefined);
+    expect(diskFailure(s, ctx(), s.diskFreeBytes, 0)?.gap).to.equal(
+      `server web1: ${s.diskFreeBytes} bytes free under ${root}, the deploy needs ${Math.ceil(2 * s.diskFreeBytes * 1.1)}; nothing was changed`,
+    );
+  });
+
+  it("reports a live plain directory for adoption", async () => {
+    fs.mkdirSync(path.join(root, "current"), { recursive: true });
+    const s = await survey();
+    expect(s.layout).to.equal("directory");
+    expect((judgeSurvey(s, ctx()) as { detail: string }).detail).to.contain(
+      "a plain directory live (it will be backed up and adopted)",
+    );
+  });
+
+  const wrongKey = () => fs.readFileSync(path.join(sshd.dir, "host_ed25519"), "utf8");
+  const otherHostKey =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6Y4sQ/1E8uGNXv2S6m0K6vPZ6yJv0Xw7n5d0H0kS6F";
+  for (const [what, override, kind] of [
+    [
+      "refuses a host key that is not the pinned one",
+      () => ({ hostKey: otherHostKey }),
+      "host-key",
+    ],
+    ["refuses a key the server does not accept", () => ({ privateKey: wrongKey() }), "auth"],
+    ["reports a server that does not answer", () => ({ port: 1 }), "unreachable"],
+  ] as const) {
+    it(what, async () => {
+      let err: unknown;
+      try {
+        await SshRunner.open(sshd.target(override()));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(SshError);
+      expect((err as SshError).kind).to.equal(kind);
+      expect(connectionFailure("web1", 0, err as SshError).gap).to.match(
+        /^server web1: .*; nothing was changed$/,
+      );
+    });
+  }
+});
