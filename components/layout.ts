@@ -19,14 +19,9 @@ export function layout(root: string) {
 
 export type Layout = ReturnType<typeof layout>;
 
-/** Where the artifact and its manifests are uploaded before staging. */
+/** Where the artifact is uploaded before staging. */
 export function uploadPaths(root: string, releaseId: string) {
-  const up = layout(root).uploads;
-  return {
-    artifact: `${up}/${releaseId}.tar.gz`,
-    manifest: `${up}/${releaseId}.sha256sums`,
-    links: `${up}/${releaseId}.links`,
-  };
+  return { artifact: `${layout(root).uploads}/${releaseId}.tar.gz` };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { preamble, uploadPaths } from "./layout";
 import { q, script } from "./sh";
 
@@ -78,6 +79,9 @@ export interface StageArgs {
   releaseId: string;
   /** sha256 of the uploaded .tar.gz. */
   sha256: string;
+  /** The artifact's sha256sum manifest and its symlink list, written with the release. */
+  manifest: string;
+  links: string;
   /** Paths, relative to the release, linked to the same path under shared/. */
   sharedFiles: readonly string[];
   lockToken: string;
@@ -89,6 +93,17 @@ export interface StageArgs {
  * file against the manifest, links the shared files, and renames the directory into place. A
  * release already present that verifies is left alone.
  */
+/** A heredoc writing `text` to `file`: its delimiter holds the text's own hash, so no line of it can match. */
+export function heredoc(file: string, text: string): string[] {
+  const end = `SSOT_${createHash("sha256").update(text).digest("hex")}`;
+  return [
+    `cat > ${file} <<'${end}'`,
+    ...(text === "" ? [] : [text.replace(/\n$/, "")]),
+    end,
+    ...(text === "" ? [`: > ${file}`] : []),
+  ];
+}
+
 export function stageScript(a: StageArgs): string {
   const up = uploadPaths(a.root, a.releaseId);
   const shared = a.sharedFiles.flatMap((f) => [
@@ -102,7 +117,7 @@ export function stageScript(a: StageArgs): string {
     ...requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
-    `UP=${q(up.artifact)}; UPMAN=${q(up.manifest)}; UPLINKS=${q(up.links)}`,
+    `UP=${q(up.artifact)}`,
     // Leftovers of an interrupted stage of this release: nothing refers to them.
     'for t in "$RELEASES/.tmp-$ID-"*; do [ -e "$t" ] && rm -rf "$t"; done',
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
@@ -114,6 +129,9 @@ export function stageScript(a: StageArgs): string {
     'TMP="$RELEASES/.tmp-$ID-$$"',
     `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOTHING}"; }`,
     'mkdir "$TMP"',
+    ...heredoc('"$TMP.sha256sums"', a.manifest),
+    ...heredoc('"$TMP.links"', a.links),
+    'trap \'rm -f "$TMP.sha256sums" "$TMP.links"\' EXIT',
     'tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || { e=$(head -n 3 "$TMP.err"); rm -f "$TMP.err"; fail "the artifact does not extract: $e"; }',
     'rm -f "$TMP.err"',
     'bad=$(find "$TMP" ! -type f ! -type d ! -type l | head -n 1)',
@@ -121,10 +139,10 @@ export function stageScript(a: StageArgs): string {
     // realpath -m resolves each link fully; any name is safe, spaces and newlines included.
     'esc=$(find "$TMP" -type l -exec sh -c \'for l; do case "$(realpath -m "$l")" in "$0"/*) ;; *) printf "%s\\n" "${l#"$0"/}"; exit 0;; esac; done\' "$TMP" {} + | head -n 1)',
     '[ -z "$esc" ] || fail "symlink $esc points outside the release"',
-    'verify_release "$TMP" "$UPMAN" "$UPLINKS" || fail "extracted files do not match the manifest"',
+    'verify_release "$TMP" "$TMP.sha256sums" "$TMP.links" || fail "extracted files do not match the manifest"',
     ...shared,
-    'cp "$UPMAN" "$MAN.tmp" && mv "$MAN.tmp" "$MAN"',
-    'cp "$UPLINKS" "$LINKS.tmp" && mv "$LINKS.tmp" "$LINKS"',
+    'mv "$TMP.sha256sums" "$MAN"',
+    'mv "$TMP.links" "$LINKS"',
     'if [ -e "$REL" ]; then',
     `  [ "$(readlink "$CURRENT" 2>/dev/null || true)" != "releases/$ID" ] || fail "the live release was modified on the server (drift)"`,
     '  rm -rf "$REL"',

@@ -22,7 +22,11 @@ export class LocalRunner implements Runner {
       child.stderr.on("data", (d: Buffer) => err.push(d));
       child.on("error", reject);
       child.on("close", (code) =>
-        resolve({ code: code ?? 255, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+        resolve({
+          code: code ?? 255,
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: Buffer.concat(err).toString("utf8"),
+        }),
       );
       child.stdin.end(script);
     });

@@ -103,7 +103,12 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
 }
 
 /** Whether the server has room for the upload, the extracted release and a backup. */
-export function diskFailure(s: ServerSurvey, c: SurveyContext, bytes: number, unpackedBytes: number): GateFailure | undefined {
+export function diskFailure(
+  s: ServerSurvey,
+  c: SurveyContext,
+  bytes: number,
+  unpackedBytes: number,
+): GateFailure | undefined {
   // The upload, its extraction, and a backup no larger than the upload, with 10% to spare.
   const needed = Math.ceil((2 * bytes + unpackedBytes) * 1.1);
   if (s.diskFreeBytes >= needed) return undefined;

@@ -12,7 +12,7 @@ import {
 } from "../components/releaseScripts";
 import { blockedLine, keyValues } from "../components/sh";
 import { SshSession } from "../components/ssh";
-import { artifactOf, snapshot, upload } from "./helpers/release";
+import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "./helpers/sshd";
 
@@ -63,6 +63,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
       acquireLockScript(root, { ...info, artifact: a.sha256 }, false, 3600),
       stageScript({
         root,
+        ...manifestsOf(a),
         releaseId: a.releaseId,
         sha256: a.sha256,
         sharedFiles: [".env"],
@@ -142,6 +143,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const staged = await run(
       stageScript({
         root,
+        ...manifestsOf(v1),
         releaseId: v1.releaseId,
         sha256: v1.sha256,
         sharedFiles: [".env"],
@@ -197,6 +199,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const r = await run(
       stageScript({
         root,
+        ...manifestsOf(v1),
         releaseId: v1.releaseId,
         sha256: v1.sha256,
         sharedFiles: [],
@@ -228,6 +231,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const stage = await run(
       stageScript({
         root,
+        ...manifestsOf(v1),
         releaseId: v1.releaseId,
         sha256: v1.sha256,
         sharedFiles: [],

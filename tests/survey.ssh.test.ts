@@ -15,7 +15,7 @@ import {
 } from "../components/serverGate";
 import { SshError } from "../components/ssh";
 import { parseSurvey, surveyScript } from "../components/surveyScript";
-import { artifactOf, snapshot, upload } from "./helpers/release";
+import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "./helpers/sshd";
 import { SshSession } from "../components/ssh";
@@ -84,6 +84,7 @@ describe("the server survey (G0 on the server), over SSH", function () {
       ),
       stageScript({
         root,
+        ...manifestsOf(v1),
         releaseId: v1.releaseId,
         sha256: v1.sha256,
         sharedFiles: [],

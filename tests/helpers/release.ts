@@ -20,14 +20,12 @@ export async function artifactOf(
   return built;
 }
 
-/** Uploads an artifact and its manifests where the stage script looks for them. */
+/** Uploads an artifact where the stage script looks for it. */
 export async function upload(ssh: SshSession, root: string, a: BuiltArtifact): Promise<void> {
   const up = uploadPaths(root, a.releaseId);
   const r = await ssh.exec(`mkdir -p '${path.dirname(up.artifact)}'`);
   if (r.code !== 0) throw new Error(r.stderr);
   await ssh.upload(a.path, up.artifact);
-  await ssh.upload(a.manifestPath, up.manifest);
-  await ssh.upload(a.linksPath, up.links);
 }
 
 /** Every file under `dir` with its bytes or link target: a byte-for-byte picture of a tree. */
@@ -45,4 +43,12 @@ export function snapshot(dir: string): Record<string, string> {
   };
   if (fs.existsSync(dir)) walk("");
   return out;
+}
+
+/** The manifest and symlink list the stage script needs, read from the built artifact. */
+export function manifestsOf(a: BuiltArtifact): { manifest: string; links: string } {
+  return {
+    manifest: fs.readFileSync(a.manifestPath, "utf8"),
+    links: fs.readFileSync(a.linksPath, "utf8"),
+  };
 }
