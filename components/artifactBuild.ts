@@ -19,6 +19,8 @@ export interface BuiltArtifact {
   /** sha256 of the uncompressed tar. */
   tarSha256: string;
   bytes: number;
+  /** Sum of the files' sizes: what the release takes once extracted. */
+  unpackedBytes: number;
   files: number;
   manifestSha256: string;
   path: string;
@@ -117,6 +119,7 @@ export async function buildArtifact(
     sha256: t.sha256,
     tarSha256: t.tarSha256,
     bytes: t.bytes,
+    unpackedBytes: t.manifest.reduce((n, m) => n + m.size, 0),
     files: t.manifest.length,
     manifestSha256: sha256(manifest),
     path: file,

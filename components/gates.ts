@@ -72,7 +72,8 @@ export class GateRun {
 
   constructor(
     private readonly order: readonly GateId[],
-    private readonly unchanged: string,
+    /** What a blocked report says was touched; asked at the moment of blocking. */
+    private readonly unchanged: () => string,
   ) {}
 
   pass(id: GateId, detail: string): void {
@@ -91,7 +92,7 @@ export class GateRun {
       if (!done.has(later)) this.results.push(gate(later, "SKIPPED", `not run: blocked at ${id}`));
     }
     throw new BlockedError(
-      renderBlocked(this.results, failure, this.unchanged),
+      renderBlocked(this.results, failure, this.unchanged()),
       failure.gap,
       this.results,
     );

@@ -26,12 +26,17 @@ export interface SourceResult {
 }
 
 export interface SourceGateOptions {
-  /** Commit live on the server, which the deploy survey finds; preferred to `baseRef`. */
-  deployedCommit?: string;
+  /**
+   * Runs right after the local precheck (G0), and may block: the read-only server survey.
+   * Returns the commit live on the server, which G1 prefers to `baseRef`.
+   */
+  afterPrecheck?: (run: GateRun) => Promise<string | undefined>;
+  /** Runs after G4 with the artifact, and may block: room and staging on the servers. */
+  afterArtifact?: (run: GateRun, artifact: BuiltArtifact) => Promise<void>;
   /** Gates that run after these, listed as SKIPPED in a blocked report. */
   laterGates?: GateId[];
-  /** What a blocked report says about the server. */
-  unchanged?: string;
+  /** What a blocked report says about the servers, asked when a gate blocks. */
+  unchanged?: () => string;
 }
 
 const ORDER: GateId[] = ["G0", "G2", "G1", "G3", "G4"];
@@ -120,7 +125,16 @@ async function discipline(
 }
 
 async function resolveBase(run: GateRun, git: SimpleGit, cfg: SourceConfig, deployed?: string) {
-  if (deployed) return { commit: deployed, source: "server" as const };
+  if (deployed) {
+    const live = await g.resolveCommit(git, deployed);
+    if (!live) {
+      run.block("G1", {
+        gap: `the commit live on the server, ${short(deployed)}, is not in ${cfg.repo}: the server is ahead of the source of truth`,
+        next: `fetch it into ${cfg.repo} if it was pushed elsewhere; otherwise bring the server's tree into the repo with npm run reconcile, review and merge, then run again`,
+      });
+    }
+    return { commit: live.commit, source: "server" as const };
+  }
   if (!cfg.baseRef) return undefined;
   const base = await g.resolveCommit(git, cfg.baseRef);
   if (!base) {
@@ -172,12 +186,13 @@ export async function runSourceGates(
 ): Promise<SourceResult> {
   const run: GateRun = new GateRun(
     [...ORDER, ...(opts.laterGates ?? [])],
-    opts.unchanged ?? "No resource was registered and no server was contacted.",
+    opts.unchanged ?? (() => "No resource was registered and no server was contacted."),
   );
   const { git, commit } = await precheck(run, cfg);
+  const deployed = await opts.afterPrecheck?.(run);
   await discipline(run, git, cfg, commit.commit);
 
-  const base = await resolveBase(run, git, cfg, opts.deployedCommit);
+  const base = await resolveBase(run, git, cfg, deployed);
   const { changeSet, findings } = await surveyChangeSet(
     git,
     cfg.repo,
@@ -207,6 +222,7 @@ export async function runSourceGates(
   const built = await buildArtifact(cfg, commit);
   if ("gap" in built) run.block("G4", built);
   run.pass("G4", built.detail);
+  await opts.afterArtifact?.(run, built);
 
   return {
     gates: run.results,

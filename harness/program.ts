@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactSummary } from "../components/artifact";
 import type { ChangeSet } from "../components/changeSet";
 import type { GateResult } from "../components/gates";
+import type { HostSummary } from "../components/hostDeployment";
 import type { SourceResult } from "../components/sourceGates";
+import { CommandLifecycle } from "./lifecycle";
 
 /** The stack outputs, resolved. */
 export interface StackOutputs {
@@ -10,6 +12,8 @@ export interface StackOutputs {
   gates: GateResult[];
   tests: SourceResult["tests"];
   changeSet: ChangeSet;
+  /** Per host; undefined in a preview, where nothing ran. */
+  deploy?: Record<string, HostSummary>;
 }
 
 /** A resource the program registered, as the mocks saw it. */
@@ -25,44 +29,46 @@ export interface ProgramRun {
   resources: Registered[];
 }
 
-/** Resolves an output, including outputs nested in objects, to a plain value. */
-export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
-  return new Promise((r) => pulumi.output(value).apply((v) => r(v)));
+/** Resolves an output, nested outputs included, to a plain value; undefined if it is unknown. */
+export async function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T> | undefined> {
+  const o = pulumi.output(value) as pulumi.Output<pulumi.Unwrap<T>> & { isKnown: Promise<boolean> };
+  if (!(await o.isKnown)) return undefined;
+  return new Promise((r) => o.apply((v) => r(v)));
 }
 
 /**
  * Runs the program in-process under `pulumi.runtime.setMocks`, in preview or up mode, with
- * the given config (keys without the project prefix). Every registration is recorded, and
- * any invoke the program makes fails the run, since this program makes none.
+ * the given config (keys without the project prefix). Every registration is recorded; command
+ * resources go through `lifecycle`, which really runs them in up mode and keeps state between
+ * runs when the caller passes the same one. Any invoke fails the run: this program makes none.
  */
 export async function runProgram(
   config: Record<string, string>,
-  opts: { preview: boolean; stack?: string } = { preview: true },
+  opts: { preview: boolean; stack?: string; lifecycle?: CommandLifecycle } = { preview: true },
 ): Promise<ProgramRun> {
   const resources: Registered[] = [];
+  const record = (type: string, name: string, inputs: Record<string, unknown>) =>
+    resources.push({ type, name, inputs });
+  const lifecycle = opts.lifecycle ?? new CommandLifecycle();
   await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call(args) {
-        throw new Error(`unexpected invoke ${args.token}`);
-      },
-    },
+    lifecycle.mocks(opts.preview, record),
     "ssot-deploy",
     opts.stack ?? "test",
     opts.preview,
   );
   const prefixed: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) prefixed[`ssot-deploy:${k}`] = v;
-  pulumi.runtime.setAllConfig(prefixed);
+  pulumi.runtime.setAllConfig(prefixed, ["ssot-deploy:sshPrivateKey", "ssot-deploy:sshPassphrase"]);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program = require("../index") as () => Promise<Record<string, unknown>>;
   try {
     const outputs = await program();
-    return { outputs: (await resolve(outputs)) as unknown as StackOutputs, resources };
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outputs))
+      resolved[k] = await resolve(v as pulumi.Input<unknown>);
+    if (!opts.preview) await lifecycle.finish();
+    return { outputs: resolved as unknown as StackOutputs, resources };
   } catch (error) {
     return { error: error as Error, resources };
   } finally {

@@ -41,7 +41,12 @@ describe("a blocked run", function () {
   beforeEach(() => {
     repo = FixtureRepo.create();
     workDir = tempDir();
-    cfg = { repo: repo.dir, testCommand: PY_TEST_COMMAND, workDir };
+    cfg = {
+      repo: repo.dir,
+      testCommand: PY_TEST_COMMAND,
+      workDir,
+      deployRoot: path.join(workDir, "server", "app"),
+    };
   });
   afterEach(() => {
     repo.remove();
@@ -58,11 +63,14 @@ describe("a blocked run", function () {
         `exact gap: ${gap}`,
         "changed: nothing. No resource was registered and no server was contacted.",
         "gates:",
-        `  G0 precheck           FAIL     ${gap}`,
-        "  G1 change-set survey  SKIPPED  not run: blocked at G0",
-        "  G2 SSOT discipline    SKIPPED  not run: blocked at G0",
-        "  G3 tests              SKIPPED  not run: blocked at G0",
-        "  G4 artifact           SKIPPED  not run: blocked at G0",
+        `  G0 precheck            FAIL     ${gap}`,
+        "  G1 change-set survey   SKIPPED  not run: blocked at G0",
+        "  G2 SSOT discipline     SKIPPED  not run: blocked at G0",
+        "  G3 tests               SKIPPED  not run: blocked at G0",
+        "  G4 artifact            SKIPPED  not run: blocked at G0",
+        "  G5 deploy              SKIPPED  not run: blocked at G0",
+        "  G6 postdeploy proof    SKIPPED  not run: blocked at G0",
+        "  G7 rollback / disable  SKIPPED  not run: blocked at G0",
         `next action: run pulumi preview / pulumi up again on the machine where ${missing} is present, or set its path there: pulumi config set repo <path>`,
       ].join("\n"),
     );
@@ -124,7 +132,7 @@ describe("a blocked run", function () {
     expect(line(err, "exact gap:")).to.equal(
       `exact gap: 1 tracked file(s) in ${repo.dir} have uncommitted changes: app/service.py`,
     );
-    expect(line(err, "  G1")).to.equal("  G1 change-set survey  SKIPPED  not run: blocked at G2");
+    expect(line(err, "  G1")).to.equal("  G1 change-set survey   SKIPPED  not run: blocked at G2");
   });
 
   it("blocks at G1 on a committed secret, naming file, line and rule but never the secret", async () => {
@@ -153,7 +161,7 @@ describe("a blocked run", function () {
       "exact gap: tests failed: 3 passed, 1 failed of 4 (exit 1); last lines:",
     );
     expect(err.message).to.contain("FAILED (failures=1)");
-    expect(line(err, "  G4")).to.equal("  G4 artifact           SKIPPED  not run: blocked at G3");
+    expect(line(err, "  G4")).to.equal("  G4 artifact            SKIPPED  not run: blocked at G3");
   });
 
   it("blocks at G3 when fewer tests ran than expectedTests", async () => {
@@ -178,7 +186,10 @@ describe("a blocked run", function () {
   });
 
   it("stops on invalid config before any gate runs", async () => {
-    const run = await runProgram({ testCommand: PY_TEST_COMMAND, workDir }, { preview: false });
+    const run = await runProgram(
+      { testCommand: PY_TEST_COMMAND, workDir, deployRoot: path.join(workDir, "app") },
+      { preview: false },
+    );
     expect(run.resources).to.deep.equal([]);
     expect(run.error?.message.split("\n")[1]).to.equal(
       '- config key "ssot-deploy:repo" must be set to the path of the SSOT git repository on this machine. Fix: pulumi config set repo /path/to/your/repo',
@@ -199,6 +210,7 @@ describe("the change set against baseRef", function () {
     });
     try {
       const run = await runProgram({
+        deployRoot: path.join(tempDir(), "app"),
         repo: repo.dir,
         testCommand: "echo '1 passed, 0 failed'",
         baseRef: base,

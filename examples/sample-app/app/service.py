@@ -1,6 +1,6 @@
 import json, os
 
-def execution_enabled(path=os.environ.get('KILL_SWITCH_FILE', 'shared/kill-switch.json')):
+def execution_enabled(path=os.environ.get('KILL_SWITCH_FILE', 'kill-switch.json')):
     try:
         with open(path) as f:
             return json.load(f).get('execution_enabled') is True

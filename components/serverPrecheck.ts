@@ -1,0 +1,105 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "./artifactBuild";
+import { DeployConfig, HostSpec } from "./deployConfig";
+import { GateRun } from "./gates";
+import { LocalRunner, Runner, SshRunner } from "./runner";
+import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "./serverGate";
+import { SshError } from "./ssh";
+import { parseSurvey, ServerSurvey, surveyScript } from "./surveyScript";
+
+/** One deploy target after the survey: its spec (none for target local) and what was found. */
+export interface SurveyedHost {
+  name: string;
+  spec?: HostSpec;
+  survey: ServerSurvey;
+  /** Whether the release to deploy is already staged there and verifies. */
+  staged: boolean;
+}
+
+function unwrap(o: pulumi.Output<string>): Promise<string> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+/**
+ * G0 on the servers: one read-only connection per host, kept open for the check after G4 and
+ * closed by `close()`. Every finding that must block blocks before any resource exists.
+ */
+export class ServerPrecheck {
+  readonly hosts: SurveyedHost[] = [];
+  private readonly runners: Runner[] = [];
+  /** Whether any server has been connected to (read-only) in this run. */
+  contacted = false;
+
+  constructor(
+    private readonly deploy: DeployConfig,
+    private readonly ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> },
+    private readonly stack: string,
+    private readonly lockToken: string,
+  ) {}
+
+  /** Surveys every host; returns the commit live on the first one that has one. */
+  async survey(run: GateRun): Promise<string | undefined> {
+    const targets = this.deploy.target === "local" ? [undefined] : this.deploy.hosts;
+    const privateKey = this.deploy.target === "ssh" ? await unwrap(this.ssh.privateKey) : "";
+    const passphrase = this.deploy.target === "ssh" ? await unwrap(this.ssh.passphrase) : "";
+    for (const [i, spec] of targets.entries()) {
+      const name = spec?.name ?? "local";
+      this.contacted = true;
+      let runner: Runner;
+      try {
+        runner = spec
+          ? await SshRunner.open({
+              ...spec,
+              privateKey,
+              passphrase: passphrase === "" ? undefined : passphrase,
+            })
+          : new LocalRunner();
+      } catch (e) {
+        if (e instanceof SshError) run.block("G0", connectionFailure(name, i, e));
+        throw e;
+      }
+      this.runners.push(runner);
+      const script = surveyScript(
+        this.deploy.deployRoot,
+        "",
+        this.deploy.killSwitch.file,
+        this.deploy.invariants,
+      );
+      const out = await runner.run(script);
+      const survey = parseSurvey(out.stdout, this.deploy.invariants.length);
+      const judged = judgeSurvey(survey, this.context(name, runner));
+      if ("gap" in judged) run.block("G0", judged);
+      run.pass("G0", judged.detail);
+      this.hosts.push({ name, spec, survey, staged: false });
+    }
+    return this.hosts.find((h) => h.survey.liveCommit)?.survey.liveCommit;
+  }
+
+  /** After G4: whether each host already holds the release, and has room for it. */
+  async checkArtifact(run: GateRun, a: BuiltArtifact): Promise<void> {
+    for (const [i, h] of this.hosts.entries()) {
+      const out = await this.runners[i].run(
+        surveyScript(this.deploy.deployRoot, a.releaseId, this.deploy.killSwitch.file, []),
+      );
+      h.staged = parseSurvey(out.stdout, 0).target === "present";
+      const disk = h.staged
+        ? undefined
+        : diskFailure(h.survey, this.context(h.name, this.runners[i]), a.bytes, a.unpackedBytes);
+      if (disk) run.block("G4", disk);
+    }
+  }
+
+  close(): void {
+    for (const r of this.runners) r.close();
+  }
+
+  private context(hostName: string, runner: Runner): SurveyContext {
+    return {
+      hostName,
+      where: runner.where,
+      stack: this.stack,
+      lockToken: this.lockToken,
+      deploy: this.deploy,
+    };
+  }
+}

@@ -1,0 +1,180 @@
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { SshSession } from "../components/ssh";
+
+type Inputs = Record<string, unknown>;
+
+interface Held {
+  type: string;
+  inputs: Inputs;
+  outputs: Inputs;
+}
+
+/** One provider operation, in the order it ran. */
+export interface Operation {
+  op: "create" | "update" | "replace" | "delete" | "same";
+  type: string;
+  name: string;
+}
+
+const COMMAND_TYPES = [
+  "command:remote:Command",
+  "command:local:Command",
+  "command:remote:CopyToRemote",
+];
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
+}
+
+/**
+ * Plays the documented lifecycle of @pulumi/command 1.2.1 against real targets, keeping its
+ * state between program runs as a stack does: a new resource runs `create`; a changed input
+ * runs `update`, or `create` when there is none; changed `triggers` replace (create the new, then
+ * delete the old); a resource no longer registered is deleted at the end of a successful run.
+ * Remote commands and copies go over SSH (one connection per operation, as the provider
+ * does); local commands run here. A preview runs nothing.
+ */
+export class CommandLifecycle {
+  readonly state = new Map<string, Held>();
+  readonly operations: Operation[] = [];
+  sshConnections = 0;
+  private seen = new Set<string>();
+
+  /** Mocks for one program run. */
+  mocks(
+    preview: boolean,
+    record: (type: string, name: string, inputs: Inputs) => void,
+  ): pulumi.runtime.Mocks {
+    this.seen = new Set();
+    return {
+      newResource: async (args) => {
+        record(args.type, args.name, args.inputs);
+        if (!COMMAND_TYPES.includes(args.type))
+          return { id: `${args.name}-id`, state: args.inputs };
+        const key = `${args.type}::${args.name}`;
+        this.seen.add(key);
+        const prior = this.state.get(key);
+        const same = prior !== undefined && canonical(prior.inputs) === canonical(args.inputs);
+        if (same) {
+          if (!preview) this.operations.push({ op: "same", type: args.type, name: args.name });
+          return { id: `${args.name}-id`, state: prior.outputs };
+        }
+        // A preview shows the change and runs nothing: stdout stays unknown.
+        if (preview) return { id: `${args.name}-id`, state: args.inputs };
+        const replace =
+          prior !== undefined &&
+          canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers);
+        const op = prior === undefined ? "create" : replace ? "replace" : "update";
+        const script =
+          op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
+        const outputs = await this.perform(args.type, args.inputs, script as string | undefined);
+        if (replace) await this.remove(prior);
+        this.operations.push({ op, type: args.type, name: args.name });
+        this.state.set(key, { type: args.type, inputs: args.inputs, outputs });
+        return { id: `${args.name}-id`, state: outputs };
+      },
+      call: (args) => {
+        throw new Error(`unexpected invoke ${args.token}`);
+      },
+    };
+  }
+
+  /** After a successful up: deletes, newest first, what the program no longer registers. */
+  async finish(): Promise<void> {
+    for (const [key, held] of [...this.state.entries()].reverse()) {
+      if (this.seen.has(key)) continue;
+      await this.remove(held);
+      this.state.delete(key);
+      this.operations.push({ op: "delete", type: held.type, name: key.split("::")[1] });
+    }
+  }
+
+  private async remove(held: Held): Promise<void> {
+    const del = held.inputs.delete as string | undefined;
+    if (held.type !== "command:remote:CopyToRemote" && del)
+      await this.perform(held.type, held.inputs, del, false);
+  }
+
+  private async perform(
+    type: string,
+    inputs: Inputs,
+    command: string | undefined,
+    withStdin = true,
+  ): Promise<Inputs> {
+    const stdin = withStdin ? ((inputs.stdin as string | undefined) ?? "") : "";
+    if (type === "command:local:Command") {
+      const r = await runLocal(command ?? "true", stdin);
+      return check(command, inputs, r);
+    }
+    const c = inputs.connection as {
+      host: string;
+      port: number;
+      user: string;
+      privateKey: string;
+      privateKeyPassword?: string;
+      hostKey: string;
+    };
+    this.sshConnections++;
+    const session = await SshSession.connect({
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      privateKey: c.privateKey,
+      passphrase: c.privateKeyPassword,
+      hostKey: c.hostKey,
+    });
+    try {
+      if (type === "command:remote:CopyToRemote") {
+        const source = inputs.source as { path: string | Promise<string> };
+        const remotePath = inputs.remotePath as string;
+        const mk = await session.exec(
+          `mkdir -p '${path.posix.dirname(remotePath).replace(/'/g, `'\\''`)}'`,
+        );
+        if (mk.code !== 0)
+          throw new Error(
+            `CopyToRemote: cannot create the directory of ${remotePath}: ${mk.stderr}`,
+          );
+        await session.upload(await source.path, remotePath);
+        return { ...inputs };
+      }
+      return check(command, inputs, await session.exec(command ?? "true", Buffer.from(stdin)));
+    } finally {
+      session.close();
+    }
+  }
+}
+
+function check(
+  command: string | undefined,
+  inputs: Inputs,
+  r: { code: number; stdout: string; stderr: string },
+): Inputs {
+  // The provider fails the operation on a non-zero exit and prints the command and its output.
+  if (r.code !== 0)
+    throw new Error(
+      `Process exited with status ${r.code}: running "${command}":\n${r.stdout}${r.stderr}`,
+    );
+  return { ...inputs, stdout: r.stdout.replace(/\n$/, ""), stderr: r.stderr.replace(/\n$/, "") };
+}
+
+function runLocal(
+  command: string,
+  stdin: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
