@@ -46,6 +46,7 @@ export = async () => {
       links,
       lock,
       alreadyStaged: h.staged,
+      exclude: config.source.exclude,
       invariantsBefore: h.survey.invariants,
       after: config.deploy.rollout === "serial" ? previous : [],
     });

@@ -41,12 +41,12 @@ export class DeployLock extends pulumi.ComponentResource {
     this.registerOutputs({ state: this.state });
   }
 
-  /** Gives the lock back after `after` have all succeeded. */
-  releaseAfter(name: string, after: pulumi.Resource[]): pulumi.Resource {
+  /** Gives the lock back after `after` have all succeeded, closing the deploy of `releaseId`. */
+  releaseAfter(name: string, releaseId: string, after: pulumi.Resource[]): pulumi.Resource {
     return shellCommand(
       `${name}-release`,
       this.args.endpoint,
-      releaseLockScript(this.args.root, this.args.info.token),
+      releaseLockScript(this.args.root, this.args.info.token, releaseId),
       {
         parent: this,
         dependsOn: after,

@@ -17,6 +17,8 @@ export interface HostDeploymentArgs {
   manifest: string;
   links: string;
   lock: LockInfo;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude: readonly string[];
   /** Whether the survey found the release staged here already (then nothing is uploaded). */
   alreadyStaged: boolean;
   /** Each invariant's output before the deploy, as the survey read it. */
@@ -78,6 +80,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         sharedFiles: d.sharedFiles,
         lockToken: token,
         alreadyStaged: args.alreadyStaged,
+        exclude: args.exclude,
         after: [lock.acquire],
       },
       child,
@@ -111,6 +114,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         host: args.lock.host,
         keepReleases: d.keepReleases,
         lockToken: token,
+        exclude: args.exclude,
         after: [backup.archive],
       },
       child,
@@ -125,11 +129,12 @@ export class HostDeployment extends pulumi.ComponentResource {
         probes: d.proof,
         invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] ?? "" })),
         restartCommand: d.restartCommand,
+        exclude: args.exclude,
         after: [promote.switch, killSwitch.write],
       },
       child,
     );
-    this.done = lock.releaseAfter(`${name}-lock`, [proof.check]);
+    this.done = lock.releaseAfter(`${name}-lock`, a.releaseId, [proof.check]);
     this.summary = pulumi
       .all([
         promote.result,

@@ -53,6 +53,8 @@ export interface PromoteArgs {
   host: string;
   keepReleases: number;
   lockToken: string;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude?: readonly string[];
 }
 
 /**
@@ -64,7 +66,7 @@ export interface PromoteArgs {
 export function promoteScript(a: PromoteArgs): string {
   const j = (v: string) => q(JSON.stringify(v));
   return script(
-    ...preamble(a.root),
+    ...preamble(a.root, a.exclude),
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" || ' +

@@ -27,6 +27,8 @@ export interface ProofArgs {
   invariants: readonly (Invariant & { before: string })[];
   /** Run in the release before the probes; nothing is restarted when unset. */
   restartCommand?: string;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude?: readonly string[];
 }
 
 /** Runs `command` in the live release, its output (both streams) in $out and status in $code. */
@@ -67,7 +69,7 @@ export function proofScript(a: ProofArgs): string {
           "echo restarted=yes",
         ];
   return script(
-    ...preamble(a.root),
+    ...preamble(a.root, a.exclude),
     `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     '[ "$cur" = "releases/$ID" ] || block "current points at ${cur:-nothing}, not releases/$ID"',

@@ -16,6 +16,8 @@ export interface ReleaseArgs {
   lockToken: string;
   /** True when the survey found this release staged and verified: then nothing is uploaded. */
   alreadyStaged: boolean;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude: readonly string[];
   /** Resources that must finish first (the lock). */
   after?: pulumi.Resource[];
 }
@@ -52,6 +54,7 @@ export class Release extends pulumi.ComponentResource {
       links: args.links,
       sharedFiles: args.sharedFiles,
       lockToken: args.lockToken,
+      exclude: args.exclude,
     });
     const stage = shellCommand(`${name}-stage`, args.endpoint, script, {
       parent: this,

@@ -66,11 +66,15 @@ export function acquireLockScript(
   );
 }
 
-/** Releases the lock if this deploy holds it; never another deploy's. */
-export function releaseLockScript(root: string, token: string): string {
+/**
+ * Releases the lock if this deploy holds it; never another deploy's. The release id is part of
+ * the script so that each deploy's release is a changed resource that runs again.
+ */
+export function releaseLockScript(root: string, token: string, releaseId: string): string {
   return script(
     ...preamble(root),
     `if grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null; then rm -rf "$LOCK"; echo lock=released; else echo lock=not-held; fi`,
+    `echo release=${q(releaseId)}`,
   );
 }
 
@@ -85,6 +89,8 @@ export interface StageArgs {
   /** Paths, relative to the release, linked to the same path under shared/. */
   sharedFiles: readonly string[];
   lockToken: string;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude?: readonly string[];
 }
 
 /**
@@ -113,7 +119,7 @@ export function stageScript(a: StageArgs): string {
     'ln -s "$SHARED/$f" "$TMP/$f"',
   ]);
   return script(
-    ...preamble(a.root),
+    ...preamble(a.root, a.exclude),
     ...requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',

@@ -12,6 +12,8 @@ export interface SurveyContext {
   /** This deploy's lock token: a lock with it is ours to re-enter. */
   lockToken: string;
   deploy: DeployConfig;
+  /** Paths the artifact never holds (caches, .env, …): a file there is not drift. */
+  ignored: (path: string) => boolean;
 }
 
 const NOTHING = "nothing was changed";
@@ -53,11 +55,13 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
       next: `inspect ${root}/current on ${c.hostName}, move it out of the way, then run again`,
     };
   }
-  const drifted = s.drift !== undefined && s.drift.modified.length + s.drift.added.length > 0;
+  // A running Python app writes __pycache__ beside its code: the excludes say what never ships.
+  const added = (s.drift?.added ?? []).filter((p) => !c.ignored(p));
+  const drifted = s.drift !== undefined && s.drift.modified.length + added.length > 0;
   if (drifted && !c.deploy.acceptDrift) {
     const parts = [
       s.drift!.modified.length > 0 ? `modified or missing: ${list(s.drift!.modified)}` : "",
-      s.drift!.added.length > 0 ? `added: ${list(s.drift!.added)}` : "",
+      added.length > 0 ? `added: ${list(added)}` : "",
     ].filter((p) => p !== "");
     return {
       gap: `server ${c.hostName}: the live release ${s.live} differs from its manifest (drift), ${parts.join("; ")}; ${NOTHING}`,

@@ -4,6 +4,7 @@ import { DeployConfig, HostSpec } from "./deployConfig";
 import { GateRun } from "./gates";
 import { LocalRunner, Runner, SshRunner } from "./runner";
 import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "./serverGate";
+import { ExcludeFilter } from "./excludes";
 import { SshError } from "./ssh";
 import { parseSurvey, ServerSurvey, surveyScript } from "./surveyScript";
 
@@ -12,7 +13,10 @@ export interface SurveyedHost {
   name: string;
   spec?: HostSpec;
   survey: ServerSurvey;
-  /** Whether the release to deploy is already staged there and verifies. */
+  /**
+   * Whether the release to deploy is staged there, verifies, and is not live: a rollback,
+   * which uploads nothing. (The live release keeps its upload resource unchanged.)
+   */
   staged: boolean;
 }
 
@@ -35,6 +39,8 @@ export class ServerPrecheck {
     private readonly ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> },
     private readonly stack: string,
     private readonly lockToken: string,
+    /** The artifact's extra excludes: files matching them on a server are not drift. */
+    private readonly exclude: readonly string[] = [],
   ) {}
 
   /** Surveys every host; returns the commit live on the first one that has one. */
@@ -64,6 +70,7 @@ export class ServerPrecheck {
         "",
         this.deploy.killSwitch.file,
         this.deploy.invariants,
+        this.exclude,
       );
       const out = await runner.run(script);
       const survey = parseSurvey(out.stdout, this.deploy.invariants.length);
@@ -79,9 +86,15 @@ export class ServerPrecheck {
   async checkArtifact(run: GateRun, a: BuiltArtifact): Promise<void> {
     for (const [i, h] of this.hosts.entries()) {
       const out = await this.runners[i].run(
-        surveyScript(this.deploy.deployRoot, a.releaseId, this.deploy.killSwitch.file, []),
+        surveyScript(
+          this.deploy.deployRoot,
+          a.releaseId,
+          this.deploy.killSwitch.file,
+          [],
+          this.exclude,
+        ),
       );
-      h.staged = parseSurvey(out.stdout, 0).target === "present";
+      h.staged = parseSurvey(out.stdout, 0).target === "present" && h.survey.live !== a.releaseId;
       const disk = h.staged
         ? undefined
         : diskFailure(h.survey, this.context(h.name, this.runners[i]), a.bytes, a.unpackedBytes);
@@ -94,12 +107,14 @@ export class ServerPrecheck {
   }
 
   private context(hostName: string, runner: Runner): SurveyContext {
+    const filter = new ExcludeFilter(this.exclude);
     return {
       hostName,
       where: runner.where,
       stack: this.stack,
       lockToken: this.lockToken,
       deploy: this.deploy,
+      ignored: (p) => filter.excludes(p),
     };
   }
 }

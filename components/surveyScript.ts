@@ -37,9 +37,10 @@ export function surveyScript(
   releaseId: string,
   killSwitchFile: string,
   invariants: readonly Invariant[],
+  exclude: readonly string[] = [],
 ): string {
   return script(
-    ...preamble(root),
+    ...preamble(root, exclude),
     `ID=${q(releaseId)}`,
     'if [ -L "$CURRENT" ]; then',
     "  echo layout=symlink",

@@ -18,6 +18,22 @@ export interface Operation {
   name: string;
 }
 
+// Pulumi's marker for a secret value in serialized properties.
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The plain value of a property, with secret wrappers removed at any depth. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain);
+  // Only plain objects: an asset is a class instance whose path is a promise.
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) return plain(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+
 const COMMAND_TYPES = [
   "command:remote:Command",
   "command:local:Command",
@@ -45,6 +61,9 @@ export class CommandLifecycle {
   readonly operations: Operation[] = [];
   sshConnections = 0;
   private seen = new Set<string>();
+  private fail: (e: Error) => void = () => undefined;
+  /** Rejects with the first operation that fails in the current run, as `pulumi up` would. */
+  failure: Promise<never> = new Promise(() => undefined);
 
   /** Mocks for one program run. */
   mocks(
@@ -52,6 +71,8 @@ export class CommandLifecycle {
     record: (type: string, name: string, inputs: Inputs) => void,
   ): pulumi.runtime.Mocks {
     this.seen = new Set();
+    this.failure = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failure.catch(() => undefined);
     return {
       newResource: async (args) => {
         record(args.type, args.name, args.inputs);
@@ -73,7 +94,17 @@ export class CommandLifecycle {
         const op = prior === undefined ? "create" : replace ? "replace" : "update";
         const script =
           op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
-        const outputs = await this.perform(args.type, args.inputs, script as string | undefined);
+        let outputs: Inputs;
+        try {
+          outputs = await this.perform(
+            args.type,
+            plain(args.inputs) as Inputs,
+            script as string | undefined,
+          );
+        } catch (e) {
+          this.fail(e as Error);
+          throw e;
+        }
         if (replace) await this.remove(prior);
         this.operations.push({ op, type: args.type, name: args.name });
         this.state.set(key, { type: args.type, inputs: args.inputs, outputs });
@@ -132,6 +163,9 @@ export class CommandLifecycle {
     try {
       if (type === "command:remote:CopyToRemote") {
         const source = inputs.source as { path: string | Promise<string> };
+        const local = await source.path;
+        if (typeof local !== "string")
+          throw new Error("CopyToRemote: the source is not a FileAsset");
         const remotePath = inputs.remotePath as string;
         const mk = await session.exec(
           `mkdir -p '${path.posix.dirname(remotePath).replace(/'/g, `'\\''`)}'`,
@@ -140,7 +174,7 @@ export class CommandLifecycle {
           throw new Error(
             `CopyToRemote: cannot create the directory of ${remotePath}: ${mk.stderr}`,
           );
-        await session.upload(await source.path, remotePath);
+        await session.upload(local, remotePath);
         return { ...inputs };
       }
       return check(command, inputs, await session.exec(command ?? "true", Buffer.from(stdin)));

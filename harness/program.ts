@@ -65,8 +65,12 @@ export async function runProgram(
   try {
     const outputs = await program();
     const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(outputs))
-      resolved[k] = await resolve(v as pulumi.Input<unknown>);
+    const resolveAll = (async () => {
+      for (const [k, v] of Object.entries(outputs))
+        resolved[k] = await resolve(v as pulumi.Input<unknown>);
+    })();
+    // A failed operation leaves the outputs that depend on it unresolved: fail as up would.
+    await Promise.race([resolveAll, lifecycle.failure]);
     if (!opts.preview) await lifecycle.finish();
     return { outputs: resolved as unknown as StackOutputs, resources };
   } catch (error) {

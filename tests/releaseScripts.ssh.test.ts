@@ -80,7 +80,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
         keepReleases: 3,
         lockToken: info.token,
       }),
-      releaseLockScript(root, info.token),
+      releaseLockScript(root, info.token, a.releaseId),
     ];
     const out: Awaited<ReturnType<typeof run>>[] = [];
     for (const s of steps) {
@@ -241,7 +241,9 @@ describe("the release scripts, over SSH to a real sshd", function () {
     expect(stage.blocked).to.equal(
       `the deploy lock ${root}/.deploy/lock is not held by this deploy; nothing was changed; run pulumi up again`,
     );
-    expect((await run(releaseLockScript(root, ME.token))).kv.lock).to.equal("not-held");
+    expect((await run(releaseLockScript(root, ME.token, v1.releaseId))).kv.lock).to.equal(
+      "not-held",
+    );
     expect(fs.readFileSync(path.join(root, ".deploy/lock/info"), "utf8")).to.contain("holder=ci");
   });
 

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
 import { parseDeployConfig } from "../components/deployConfig";
+import { ExcludeFilter } from "../components/excludes";
 import { writeKillSwitchScript } from "../components/killSwitch";
 import { promoteScript } from "../components/promoteScripts";
 import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
@@ -34,6 +35,7 @@ describe("the server survey (G0 on the server), over SSH", function () {
     where: runner.where,
     stack: "test",
     lockToken: token,
+    ignored: (p) => new ExcludeFilter().excludes(p),
     deploy: parseDeployConfig({
       target: "ssh",
       deployRoot: root,
@@ -100,7 +102,7 @@ describe("the server survey (G0 on the server), over SSH", function () {
         keepReleases: 3,
         lockToken: token,
       }),
-      releaseLockScript(root, token),
+      releaseLockScript(root, token, v1.releaseId),
       writeKillSwitchScript(root, {
         file: "kill-switch.json",
         key: "execution_enabled",
@@ -153,6 +155,12 @@ describe("the server survey (G0 on the server), over SSH", function () {
     await deployV1();
     fs.appendFileSync(path.join(root, "current/app/service.py"), "# hotfix\n");
     fs.writeFileSync(path.join(root, "current/app/hotfix.py"), "x = 1\n");
+    // Written by the running app, never shipped: not drift.
+    fs.mkdirSync(path.join(root, "current/app/__pycache__"));
+    fs.writeFileSync(
+      path.join(root, "current/app/__pycache__/service.cpython-311.pyc"),
+      "bytecode",
+    );
     fs.rmSync(path.join(root, "current/README.md"));
     const s = await survey();
     expect(judgeSurvey(s, ctx())).to.deep.equal({

@@ -1,0 +1,216 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BlockedError } from "../components/errors";
+import { CommandLifecycle } from "../harness/lifecycle";
+import { runProgram } from "../harness/program";
+import { snapshot } from "./helpers/release";
+import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
+import { TestSshd } from "./helpers/sshd";
+
+describe("deploying over SSH to a real sshd, through the program", function () {
+  this.timeout(180_000);
+  let sshd: TestSshd;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let lifecycle: CommandLifecycle;
+  let v1: string;
+  let v2: string;
+  let cfg: (over?: Record<string, string>) => Record<string, string>;
+
+  before(async () => {
+    sshd = await TestSshd.start();
+    repo = FixtureRepo.create();
+    v1 = repo.head();
+    work = tempDir();
+    root = path.join(work, "srv", "app");
+    lifecycle = new CommandLifecycle();
+    const hosts = [
+      {
+        name: "web1",
+        host: "127.0.0.1",
+        port: sshd.port,
+        user: os.userInfo().username,
+        hostKey: sshd.hostKey,
+      },
+    ];
+    cfg = (over = {}) => ({
+      repo: repo.dir,
+      testCommand: PY_TEST_COMMAND,
+      workDir: path.join(work, "local"),
+      target: "ssh",
+      hosts: JSON.stringify(hosts),
+      deployRoot: root,
+      sshPrivateKey: sshd.userKey.privateKey,
+      sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
+      proof: JSON.stringify([
+        {
+          name: "live-refused",
+          command: "python3 -c \"from app import service; service.run('LIVE')\"",
+          expectExit: 1,
+        },
+      ]),
+      ...over,
+    });
+  });
+  after(async () => {
+    await sshd.stop();
+    repo.remove();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function up(over: Record<string, string> = {}) {
+    const run = await runProgram(cfg(over), { preview: false, lifecycle });
+    expect(run.error, run.error?.message).to.equal(undefined);
+    return run.outputs!;
+  }
+
+  it("previews read-only: the server is byte-for-byte unchanged", async () => {
+    fs.mkdirSync(root, { recursive: true });
+    const before = snapshot(path.join(work, "srv"));
+    const run = await runProgram(cfg(), { preview: true, lifecycle });
+    expect(run.error, run.error?.message).to.equal(undefined);
+    expect(run.outputs!.gates[1].detail).to.match(
+      /^server web1 \(\S+@127\.0\.0\.1:\d+\): nothing live; no drift; no lock;/,
+    );
+    expect(snapshot(path.join(work, "srv"))).to.deep.equal(before);
+    expect(lifecycle.operations).to.deep.equal([]);
+  });
+
+  it("deploys v1: uploaded, staged, switched, proved", async () => {
+    const out = await up();
+    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+      `releases/${out.artifact.releaseId}`,
+    );
+    expect(out.deploy?.web1).to.deep.include({
+      promoted: "switched",
+      previous: "",
+      backup: "none",
+    });
+    expect(out.deploy?.web1.proof).to.deep.include({
+      passed: true,
+      currentVerified: true,
+      probes: [{ name: "live-refused", exit: 1 }],
+    });
+    expect(lifecycle.operations.filter((o) => o.op === "create").map((o) => o.name)).to.include(
+      "web1-release-upload",
+    );
+  });
+
+  it("deploys v2 with the live commit as the change set's base, backing up v1 first", async () => {
+    v2 = repo.commit("v2", { "app/extra.py": "X = 2\n" });
+    const out = await up();
+    expect(out.changeSet).to.deep.include({ base: v1, baseSource: "server", target: v2 });
+    expect(out.changeSet.added.map((f) => f.path)).to.deep.equal(["app/extra.py"]);
+    const w = out.deploy!.web1;
+    expect(w.previous).to.equal(`${v1.slice(0, 12)}-${w.previous.split("-")[1]}`);
+    expect(w.backup).to.match(
+      new RegExp(`^${root}/backups/\\d{8}T\\d{6}Z-${w.previous}\\.tar\\.gz$`),
+    );
+    expect(fs.existsSync(w.backup)).to.equal(true);
+  });
+
+  it("gives the lock back after each deploy", () => {
+    expect(fs.existsSync(path.join(root, ".deploy", "lock"))).to.equal(false);
+  });
+
+  it("re-deploys with no change by running nothing", async () => {
+    const before = snapshot(root);
+    const ops = lifecycle.operations.length;
+    const connections = lifecycle.sshConnections;
+    await up();
+    expect(lifecycle.operations.slice(ops).every((o) => o.op === "same")).to.equal(true);
+    expect(lifecycle.sshConnections).to.equal(connections);
+    expect(snapshot(root)).to.deep.equal(before);
+  });
+
+  it("rolls back to v1 with no upload: only the symlink moves", async () => {
+    const releases = snapshot(path.join(root, "releases"));
+    const preview = await runProgram(cfg({ ref: v1 }), { preview: true, lifecycle });
+    expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
+      /^preview, would: web1: already staged, no upload /,
+    );
+    const ops = lifecycle.operations.length;
+    const out = await up({ ref: v1 });
+    const ran = lifecycle.operations.slice(ops);
+    expect(ran.some((o) => o.name === "web1-release-upload" && o.op !== "delete")).to.equal(false);
+    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+      `releases/${out.artifact.releaseId}`,
+    );
+    expect(out.artifact.commit).to.equal(v1);
+    expect(snapshot(path.join(root, "releases"))).to.deep.equal(releases);
+  });
+
+  async function blocked(over: Record<string, string> = {}): Promise<BlockedError> {
+    const before = snapshot(root);
+    const run = await runProgram(cfg(over), { preview: true, lifecycle });
+    expect(run.error).to.be.instanceOf(BlockedError);
+    expect(run.resources).to.deep.equal([]);
+    expect(snapshot(root)).to.deep.equal(before);
+    expect(run.error!.message).to.contain("changed: nothing.");
+    return run.error as BlockedError;
+  }
+
+  it("blocks on drift in the live tree, naming the file and the way out", async () => {
+    const file = path.join(root, "current", "app", "service.py");
+    const original = fs.readFileSync(file);
+    fs.appendFileSync(file, "# hotfix on the server\n");
+    try {
+      const err = await blocked({ ref: v1 });
+      expect(err.gap).to.match(
+        /^server web1: the live release \S+ differs from its manifest \(drift\), modified or missing: app\/service\.py; nothing was changed$/,
+      );
+      expect(err.message).to.contain(
+        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${root}/current`,
+      );
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it("blocks while another deploy holds the lock, naming the holder", async () => {
+    fs.mkdirSync(path.join(root, ".deploy", "lock"));
+    fs.writeFileSync(
+      path.join(root, ".deploy", "lock", "info"),
+      "token=ci\nholder=ci-bot\nhost=runner-7\nsince=2026-11-24T10:00:00Z\nartifact=abc\n",
+    );
+    try {
+      const err = await blocked();
+      expect(err.gap).to.match(
+        /^server web1: the deploy lock \S+ is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, \d+s ago; nothing was changed$/,
+      );
+    } finally {
+      fs.rmSync(path.join(root, ".deploy", "lock"), { recursive: true });
+    }
+  });
+
+  it("blocks on a host key that is not the pinned one", async () => {
+    const other =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6Y4sQ/1E8uGNXv2S6m0K6vPZ6yJv0Xw7n5d0H0kS6F";
+    const hosts = [
+      {
+        name: "web1",
+        host: "127.0.0.1",
+        port: sshd.port,
+        user: os.userInfo().username,
+        hostKey: other,
+      },
+    ];
+    const err = await blocked({ hosts: JSON.stringify(hosts) });
+    expect(err.gap).to.match(
+      /^server web1: the host key of \S+ is not the pinned hostKey \(possible impersonation, or the server was rebuilt\); nothing was changed$/,
+    );
+  });
+
+  it("blocks on an unreachable server", async () => {
+    const hosts = [
+      { name: "web1", host: "127.0.0.1", port: 1, user: "root", hostKey: sshd.hostKey },
+    ];
+    const err = await blocked({ hosts: JSON.stringify(hosts) });
+    expect(err.gap).to.match(
+      /^server web1: root@127\.0\.0\.1:1 is unreachable: .*; nothing was changed$/,
+    );
+  });
+});
