@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo } from "../harness/sampleRepo";
@@ -6,17 +7,19 @@ import { readStackConfig } from "../harness/stackConfig";
 
 /**
  * The local stack, run in-process: the program under Pulumi's mocked engine, first as a
- * preview and then as an up, exactly as `pulumi preview` and `pulumi up --stack local` would
- * run it, minus the CLI's state backend. Exits non-zero when a gate blocks.
+ * preview and then as an up, with the command provider's lifecycle played for real against
+ * .ssot-deploy/local-server. The provider state lives for this process only, as if each run
+ * were a fresh stack: the layout on disk is what carries over. Exits non-zero when a gate blocks.
  */
 async function main(): Promise<number> {
   const root = projectRoot();
   process.chdir(root);
   const config = readStackConfig(root, "local");
   ensureSampleRepo(path.resolve(root, config.repo));
+  const lifecycle = new CommandLifecycle();
   for (const preview of [true, false]) {
     console.log(`\n== ${preview ? "preview" : "up"} (stack local, in-process) ==`);
-    const run = await runProgram(config, { preview, stack: "local" });
+    const run = await runProgram(config, { preview, stack: "local", lifecycle });
     if (run.error) {
       console.error(run.error.message);
       return 1;
@@ -29,9 +32,18 @@ async function main(): Promise<number> {
     console.log(
       `tests: ${out.tests.passed}/${out.tests.total} passed${out.tests.cached ? " (cached)" : ""}`,
     );
-    console.log(
-      `resources registered: ${run.resources.map((r) => `${r.type} ${r.name}`).join(", ")}`,
-    );
+    for (const [host, d] of Object.entries(out.deploy ?? {})) {
+      console.log(
+        `deploy ${host}: ${d.promoted} ${d.previous || "nothing"} -> ${d.releaseId}; backup ${d.backup}`,
+      );
+      console.log(
+        `  kill-switch declared ${d.killSwitch.declared}, read back ${d.killSwitch.readBack}; restarted ${d.restarted}`,
+      );
+      console.log(
+        `  proof ${d.proof.passed ? "passed" : "FAILED"}: ${d.proof.probes.map((p) => `${p.name} exit ${p.exit}`).join(", ")}`,
+      );
+    }
+    console.log(out.gates.map((g) => `${g.id} ${g.status}`).join("  "));
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import { projectRoot } from "../harness/paths";
 
 describe("the README's main job (npm run local)", function () {
   this.timeout(120_000);
-  it("previews then deploys the local stack in-process, every gate passing", () => {
+  it("previews then deploys the local stack in-process, every gate passing and the proof holding", () => {
     const out = execFileSync(
       process.execPath,
       [path.join(projectRoot(), "dist", "scripts", "local.js")],
@@ -20,6 +20,9 @@ describe("the README's main job (npm run local)", function () {
         expect(s).to.match(new RegExp(`^${id} .* PASS `, "m"));
     }
     expect(sections[1]).to.contain("tests: 3/3 passed (cached)");
-    expect(sections[1]).to.contain("resources registered: ssot-deploy:artifact:Artifact artifact");
+    expect(sections[1]).to.match(/^deploy local: (switched|unchanged) .* -> \S+; backup /m);
+    expect(sections[1]).to.contain("kill-switch declared false, read back false; restarted none");
+    expect(sections[1]).to.contain("proof passed: live-refused exit 1, simulate exit 0");
+    expect(sections[1]).to.contain("G5 PASS  G6 PASS  G7 PASS");
   });
 });
