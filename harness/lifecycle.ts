@@ -116,6 +116,12 @@ export class CommandLifecycle {
     };
   }
 
+  /** `pulumi destroy`: deletes every resource, newest first. */
+  async destroy(): Promise<void> {
+    this.seen = new Set();
+    await this.finish();
+  }
+
   /** After a successful up: deletes, newest first, what the program no longer registers. */
   async finish(): Promise<void> {
     for (const [key, held] of [...this.state.entries()].reverse()) {

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { BlockedError } from "../components/errors";
 import { CommandLifecycle } from "../harness/lifecycle";
@@ -212,5 +214,36 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     expect(err.gap).to.match(
       /^server web1: root@127\.0\.0\.1:1 is unreachable: .*; nothing was changed$/,
     );
+  });
+
+  it("blocks when the server's disk has too little room for the release", async function () {
+    const small = path.join(work, "small");
+    fs.mkdirSync(small, { recursive: true });
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small], {
+        stdio: "ignore",
+      });
+    } catch {
+      this.skip(); // mounting needs root: the disk check is also covered by the survey tests
+    }
+    try {
+      // One MiB of incompressible bytes: an artifact larger than the 512 KiB disk.
+      repo.commit("big", {
+        "data/blob.bin": randomBytes(1 << 20).toString("latin1"),
+      });
+      const smallRoot = path.join(small, "app");
+      const run = await runProgram(cfg({ deployRoot: smallRoot }), { preview: true, lifecycle });
+      expect(run.error).to.be.instanceOf(BlockedError);
+      expect(run.resources).to.deep.equal([]);
+      expect((run.error as BlockedError).gap).to.match(
+        new RegExp(
+          `^server web1: \\d+ bytes free under ${smallRoot}, the deploy needs \\d+; nothing was changed$`,
+        ),
+      );
+      expect(fs.readdirSync(small)).to.deep.equal([]);
+    } finally {
+      execFileSync("umount", [small]);
+      repo.git("reset", "-q", "--hard", "HEAD~1");
+    }
   });
 });

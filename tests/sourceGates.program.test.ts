@@ -92,4 +92,32 @@ describe("the program with a good repository, target local", function () {
     ]);
     expect(fs.existsSync(path.join(root, ".deploy/lock"))).to.equal(false);
   });
+
+  it("turns the kill-switch ON only when declared and confirmed, and destroy turns it OFF", async () => {
+    const lifecycle = new CommandLifecycle();
+    const on = {
+      ...cfg,
+      killSwitch: JSON.stringify({
+        file: "kill-switch.json",
+        key: "execution_enabled",
+        format: "json",
+        value: true,
+      }),
+    };
+    const refused = await runProgram(on, { preview: true, lifecycle });
+    expect(refused.error?.message).to.contain(
+      '- config key "ssot-deploy:allowLiveExecution" must be true to deploy with killSwitch.value true',
+    );
+    expect(refused.resources).to.deep.equal([]);
+    const run = await runProgram(
+      { ...on, allowLiveExecution: "true" },
+      { preview: false, lifecycle },
+    );
+    expect(run.error, run.error?.message).to.equal(undefined);
+    expect(run.outputs!.deploy?.local.killSwitch).to.deep.equal({ declared: true, readBack: true });
+    await lifecycle.destroy();
+    expect(fs.readFileSync(path.join(root, "shared/kill-switch.json"), "utf8")).to.equal(
+      '{"execution_enabled":false}\n',
+    );
+  });
 });
