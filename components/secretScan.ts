@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lintSource } from "@secretlint/core";
+import { secretLintProfiler } from "@secretlint/profiler";
 import * as preset from "@secretlint/secretlint-rule-preset-recommend";
 import * as pattern from "@secretlint/secretlint-rule-pattern";
 import type { SecretLintCoreConfig } from "@secretlint/types";
@@ -48,6 +49,11 @@ const CONFIG: SecretLintCoreConfig = {
     })),
   ],
 };
+
+// secretlint's profiler records performance marks for every rule of every file and searches
+// all marks so far for each new one, so a tree of N files costs O(N²). Nothing here reads the
+// profile, so it records nothing.
+secretLintProfiler.mark = () => undefined;
 
 /** Scans one file's text. `file` is relative; rules match on it as if at the repo root. */
 export async function scanText(file: string, content: string): Promise<Finding[]> {
@@ -123,36 +129,72 @@ function collect(child: ReturnType<typeof spawn>): Promise<Buffer> {
   });
 }
 
-/** Pulls "<oid> blob <size>\n<content>\n" records off a cat-file --batch stream, in order. */
+/**
+ * Pulls "<oid> blob <size>\n<content>\n" records off a cat-file --batch stream, in order. Chunks
+ * are queued, not concatenated, and the stream is paused while more than HIGH_WATER bytes wait,
+ * so memory stays bounded and each byte is copied once.
+ */
 function batchReader(stream: NodeJS.ReadableStream) {
-  let buf: Buffer = Buffer.alloc(0);
-  let waiting: (() => void) | undefined;
+  const HIGH_WATER = 8 * 1024 * 1024;
+  const chunks: Buffer[] = [];
+  let queued = 0;
   let ended = false;
+  let wake: (() => void) | undefined;
   stream.on("data", (c: Buffer) => {
-    buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-    waiting?.();
+    chunks.push(c);
+    queued += c.length;
+    if (queued > HIGH_WATER) stream.pause();
+    wake?.();
   });
   stream.on("end", () => {
     ended = true;
-    waiting?.();
+    wake?.();
   });
-  const fill = async (n: number) => {
-    while (buf.length < n && !ended) await new Promise<void>((r) => (waiting = r));
-    waiting = undefined;
-    if (buf.length < n) throw new Error("git cat-file --batch ended early");
+  const waitFor = async (n: number) => {
+    while (queued < n && !ended) {
+      stream.resume();
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+    if (queued < n) throw new Error("git cat-file --batch ended early");
+  };
+  const take = (n: number): Buffer => {
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const head = chunks[0];
+      if (head.length <= need) {
+        parts.push(head);
+        chunks.shift();
+        need -= head.length;
+      } else {
+        parts.push(head.subarray(0, need));
+        chunks[0] = head.subarray(need);
+        need = 0;
+      }
+    }
+    queued -= n;
+    if (queued <= HIGH_WATER) stream.resume();
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  };
+  const headerLength = async (): Promise<number> => {
+    for (;;) {
+      let seen = 0;
+      for (const c of chunks) {
+        const nl = c.indexOf(10);
+        if (nl >= 0) return seen + nl + 1;
+        seen += c.length;
+      }
+      await waitFor(queued + 1);
+    }
   };
   return {
     async next(size: number): Promise<Buffer> {
-      let nl = buf.indexOf(10);
-      while (nl < 0) {
-        await fill(buf.length + 1);
-        nl = buf.indexOf(10);
-      }
-      const total = nl + 1 + size + 1;
-      await fill(total);
-      const content = buf.subarray(nl + 1, nl + 1 + size);
-      buf = buf.subarray(total);
-      return Buffer.from(content);
+      take(await headerLength());
+      await waitFor(size + 1);
+      const content = Buffer.from(take(size));
+      take(1);
+      return content;
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Operation {
   op: "create" | "update" | "replace" | "delete" | "same";
   type: string;
   name: string;
+  /** Wall time of the operation, in seconds (0 for "same"). */
+  seconds?: number;
 }
 
 // Pulumi's marker for a secret value in serialized properties.
@@ -95,6 +97,7 @@ export class CommandLifecycle {
         const script =
           op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
         let outputs: Inputs;
+        const started = process.hrtime.bigint();
         try {
           outputs = await this.perform(
             args.type,
@@ -106,7 +109,8 @@ export class CommandLifecycle {
           throw e;
         }
         if (replace) await this.remove(prior);
-        this.operations.push({ op, type: args.type, name: args.name });
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.operations.push({ op, type: args.type, name: args.name, seconds });
         this.state.set(key, { type: args.type, inputs: args.inputs, outputs });
         return { id: `${args.name}-id`, state: outputs };
       },

@@ -9,7 +9,7 @@ import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
-import { TestSshd } from "./helpers/sshd";
+import { TestSshd } from "../harness/sshd";
 
 describe("deploying over SSH to a real sshd, through the program", function () {
   this.timeout(180_000);

@@ -14,7 +14,7 @@ import { blockedLine, keyValues } from "../components/sh";
 import { SshSession } from "../components/ssh";
 import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
-import { TestSshd } from "./helpers/sshd";
+import { TestSshd } from "../harness/sshd";
 
 const ME: LockInfo = {
   token: "op@laptop:/work/deploy:contabo",

@@ -18,7 +18,7 @@ import { SshError } from "../components/ssh";
 import { parseSurvey, surveyScript } from "../components/surveyScript";
 import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
-import { TestSshd } from "./helpers/sshd";
+import { TestSshd } from "../harness/sshd";
 import { SshSession } from "../components/ssh";
 
 describe("the server survey (G0 on the server), over SSH", function () {
