@@ -30,7 +30,8 @@ export interface SourceConfig {
 /** Raw config as Pulumi hands it to a program: every value a string, objects as JSON. */
 export type RawConfig = Record<string, string | undefined>;
 
-interface KeySpec<T> {
+/** How one key is validated, and what its error says. */
+export interface KeySpec<T> {
   schema: z.ZodType<T>;
   rule: string;
   fix: string;
@@ -105,37 +106,41 @@ const SPECS = {
 type Specs = typeof SPECS;
 type Parsed = { [K in keyof Specs]?: z.infer<Specs[K]["schema"]> };
 
-/** Parses and validates raw config, reporting every problem at once. Exported for testing. */
-export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): SourceConfig {
+/**
+ * Runs each set key through its spec: JSON first where the spec says so, then the schema.
+ * Unset and empty keys are left out; every problem is collected, none thrown.
+ */
+export function parseKeys(
+  raw: RawConfig,
+  specs: Record<string, KeySpec<unknown>>,
+): { values: Record<string, unknown>; problems: ConfigProblem[] } {
+  const values: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
-  const out: Parsed = {};
-  for (const [key, spec] of Object.entries(SPECS) as [keyof Specs, KeySpec<unknown>][]) {
+  for (const [key, spec] of Object.entries(specs)) {
     const value = raw[key];
     if (value === undefined || value === "") continue;
+    const problem = (got: string) =>
+      problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, got, fix: spec.fix });
     let input: unknown = value;
     if (spec.json) {
       try {
         input = JSON.parse(value);
       } catch {
-        problems.push({
-          key: `${PROJECT}:${key}`,
-          rule: spec.rule,
-          got: "text that is not JSON",
-          fix: spec.fix,
-        });
+        problem("text that is not JSON");
         continue;
       }
     }
     const result = spec.schema.safeParse(input);
-    if (result.success) (out as Record<string, unknown>)[key] = result.data;
-    else
-      problems.push({
-        key: `${PROJECT}:${key}`,
-        rule: spec.rule,
-        got: JSON.stringify(value),
-        fix: spec.fix,
-      });
+    if (result.success) values[key] = result.data;
+    else problem(JSON.stringify(value));
   }
+  return { values, problems };
+}
+
+/** Parses and validates raw config, reporting every problem at once. Exported for testing. */
+export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): SourceConfig {
+  const { values, problems } = parseKeys(raw, SPECS);
+  const out = values as Parsed;
   for (const key of ["repo", "testCommand"] as const) {
     if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`)) {
       const spec = SPECS[key];

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
-import { PROJECT, RawConfig } from "./config";
-import { ConfigError, ConfigProblem } from "./errors";
+import { KeySpec, parseKeys, PROJECT, RawConfig } from "./config";
+import { ConfigError } from "./errors";
 import { KillSwitchSpec } from "./killSwitch";
 import { Invariant, Probe } from "./proofScripts";
 
@@ -67,7 +67,7 @@ const relPath = z
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((s) => s === "true")]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const SPECS: Record<string, { schema: z.ZodType; rule: string; fix: string; json?: boolean }> = {
+const SPECS: Record<string, KeySpec<unknown>> = {
   target: {
     schema: z.enum(["ssh", "local"]),
     rule: '"ssh" or "local"',
@@ -178,33 +178,8 @@ const SPECS: Record<string, { schema: z.ZodType; rule: string; fix: string; json
 
 /** Parses and validates the deploy keys, reporting every problem at once. Exported for testing. */
 export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): DeployConfig {
-  const problems: ConfigProblem[] = [];
-  const out: Record<string, unknown> = { ...DEPLOY_DEFAULTS };
-  for (const [key, spec] of Object.entries(SPECS)) {
-    const value = raw[key];
-    if (value === undefined || value === "") continue;
-    let input: unknown = value;
-    try {
-      if (spec.json) input = JSON.parse(value);
-    } catch {
-      problems.push({
-        key: `${PROJECT}:${key}`,
-        rule: spec.rule,
-        got: "text that is not JSON",
-        fix: spec.fix,
-      });
-      continue;
-    }
-    const r = spec.schema.safeParse(input);
-    if (r.success) out[key] = r.data;
-    else
-      problems.push({
-        key: `${PROJECT}:${key}`,
-        rule: spec.rule,
-        got: JSON.stringify(value),
-        fix: spec.fix,
-      });
-  }
+  const { values, problems } = parseKeys(raw, SPECS);
+  const out: Record<string, unknown> = { ...DEPLOY_DEFAULTS, ...values };
   const c = out as typeof DEPLOY_DEFAULTS & {
     target: "ssh" | "local";
     rollout: "serial" | "parallel";
