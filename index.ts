@@ -14,12 +14,8 @@ import { deployedGates, endpointFor, lockInfoFor, previewGates } from "./compone
 export = async () => {
   const config = readStackConfig();
   const stack = pulumi.getStack();
-  const servers = new ServerPrecheck(
-    config.deploy,
-    config.ssh,
-    stack,
-    lockInfoFor(stack, "").token,
-  );
+  const deployer = lockInfoFor(stack);
+  const servers = new ServerPrecheck(config.deploy, config.ssh, stack, deployer.token);
   const source = await runSourceGates(config.source, {
     afterPrecheck: (run) => servers.survey(run),
     afterArtifact: (run, built) => servers.checkArtifact(run, built),
@@ -34,7 +30,7 @@ export = async () => {
   const artifact = new Artifact("artifact", { build: source.artifact });
   const manifest = fs.readFileSync(source.artifact.manifestPath, "utf8");
   const links = fs.readFileSync(source.artifact.linksPath, "utf8");
-  const lock = lockInfoFor(stack, source.artifact.sha256);
+  const lock = { ...deployer, artifact: source.artifact.sha256 };
   const deployments: Record<string, HostDeployment> = {};
   let previous: pulumi.Resource[] = [];
   for (const h of servers.hosts) {

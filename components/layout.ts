@@ -66,3 +66,14 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
     "}",
   ];
 }
+
+/** How every refusal says what it left behind. */
+export const NOTHING = "nothing was changed";
+
+/** Fails unless this deploy holds the lock. Every mutating script starts with it. */
+export function requireLock(token: string): string {
+  return (
+    `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
+    `block "the deploy lock $LOCK is not held by this deploy; ${NOTHING}; run pulumi up again"`
+  );
+}

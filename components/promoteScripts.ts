@@ -1,14 +1,5 @@
-import { preamble } from "./layout";
+import { NOTHING, preamble, requireLock } from "./layout";
 import { q, script } from "./sh";
-
-const NOTHING = "nothing was changed";
-
-function requireLock(token: string): string {
-  return (
-    `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
-    `block "the deploy lock $LOCK is not held by this deploy; ${NOTHING}; run pulumi up again"`
-  );
-}
 
 /**
  * Archives the tree that is live now into backups/<UTC time>-<release>.tar.gz with its sha256,

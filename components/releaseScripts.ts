@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { preamble, uploadPaths } from "./layout";
+import { NOTHING, preamble, requireLock, uploadPaths } from "./layout";
 import { q, script } from "./sh";
 
 /** Who holds the deploy lock, as recorded in `.deploy/lock/info`. */
@@ -9,16 +9,6 @@ export interface LockInfo {
   holder: string;
   host: string;
   artifact: string;
-}
-
-const NOTHING = "nothing was changed";
-
-/** Fails unless this deploy holds the lock. Every mutating script starts with it. */
-function requireLock(token: string): string[] {
-  return [
-    `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
-      `block "the deploy lock $LOCK is not held by this deploy; ${NOTHING}; run pulumi up again"`,
-  ];
 }
 
 /**
@@ -120,7 +110,7 @@ export function stageScript(a: StageArgs): string {
   ]);
   return script(
     ...preamble(a.root, a.exclude),
-    ...requireLock(a.lockToken),
+    requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
     `UP=${q(up.artifact)}`,

@@ -1,5 +1,6 @@
 import { DeployConfig } from "./deployConfig";
 import { GateFailure } from "./gates";
+import { NOTHING } from "./layout";
 import { readKillSwitch } from "./killSwitch";
 import { SshError } from "./ssh";
 import { ServerSurvey } from "./surveyScript";
@@ -15,8 +16,6 @@ export interface SurveyContext {
   /** Paths the artifact never holds (caches, .env, …): a file there is not drift. */
   ignored: (path: string) => boolean;
 }
-
-const NOTHING = "nothing was changed";
 
 /** The gap and next action for a connection that failed. Exported for testing. */
 export function connectionFailure(hostName: string, index: number, err: SshError): GateFailure {

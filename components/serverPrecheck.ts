@@ -6,7 +6,7 @@ import { LocalRunner, Runner, SshRunner } from "./runner";
 import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "./serverGate";
 import { ExcludeFilter } from "./excludes";
 import { SshError } from "./ssh";
-import { parseSurvey, ServerSurvey, surveyScript } from "./surveyScript";
+import { parseSurvey, parseTarget, ServerSurvey, surveyScript, targetScript } from "./surveyScript";
 
 /** One deploy target after the survey: its spec (none for target local) and what was found. */
 export interface SurveyedHost {
@@ -67,7 +67,6 @@ export class ServerPrecheck {
       this.runners.push(runner);
       const script = surveyScript(
         this.deploy.deployRoot,
-        "",
         this.deploy.killSwitch.file,
         this.deploy.invariants,
         this.exclude,
@@ -86,15 +85,9 @@ export class ServerPrecheck {
   async checkArtifact(run: GateRun, a: BuiltArtifact): Promise<void> {
     for (const [i, h] of this.hosts.entries()) {
       const out = await this.runners[i].run(
-        surveyScript(
-          this.deploy.deployRoot,
-          a.releaseId,
-          this.deploy.killSwitch.file,
-          [],
-          this.exclude,
-        ),
+        targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
       );
-      h.staged = parseSurvey(out.stdout, 0).target === "present" && h.survey.live !== a.releaseId;
+      h.staged = parseTarget(out.stdout) === "present" && h.survey.live !== a.releaseId;
       const disk = h.staged
         ? undefined
         : diskFailure(h.survey, this.context(h.name, this.runners[i]), a.bytes, a.unpackedBytes);

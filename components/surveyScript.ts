@@ -22,8 +22,6 @@ export interface ServerSurvey {
   diskFreeBytes: number;
   /** The kill-switch file's text, when it exists. */
   killSwitchText?: string;
-  /** Whether the release to deploy is already staged and verifies. */
-  target: "present" | "absent" | "bad";
   /** Each invariant's output now, before any change. */
   invariants: string[];
 }
@@ -34,14 +32,12 @@ export interface ServerSurvey {
  */
 export function surveyScript(
   root: string,
-  releaseId: string,
   killSwitchFile: string,
   invariants: readonly Invariant[],
   exclude: readonly string[] = [],
 ): string {
   return script(
     ...preamble(root, exclude),
-    `ID=${q(releaseId)}`,
     'if [ -L "$CURRENT" ]; then',
     "  echo layout=symlink",
     '  live=$(basename "$(readlink "$CURRENT")"); echo "live=$live"',
@@ -66,14 +62,36 @@ export function surveyScript(
     'echo "disk_free_kb=$(df -Pk "$d" | awk \'NR==2 {print $4}\')"',
     `F="$SHARED/"${q(killSwitchFile)}`,
     '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
-    'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
-    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad; else echo target=absent; fi',
     ...invariants.flatMap((v, i) => [
       `out=$( [ -d "$CURRENT/" ] && cd "$CURRENT/" && sh -c ${q(v.command)} 2>&1 || true)`,
       `echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
     ]),
     "echo survey=done",
   );
+}
+
+/**
+ * Whether a release is staged on the target and verifies against its manifest: asked after
+ * G4, when the release id is known, on the survey's open connection. Read-only.
+ */
+export function targetScript(
+  root: string,
+  releaseId: string,
+  exclude: readonly string[] = [],
+): string {
+  return script(
+    ...preamble(root, exclude),
+    `ID=${q(releaseId)}`,
+    'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
+    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad; else echo target=absent; fi',
+  );
+}
+
+/** Reads targetScript's answer. */
+export function parseTarget(stdout: string): "present" | "absent" | "bad" {
+  const m = /^target=(present|absent|bad)$/m.exec(stdout);
+  if (!m) throw new Error(`the target check did not finish: ${stdout.slice(-500)}`);
+  return m[1] as "present" | "absent" | "bad";
 }
 
 /** Parses the survey's output. Exported for testing. */
@@ -114,7 +132,6 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
           },
     diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
     killSwitchText: b64(single.killswitch_b64),
-    target: single.target as ServerSurvey["target"],
     invariants: Array.from(
       { length: invariantCount },
       (_, i) => b64(single[`invariant_${i}_b64`]) ?? "",

@@ -11,10 +11,10 @@ import { SurveyedHost } from "./serverPrecheck";
  * Who deploys. The token names the deploy source (user, machine, project directory, stack), so
  * a re-run from the same place re-enters its own lock and a second working copy cannot.
  */
-export function lockInfoFor(stack: string, artifactSha256: string, cwd = process.cwd()): LockInfo {
+export function lockInfoFor(stack: string, cwd = process.cwd()): Omit<LockInfo, "artifact"> {
   const user = os.userInfo().username;
   const host = os.hostname();
-  return { token: `${user}@${host}:${cwd}:${stack}`, holder: user, host, artifact: artifactSha256 };
+  return { token: `${user}@${host}:${cwd}:${stack}`, holder: user, host };
 }
 
 /** The endpoint a host's commands run on; the key stays a secret Output inside the connection. */

@@ -19,6 +19,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   let root: string;
   let lifecycle: CommandLifecycle;
   let v1: string;
+  let v1Release: string;
   let v2: string;
   let cfg: (over?: Record<string, string>) => Record<string, string>;
 
@@ -83,6 +84,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
 
   it("deploys v1: uploaded, staged, switched, proved", async () => {
     const out = await up();
+    v1Release = out.artifact.releaseId;
     expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
     );
@@ -107,7 +109,8 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     expect(out.changeSet).to.deep.include({ base: v1, baseSource: "server", target: v2 });
     expect(out.changeSet.added.map((f) => f.path)).to.deep.equal(["app/extra.py"]);
     const w = out.deploy!.web1;
-    expect(w.previous).to.equal(`${v1.slice(0, 12)}-${w.previous.split("-")[1]}`);
+    expect(w.previous).to.equal(v1Release);
+    expect(w.releaseId).to.equal(out.artifact.releaseId).and.not.equal(v1Release);
     expect(w.backup).to.match(
       new RegExp(`^${root}/backups/\\d{8}T\\d{6}Z-${w.previous}\\.tar\\.gz$`),
     );

@@ -15,7 +15,7 @@ import {
   SurveyContext,
 } from "../components/serverGate";
 import { SshError } from "../components/ssh";
-import { parseSurvey, surveyScript } from "../components/surveyScript";
+import { parseSurvey, parseTarget, surveyScript, targetScript } from "../components/surveyScript";
 import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
@@ -45,13 +45,13 @@ describe("the server survey (G0 on the server), over SSH", function () {
       ...over,
     }),
   });
-  const survey = async (releaseId = v1.releaseId) =>
+  const target = async () =>
+    parseTarget((await runner.run(targetScript(root, v1.releaseId))).stdout);
+  const survey = async () =>
     parseSurvey(
       (
         await runner.run(
-          surveyScript(root, releaseId, "kill-switch.json", [
-            { name: "rows", command: "cat rows.txt" },
-          ]),
+          surveyScript(root, "kill-switch.json", [{ name: "rows", command: "cat rows.txt" }]),
         )
       ).stdout,
       1,
@@ -118,10 +118,10 @@ describe("the server survey (G0 on the server), over SSH", function () {
     const s = await survey();
     expect(s).to.deep.include({
       layout: "absent",
-      target: "absent",
       lock: undefined,
       drift: undefined,
     });
+    expect(await target()).to.equal("absent");
     expect(judgeSurvey(s, ctx())).to.deep.equal({
       detail: `server web1 (${runner.where}): nothing live; no drift; no lock; ${Math.floor(s.diskFreeBytes / 1048576)} MiB free; kill-switch execution_enabled=absent`,
     });
@@ -136,12 +136,12 @@ describe("the server survey (G0 on the server), over SSH", function () {
     );
     const before = snapshot(root);
     const s = await survey();
+    expect(await target()).to.equal("present");
     expect(snapshot(root)).to.deep.equal(before);
     expect(s).to.deep.include({
       layout: "symlink",
       live: v1.releaseId,
       liveCommit: v1.commit,
-      target: "present",
     });
     expect(s.drift).to.deep.equal({ modified: [], added: [] });
     expect(s.invariants).to.deep.equal(["42"]);
