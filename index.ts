@@ -44,6 +44,7 @@ export = async () => {
       alreadyStaged: h.staged,
       exclude: config.source.exclude,
       invariantsBefore: h.survey.invariants,
+      departures: h.departures,
       after: config.deploy.rollout === "serial" ? previous : [],
     });
     deployments[h.name] = d;

@@ -1,38 +1,42 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, shellCommand } from "./commands";
-import { backupScript } from "./promoteScripts";
+import { BackupArgs as ScriptArgs, backupScript } from "./promoteScripts";
 import { keyValues } from "./sh";
+import { HostTransaction } from "./transaction";
 
-export interface BackupArgs {
-  endpoint: Endpoint;
-  root: string;
-  /** The release about to go live; no backup is taken if it already is. */
-  releaseId: string;
-  /** Backups kept in backups/. */
-  keep: number;
-  lockToken: string;
-  /** Resources that must finish first. */
-  after?: pulumi.Resource[];
+export interface BackupArgs extends ScriptArgs {
+  tx: HostTransaction;
 }
 
-/** A timestamped (UTC) archive of the tree live now, with its sha256, taken before the switch. */
+/** What was done so that the tree live before the switch can be restored. */
+export interface BackupResult {
+  /** "archive" (a .tar.gz), "release" (kept intact in releases/), "none" or "not-needed". */
+  kind: string;
+  /** The archive's path, or releases/<id>; "none" when nothing was live. */
+  path: string;
+  sha256: string | undefined;
+}
+
+/**
+ * The backup step, before the switch: a timestamped (UTC) archive with its sha256 of a live
+ * tree the SSOT cannot rebuild; a live release that still matches its manifest stays in
+ * releases/ instead.
+ */
 export class Backup extends pulumi.ComponentResource {
-  public readonly archive: pulumi.Resource;
-  /** Path of the archive on the target; "none" when nothing was live. */
-  public readonly path: pulumi.Output<string>;
-  public readonly sha256: pulumi.Output<string | undefined>;
+  public readonly result: pulumi.Output<BackupResult>;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:backup:Backup", name, {}, opts);
-    const cmd = shellCommand(
-      `${name}-archive`,
-      args.endpoint,
-      backupScript(args.root, args.releaseId, args.keep, args.lockToken),
-      { parent: this, dependsOn: args.after },
-    );
-    this.archive = cmd;
-    this.path = cmd.stdout.apply((o) => keyValues(o).backup ?? "unknown");
-    this.sha256 = cmd.stdout.apply((o) => keyValues(o).backup_sha256);
-    this.registerOutputs({ path: this.path, sha256: this.sha256 });
+    const { tx, ...script } = args;
+    const out = tx.add("backup", backupScript(script));
+    this.result = out.apply((o) => {
+      const kv = keyValues(o);
+      const path = kv.backup ?? "unknown";
+      return {
+        kind: kv.backup_kind ?? (path === "none" || path === "not-needed" ? path : "unknown"),
+        path,
+        sha256: kv.backup_sha256,
+      };
+    });
+    this.registerOutputs({ result: this.result });
   }
 }

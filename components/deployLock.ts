@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, shellCommand } from "./commands";
 import { acquireLockScript, LockInfo, releaseLockScript } from "./releaseScripts";
+import { HostTransaction } from "./transaction";
 
 export interface DeployLockArgs {
-  endpoint: Endpoint;
+  /** The host's deploy transaction: the lock is its first step, and `release()` its last. */
+  tx: HostTransaction;
   /** The layout's root on the target. */
   root: string;
   /** Who takes the lock; the token makes it re-entrant for the same deploy source. */
@@ -11,17 +12,16 @@ export interface DeployLockArgs {
   /** Break a lock older than staleSeconds; default false. */
   breakStale: boolean;
   staleSeconds: number;
-  /** Resources that must finish first (the previous host, in a serial rollout). */
-  after?: pulumi.Resource[];
 }
 
 /**
- * The deploy lock on one target: taken first (an atomic rename), held by every later step,
- * and given back by `releaseAfter` once the proof has run. A deploy that fails keeps it, and
- * the same deploy re-enters it on the next run.
+ * The deploy lock on one target: taken first (an atomic rename), required by every later
+ * step, and given back by the step `release()` adds once the proof has run. A deploy that
+ * fails keeps it, so that nothing starts on top of a failed deploy, and the same deploy
+ * source re-enters it on the next run.
  */
 export class DeployLock extends pulumi.ComponentResource {
-  public readonly acquire: pulumi.Resource;
+  /** "acquired", "reentered" or "acquired-after-break". */
   public readonly state: pulumi.Output<string>;
   private readonly args: DeployLockArgs;
 
@@ -30,27 +30,22 @@ export class DeployLock extends pulumi.ComponentResource {
     if (args.info.token === "")
       throw new pulumi.ResourceError("info.token must not be empty", this);
     this.args = args;
-    const cmd = shellCommand(
-      `${name}-acquire`,
-      args.endpoint,
+    const out = args.tx.add(
+      "lock",
       acquireLockScript(args.root, args.info, args.breakStale, args.staleSeconds),
-      { parent: this, dependsOn: args.after },
     );
-    this.acquire = cmd;
-    this.state = cmd.stdout.apply((o) => /^lock=(.*)$/m.exec(o)?.[1] ?? "unknown");
+    this.state = out.apply((o) => /^lock=(.*)$/m.exec(o)?.[1] ?? "unknown");
     this.registerOutputs({ state: this.state });
   }
 
-  /** Gives the lock back after `after` have all succeeded, closing the deploy of `releaseId`. */
-  releaseAfter(name: string, releaseId: string, after: pulumi.Resource[]): pulumi.Resource {
-    return shellCommand(
-      `${name}-release`,
-      this.args.endpoint,
-      releaseLockScript(this.args.root, this.args.info.token, releaseId),
-      {
-        parent: this,
-        dependsOn: after,
-      },
-    );
+  /** The script that gives the lock back (only if this deploy holds it). */
+  releaseScript(releaseId: string): string {
+    return releaseLockScript(this.args.root, this.args.info.token, releaseId);
+  }
+
+  /** Adds the step that gives the lock back; call it after every step the lock guards. */
+  release(releaseId: string): pulumi.Output<string> {
+    const out = this.args.tx.add("unlock", this.releaseScript(releaseId));
+    return out.apply((o) => /^lock=(.*)$/m.exec(o)?.[1] ?? "unknown");
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "./artifactBuild";
-import { Backup } from "./backup";
+import { Backup, BackupResult } from "./backup";
 import { Endpoint } from "./commands";
 import { DeployConfig } from "./deployConfig";
 import { DeployLock } from "./deployLock";
@@ -9,6 +9,7 @@ import { PostdeployProof, ProofResult } from "./postdeployProof";
 import { Promote } from "./promote";
 import { Release } from "./release";
 import { LockInfo } from "./releaseScripts";
+import { HostTransaction } from "./transaction";
 
 export interface HostDeploymentArgs {
   endpoint: Endpoint;
@@ -23,6 +24,8 @@ export interface HostDeploymentArgs {
   alreadyStaged: boolean;
   /** Each invariant's output before the deploy, as the survey read it. */
   invariantsBefore: string[];
+  /** How the server departs from the last deploy of this release; each one makes up run. */
+  departures: readonly string[];
   /** Resources that must finish first: the previous host, in a serial rollout. */
   after?: pulumi.Resource[];
 }
@@ -30,20 +33,22 @@ export interface HostDeploymentArgs {
 /** What one host's deploy leaves, for the stack outputs. */
 export interface HostSummary {
   releaseId: string;
+  staged: string;
   promoted: string;
   previous: string;
-  backup: string;
-  backupSha256: string | undefined;
+  backup: BackupResult;
   killSwitch: { declared: boolean; readBack: boolean | undefined };
   restarted: string;
   proof: ProofResult;
   pruned: string[];
+  lock: string;
 }
 
 /**
- * One host's deploy, in the order that never leaves it half-switched: lock, upload and stage
- * side by side, the kill-switch as declared, a backup of the live tree, the atomic switch, the
- * post-deploy proof, then the lock back.
+ * One host's deploy, in the order that never leaves it half-switched: the upload (when the
+ * release is not staged there yet), then one transaction: lock, backup of what the SSOT cannot
+ * rebuild, stage side by side, the kill-switch as declared, the atomic switch, the post-deploy
+ * proof, the lock back. Each part is its own component; all run in one SSH session.
  */
 export class HostDeployment extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<HostSummary>;
@@ -57,22 +62,39 @@ export class HostDeployment extends pulumi.ComponentResource {
     const a = args.artifact;
     const token = args.lock.token;
     const child = { parent: this };
+    const tx = new HostTransaction(args.endpoint);
+    for (const found of args.departures) tx.note(`found at the survey: ${found}`);
     const lock = new DeployLock(
       `${name}-lock`,
       {
-        endpoint: args.endpoint,
+        tx,
         root,
         info: args.lock,
         breakStale: d.breakStaleLock,
         staleSeconds: d.staleLockSeconds,
-        after: args.after,
+      },
+      child,
+    );
+    // Until the switch, a refusal has changed nothing: the lock goes back with it. After the
+    // switch a failure keeps the lock, so that nothing starts on top of a failed deploy.
+    tx.whenRefused(lock.releaseScript(a.releaseId));
+    const backup = new Backup(
+      `${name}-backup`,
+      {
+        tx,
+        root,
+        releaseId: a.releaseId,
+        keep: d.keepBackups,
+        lockToken: token,
+        acceptDrift: d.acceptDrift,
+        exclude: args.exclude,
       },
       child,
     );
     const release = new Release(
       `${name}-release`,
       {
-        endpoint: args.endpoint,
+        tx,
         root,
         artifact: a,
         manifest: args.manifest,
@@ -81,31 +103,20 @@ export class HostDeployment extends pulumi.ComponentResource {
         lockToken: token,
         alreadyStaged: args.alreadyStaged,
         exclude: args.exclude,
-        after: [lock.acquire],
+        acceptDrift: d.acceptDrift,
+        after: args.after,
       },
       child,
     );
     const killSwitch = new KillSwitch(
       `${name}-killswitch`,
-      { endpoint: args.endpoint, root, spec: d.killSwitch, after: [release.stage] },
-      child,
-    );
-    const backup = new Backup(
-      `${name}-backup`,
-      {
-        endpoint: args.endpoint,
-        root,
-        releaseId: a.releaseId,
-        keep: d.keepBackups,
-        lockToken: token,
-        after: [killSwitch.write],
-      },
+      { tx, root, spec: d.killSwitch },
       child,
     );
     const promote = new Promote(
       `${name}-promote`,
       {
-        endpoint: args.endpoint,
+        tx,
         root,
         releaseId: a.releaseId,
         commit: a.commit,
@@ -114,15 +125,14 @@ export class HostDeployment extends pulumi.ComponentResource {
         host: args.lock.host,
         keepReleases: d.keepReleases,
         lockToken: token,
-        exclude: args.exclude,
-        after: [backup.archive],
       },
       child,
     );
+    tx.whenRefused(undefined);
     const proof = new PostdeployProof(
       `${name}-proof`,
       {
-        endpoint: args.endpoint,
+        tx,
         root,
         releaseId: a.releaseId,
         killSwitch: d.killSwitch,
@@ -130,31 +140,36 @@ export class HostDeployment extends pulumi.ComponentResource {
         invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] ?? "" })),
         restartCommand: d.restartCommand,
         exclude: args.exclude,
-        after: [promote.switch, killSwitch.write],
       },
       child,
     );
-    this.done = lock.releaseAfter(`${name}-lock`, a.releaseId, [proof.check]);
+    const unlocked = lock.release(a.releaseId);
+    this.done = tx.run(`${name}-deploy`, {
+      parent: this,
+      dependsOn: [...(args.after ?? []), ...release.uploads],
+    });
     this.summary = pulumi
       .all([
+        release.staged,
         promote.result,
         promote.previous,
         promote.pruned,
-        backup.path,
-        backup.sha256,
+        backup.result,
         killSwitch.readBack,
         proof.result,
+        unlocked,
       ])
-      .apply(([promoted, previous, pruned, backupPath, backupSha256, readBack, p]) => ({
+      .apply(([staged, promoted, previous, pruned, backupResult, readBack, p, lockState]) => ({
         releaseId: a.releaseId,
+        staged,
         promoted,
         previous,
-        backup: backupPath,
-        backupSha256,
+        backup: backupResult,
         killSwitch: { declared: d.killSwitch.value, readBack },
         restarted: p.restarted,
         proof: p,
         pruned,
+        lock: lockState,
       }));
     this.registerOutputs({ summary: this.summary });
   }

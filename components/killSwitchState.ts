@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, shellCommand } from "./commands";
 import {
   disableKillSwitchScript,
   KillSwitchSpec,
@@ -7,38 +6,34 @@ import {
   writeKillSwitchScript,
 } from "./killSwitch";
 import { keyValues } from "./sh";
+import { HostTransaction } from "./transaction";
 
 export interface KillSwitchArgs {
-  endpoint: Endpoint;
+  tx: HostTransaction;
   root: string;
   /** The file, key, format and declared value (validated config: ON needs allowLiveExecution). */
   spec: KillSwitchSpec;
-  /** Resources that must finish first (the staged release). */
-  after?: pulumi.Resource[];
 }
 
 /**
- * The kill-switch file in shared/ as declared state: written atomically and read back on every
- * change. `pulumi destroy` writes it OFF; nothing here ever turns it ON unless declared.
+ * The kill-switch file in shared/ as declared state: written atomically and read back by every
+ * deploy, so a changed declaration is a changed transaction that runs. `pulumi destroy` writes
+ * it OFF; nothing here ever turns it ON unless declared.
  */
 export class KillSwitch extends pulumi.ComponentResource {
-  public readonly write: pulumi.Resource;
   public readonly declared: pulumi.Output<boolean>;
   /** What the file says after the write, read from the server; undefined if unreadable. */
   public readonly readBack: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: KillSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:killswitch:KillSwitch", name, {}, opts);
-    const cmd = shellCommand(
-      `${name}-write`,
-      args.endpoint,
+    const out = args.tx.add(
+      "killswitch",
       writeKillSwitchScript(args.root, args.spec),
-      { parent: this, dependsOn: args.after },
       disableKillSwitchScript(args.root, args.spec),
     );
-    this.write = cmd;
     this.declared = pulumi.output(args.spec.value);
-    this.readBack = cmd.stdout.apply((o) => {
+    this.readBack = out.apply((o) => {
       const b64 = keyValues(o).killswitch_b64;
       return readKillSwitch(
         b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8"),

@@ -1,12 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, shellCommand } from "./commands";
 import { ProofArgs, proofScript } from "./proofScripts";
 import { keyValues } from "./sh";
+import { HostTransaction } from "./transaction";
 
 export interface PostdeployProofArgs extends ProofArgs {
-  endpoint: Endpoint;
-  /** Resources that must finish first (the switch and the kill-switch). */
-  after?: pulumi.Resource[];
+  tx: HostTransaction;
 }
 
 /** What the proof established, as stack outputs. */
@@ -45,23 +43,18 @@ export function parseProof(
 }
 
 /**
- * Gate G6 on one target, run after every switch: current is the new release and matches its
- * manifest, the kill-switch reads back as declared, probes hold, invariants are unchanged.
+ * Gate G6 on one target, the step after the switch: current is the new release and matches
+ * its manifest, the kill-switch reads back as declared, probes hold, invariants are unchanged.
  * A failure fails the update, with the lock kept so that no other deploy starts on top of it.
  */
 export class PostdeployProof extends pulumi.ComponentResource {
-  public readonly check: pulumi.Resource;
   public readonly result: pulumi.Output<ProofResult>;
 
   constructor(name: string, args: PostdeployProofArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:proof:PostdeployProof", name, {}, opts);
-    const { endpoint, after, ...script } = args;
-    const cmd = shellCommand(`${name}-check`, endpoint, proofScript(script), {
-      parent: this,
-      dependsOn: after,
-    });
-    this.check = cmd;
-    this.result = cmd.stdout.apply((o) => parseProof(o, args));
+    const { tx, ...script } = args;
+    const out = tx.add("proof", proofScript(script));
+    this.result = out.apply((o) => parseProof(o, args));
     this.registerOutputs({ result: this.result });
   }
 }

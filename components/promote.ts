@@ -1,21 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Endpoint, shellCommand } from "./commands";
 import { PromoteArgs as ScriptArgs, promoteScript } from "./promoteScripts";
 import { keyValues } from "./sh";
+import { HostTransaction } from "./transaction";
 
-export interface PromoteArgs extends Omit<ScriptArgs, "root"> {
-  endpoint: Endpoint;
-  root: string;
-  /** Resources that must finish first (the backup). */
-  after?: pulumi.Resource[];
+export interface PromoteArgs extends ScriptArgs {
+  tx: HostTransaction;
 }
 
 /**
- * Switches `current` to the release atomically, under the lock, after verifying the release
- * against its manifest; appends to the revisions log; prunes beyond keepReleases.
+ * The switch step: `current` moves to the release atomically, under the lock, right after the
+ * stage step verified it; the revisions log gets its entry; releases beyond keepReleases go.
  */
 export class Promote extends pulumi.ComponentResource {
-  public readonly switch: pulumi.Resource;
   /** "switched" or "unchanged". */
   public readonly result: pulumi.Output<string>;
   /** The release live before, or "" when there was none. */
@@ -24,15 +20,11 @@ export class Promote extends pulumi.ComponentResource {
 
   constructor(name: string, args: PromoteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:promote:Promote", name, {}, opts);
-    const { endpoint, after, ...script } = args;
-    const cmd = shellCommand(`${name}-switch`, endpoint, promoteScript(script), {
-      parent: this,
-      dependsOn: after,
-    });
-    this.switch = cmd;
-    this.result = cmd.stdout.apply((o) => keyValues(o).promoted ?? "unknown");
-    this.previous = cmd.stdout.apply((o) => keyValues(o).previous ?? "");
-    this.pruned = cmd.stdout.apply((o) => [...o.matchAll(/^pruned=(.*)$/gm)].map((m) => m[1]));
+    const { tx, ...script } = args;
+    const out = tx.add("promote", promoteScript(script));
+    this.result = out.apply((o) => keyValues(o).promoted ?? "unknown");
+    this.previous = out.apply((o) => keyValues(o).previous ?? "");
+    this.pruned = out.apply((o) => [...o.matchAll(/^pruned=(.*)$/gm)].map((m) => m[1]));
     this.registerOutputs({ result: this.result, previous: this.previous, pruned: this.pruned });
   }
 }

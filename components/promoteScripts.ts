@@ -1,35 +1,53 @@
 import { NOTHING, preamble, requireLock } from "./layout";
 import { q, script } from "./sh";
 
+export interface BackupArgs {
+  root: string;
+  /** The release about to go live. */
+  releaseId: string;
+  /** Archives kept in backups/. */
+  keep: number;
+  lockToken: string;
+  /** Whether a live release that no longer matches its manifest may be archived and replaced. */
+  acceptDrift: boolean;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude?: readonly string[];
+}
+
 /**
- * Archives the tree that is live now into backups/<UTC time>-<release>.tar.gz with its sha256,
- * unless the target is already live or nothing is. Keeps the newest `keep` backups.
+ * Makes sure the tree live now can be restored after the switch. A live release that still
+ * matches its manifest needs no archive: it stays in releases/ (prune keeps the one before the
+ * live one) and its commit rebuilds it byte for byte. Anything the SSOT cannot rebuild (a
+ * drifted release, a plain directory deployed by hand) is archived into
+ * backups/<UTC time>-<name>.tar.gz with its sha256; the newest `keep` archives are kept. A
+ * release that drifted after the survey is refused unless drift is accepted.
  */
-export function backupScript(
-  root: string,
-  releaseId: string,
-  keep: number,
-  lockToken: string,
-): string {
+export function backupScript(a: BackupArgs): string {
   return script(
-    ...preamble(root),
-    requireLock(lockToken),
-    `ID=${q(releaseId)}`,
+    ...preamble(a.root, a.exclude),
+    requireLock(a.lockToken),
+    `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     'if [ -z "$cur" ] && [ ! -d "$CURRENT" ]; then echo backup=none; exit 0; fi',
-    'if [ "$cur" = "releases/$ID" ]; then echo backup=not-needed; exit 0; fi',
     'live=$(basename "${cur:-adopted}")',
+    'if [ -n "$cur" ] && verify_release "$CURRENT/" "$MANIFESTS/$live.sha256sums" "$MANIFESTS/$live.links"; then',
+    '  if [ "$live" = "$ID" ]; then echo backup=not-needed; else echo "backup=releases/$live"; echo backup_kind=release; fi',
+    "  exit 0",
+    "fi",
+    `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOTHING}; ` +
+      'run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"',
     'mkdir -p "$BACKUPS"',
     'B="$BACKUPS/$(date -u +%Y%m%dT%H%M%SZ)-$live.tar.gz"',
     // Written under a temporary name, so a backup that exists is always whole.
-    'tar -czf "$B.tmp-$$" -C "$CURRENT/" . || { rm -f "$B.tmp-$$"; block "backup of the live tree failed; ' +
+    `tar -I 'gzip -1' -cf "$B.tmp-$$" -C "$CURRENT/" . || { rm -f "$B.tmp-$$"; block "backup of the live tree failed; ` +
       `${NOTHING}; check free disk under $BACKUPS and run pulumi up again"; }`,
     'sha=$(sha256sum "$B.tmp-$$" | cut -c1-64)',
     'mv "$B.tmp-$$" "$B"',
     'printf \'%s  %s\\n\' "$sha" "$(basename "$B")" > "$B.sha256"',
     'echo "backup=$B"',
+    "echo backup_kind=archive",
     'echo "backup_sha256=$sha"',
-    `ls -1 "$BACKUPS" | grep '\\.tar\\.gz$' | sort -r | tail -n +${keep + 1} | while IFS= read -r old; do ` +
+    `ls -1 "$BACKUPS" | grep '\\.tar\\.gz$' | sort -r | tail -n +${a.keep + 1} | while IFS= read -r old; do ` +
       'rm -f "$BACKUPS/$old" "$BACKUPS/$old.sha256"; echo "backup_pruned=$old"; done',
   );
 }
@@ -44,24 +62,22 @@ export interface PromoteArgs {
   host: string;
   keepReleases: number;
   lockToken: string;
-  /** The artifact's extra excludes, which verification ignores on the server. */
-  exclude?: readonly string[];
 }
 
 /**
- * Verifies the release against its manifest, then switches `current` to it atomically (a new
- * symlink renamed over the old), appends to the hash-chained revisions log, and prunes old
+ * Switches `current` to the release atomically (a new symlink renamed over the old), appends to the hash-chained revisions log, and prunes old
  * releases, never the live one or the one before it. A live plain directory, deployed by hand
- * before this tool, is first moved into releases/ as `adopted-<time>`.
+ * before this tool, is first moved into releases/ as `adopted-<time>`. The release must have
+ * been verified by the stage step of the same transaction, under the same lock.
  */
 export function promoteScript(a: PromoteArgs): string {
   const j = (v: string) => q(JSON.stringify(v));
   return script(
-    ...preamble(a.root, a.exclude),
+    ...preamble(a.root),
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
-    'verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" || ' +
-      `block "release $ID does not match its manifest (tampered or incomplete); refusing to switch current to it; ${NOTHING}; run pulumi up again to stage it afresh"`,
+    '[ -d "$RELEASES/$ID" ] && [ -f "$MANIFESTS/$ID.sha256sums" ] || ' +
+      `block "release $ID is not staged; refusing to switch current to it; ${NOTHING}; run pulumi up again to stage it"`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     'prev=""',
     'if [ "$cur" = "releases/$ID" ]; then',

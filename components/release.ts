@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "./artifactBuild";
-import { Endpoint, shellCommand, uploadFile } from "./commands";
+import { uploadFile } from "./commands";
 import { uploadPaths } from "./layout";
 import { stageScript } from "./releaseScripts";
 import { keyValues } from "./sh";
+import { HostTransaction } from "./transaction";
 
 export interface ReleaseArgs {
-  endpoint: Endpoint;
+  tx: HostTransaction;
   root: string;
   artifact: BuiltArtifact;
   /** The artifact's manifest and symlink list. */
@@ -14,54 +15,55 @@ export interface ReleaseArgs {
   links: string;
   sharedFiles: readonly string[];
   lockToken: string;
-  /** True when the survey found this release staged and verified: then nothing is uploaded. */
+  /** True when the survey found this release staged, verified and not live: no upload then. */
   alreadyStaged: boolean;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude: readonly string[];
-  /** Resources that must finish first (the lock). */
+  acceptDrift: boolean;
+  /** Resources the upload must wait for (the previous host, in a serial rollout). */
   after?: pulumi.Resource[];
 }
 
 /**
- * A release side by side under releases/: upload the artifact (unless it is already staged),
- * then stage it. The stage script verifies the upload and every extracted file before the
- * directory is renamed into place.
+ * A release side by side under releases/: the artifact's upload (unless it is already
+ * staged), then the stage step of the host's transaction, which verifies the upload and every
+ * extracted file before the directory is renamed into place.
  */
 export class Release extends pulumi.ComponentResource {
-  public readonly stage: pulumi.Resource;
-  /** "new" when staged now, "present" when it was already there. */
+  /** The upload the transaction must wait for; empty when nothing is uploaded. */
+  public readonly uploads: pulumi.Resource[];
+  /** "new", "present" or "replaced-drifted". */
   public readonly staged: pulumi.Output<string>;
 
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:release:Release", name, {}, opts);
     const a = args.artifact;
-    const upload = args.alreadyStaged
+    this.uploads = args.alreadyStaged
       ? []
       : [
           uploadFile(
             `${name}-upload`,
-            args.endpoint,
+            args.tx.endpoint,
             a.path,
             uploadPaths(args.root, a.releaseId).artifact,
             { parent: this, dependsOn: args.after },
           ),
         ];
-    const script = stageScript({
-      root: args.root,
-      releaseId: a.releaseId,
-      sha256: a.sha256,
-      manifest: args.manifest,
-      links: args.links,
-      sharedFiles: args.sharedFiles,
-      lockToken: args.lockToken,
-      exclude: args.exclude,
-    });
-    const stage = shellCommand(`${name}-stage`, args.endpoint, script, {
-      parent: this,
-      dependsOn: [...(args.after ?? []), ...upload],
-    });
-    this.stage = stage;
-    this.staged = stage.stdout.apply((o) => keyValues(o).staged ?? "unknown");
+    const out = args.tx.add(
+      "stage",
+      stageScript({
+        root: args.root,
+        releaseId: a.releaseId,
+        sha256: a.sha256,
+        manifest: args.manifest,
+        links: args.links,
+        sharedFiles: args.sharedFiles,
+        lockToken: args.lockToken,
+        exclude: args.exclude,
+        acceptDrift: args.acceptDrift,
+      }),
+    );
+    this.staged = out.apply((o) => keyValues(o).staged ?? "unknown");
     this.registerOutputs({ staged: this.staged });
   }
 }

@@ -81,14 +81,10 @@ export interface StageArgs {
   lockToken: string;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude?: readonly string[];
+  /** Whether a live copy of this release that drifted may be replaced (it was archived first). */
+  acceptDrift?: boolean;
 }
 
-/**
- * Stages a release: verifies the upload's sha256, extracts it into a temporary directory
- * beside releases/, refuses special files and symlinks that leave the release, verifies every
- * file against the manifest, links the shared files, and renames the directory into place. A
- * release already present that verifies is left alone.
- */
 /** A heredoc writing `text` to `file`: its delimiter holds the text's own hash, so no line of it can match. */
 export function heredoc(file: string, text: string): string[] {
   const end = `SSOT_${createHash("sha256").update(text).digest("hex")}`;
@@ -100,6 +96,14 @@ export function heredoc(file: string, text: string): string[] {
   ];
 }
 
+/**
+ * Stages a release: verifies the upload's sha256, extracts it into a temporary directory
+ * beside releases/, refuses special files and symlinks that leave the release, verifies every
+ * file against the manifest, links the shared files, and renames the directory into place. A
+ * release already present that verifies is left alone; one that does not is staged afresh.
+ * When this release is the live one and drifted (accepted, and archived by the backup step),
+ * `current` is first pointed at the fresh copy, so it never points at a missing tree.
+ */
 export function stageScript(a: StageArgs): string {
   const up = uploadPaths(a.root, a.releaseId);
   const shared = a.sharedFiles.flatMap((f) => [
@@ -114,9 +118,13 @@ export function stageScript(a: StageArgs): string {
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
     `UP=${q(up.artifact)}`,
-    // Leftovers of an interrupted stage of this release: nothing refers to them.
-    'for t in "$RELEASES/.tmp-$ID-"*; do [ -e "$t" ] && rm -rf "$t"; done',
+    // Leftovers of an interrupted stage of this release, unless an interrupted replacement left
+    // current pointing at one.
+    'live=$(readlink "$CURRENT" 2>/dev/null || true)',
+    'for t in "$RELEASES/.tmp-$ID-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
+    `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
+      `block "the live release $ID was modified on the server (drift); ${NOTHING}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
     `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; run pulumi up again to upload it"`,
     `printf '%s  %s\\n' ${q(a.sha256)} "$UP" | sha256sum -c --quiet --strict - >/dev/null 2>&1 || ` +
       `block "uploaded artifact $UP does not match sha256 ${a.sha256} (a corrupted upload); ${NOTHING}; run pulumi up again to upload it again"`,
@@ -139,10 +147,17 @@ export function stageScript(a: StageArgs): string {
     ...shared,
     'mv "$TMP.sha256sums" "$MAN"',
     'mv "$TMP.links" "$LINKS"',
-    'if [ -e "$REL" ]; then',
-    `  [ "$(readlink "$CURRENT" 2>/dev/null || true)" != "releases/$ID" ] || fail "the live release was modified on the server (drift)"`,
-    '  rm -rf "$REL"',
+    'if [ -e "$REL" ] && [ "$live" = "releases/$ID" ]; then',
+    '  swap() { ln -sfn "$1" "$R/.current.tmp-$$" && mv -T "$R/.current.tmp-$$" "$CURRENT"; }',
+    '  swap "releases/${TMP##*/}"',
+    '  mv -T "$REL" "$RELEASES/.drifted-$ID-$$"',
+    '  cp -al "$TMP" "$REL"',
+    '  swap "releases/$ID"',
+    '  rm -rf "$TMP" "$RELEASES/.drifted-$ID-$$"',
+    "  echo staged=replaced-drifted",
+    "  exit 0",
     "fi",
+    'rm -rf "$REL"',
     'mv -T "$TMP" "$REL"',
     "echo staged=new",
   );

@@ -1,7 +1,7 @@
 import { DeployConfig } from "./deployConfig";
 import { GateFailure } from "./gates";
 import { NOTHING } from "./layout";
-import { readKillSwitch } from "./killSwitch";
+import { readKillSwitch, renderKillSwitch } from "./killSwitch";
 import { SshError } from "./ssh";
 import { ServerSurvey } from "./surveyScript";
 
@@ -42,6 +42,33 @@ function list(xs: readonly string[]): string {
   return xs.slice(0, 10).join(", ") + (xs.length > 10 ? ` and ${xs.length - 10} more` : "");
 }
 
+/** The survey's drift, less what the artifact never holds. */
+function driftOf(s: ServerSurvey, c: Pick<SurveyContext, "ignored">) {
+  // A running Python app writes __pycache__ beside its code: the excludes say what never ships.
+  const added = (s.drift?.added ?? []).filter((p) => !c.ignored(p));
+  const drifted = s.drift !== undefined && s.drift.modified.length + added.length > 0;
+  return { added, drifted };
+}
+
+/**
+ * How the server departs from the state the last deploy of `releaseId` left, when that release
+ * is the one live: its tree drifted, or the kill-switch file was changed by hand. Each departure
+ * becomes part of the deploy's inputs, so that `pulumi up` runs and restores the declared
+ * state even though nothing in the stack changed. Exported for testing.
+ */
+export function departures(
+  s: ServerSurvey,
+  c: Pick<SurveyContext, "ignored" | "deploy">,
+  releaseId: string,
+): string[] {
+  if (s.layout !== "symlink" || s.live !== releaseId) return [];
+  const out: string[] = [];
+  if (driftOf(s, c).drifted) out.push(`the live release ${releaseId} drifted`);
+  if (s.killSwitchText !== renderKillSwitch(c.deploy.killSwitch))
+    out.push("the kill-switch file is not as declared");
+  return out;
+}
+
 /**
  * Judges a survey before anything is created: drift, a foreign lock and a layout this tool
  * cannot own block. Returns the failure, or the PASS detail. Exported for testing.
@@ -54,9 +81,7 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
       next: `inspect ${root}/current on ${c.hostName}, move it out of the way, then run again`,
     };
   }
-  // A running Python app writes __pycache__ beside its code: the excludes say what never ships.
-  const added = (s.drift?.added ?? []).filter((p) => !c.ignored(p));
-  const drifted = s.drift !== undefined && s.drift.modified.length + added.length > 0;
+  const { added, drifted } = driftOf(s, c);
   if (drifted && !c.deploy.acceptDrift) {
     const parts = [
       s.drift!.modified.length > 0 ? `modified or missing: ${list(s.drift!.modified)}` : "",

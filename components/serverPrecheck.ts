@@ -3,7 +3,13 @@ import { BuiltArtifact } from "./artifactBuild";
 import { DeployConfig, HostSpec } from "./deployConfig";
 import { GateRun } from "./gates";
 import { LocalRunner, Runner, SshRunner } from "./runner";
-import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "./serverGate";
+import {
+  connectionFailure,
+  departures,
+  diskFailure,
+  judgeSurvey,
+  SurveyContext,
+} from "./serverGate";
 import { ExcludeFilter } from "./excludes";
 import { SshError } from "./ssh";
 import { parseSurvey, parseTarget, ServerSurvey, surveyScript, targetScript } from "./surveyScript";
@@ -18,6 +24,8 @@ export interface SurveyedHost {
    * which uploads nothing. (The live release keeps its upload resource unchanged.)
    */
   staged: boolean;
+  /** How the server departs from the last deploy of this release (see `departures`). */
+  departures: string[];
 }
 
 function unwrap(o: pulumi.Output<string>): Promise<string> {
@@ -76,7 +84,7 @@ export class ServerPrecheck {
       const judged = judgeSurvey(survey, this.context(name, runner));
       if ("gap" in judged) run.block("G0", judged);
       run.pass("G0", judged.detail);
-      this.hosts.push({ name, spec, survey, staged: false });
+      this.hosts.push({ name, spec, survey, staged: false, departures: [] });
     }
     return this.hosts.find((h) => h.survey.liveCommit)?.survey.liveCommit;
   }
@@ -88,6 +96,7 @@ export class ServerPrecheck {
         targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
       );
       h.staged = parseTarget(out.stdout) === "present" && h.survey.live !== a.releaseId;
+      h.departures = departures(h.survey, this.context(h.name, this.runners[i]), a.releaseId);
       const disk = h.staged
         ? undefined
         : diskFailure(h.survey, this.context(h.name, this.runners[i]), a.bytes, a.unpackedBytes);

@@ -2,6 +2,7 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint } from "./commands";
 import { GateResult, gate } from "./gates";
+import { BackupResult } from "./backup";
 import { HostSummary } from "./hostDeployment";
 import { LockInfo } from "./releaseScripts";
 import { StackConfig } from "./stackConfig";
@@ -41,7 +42,8 @@ export function previewGates(hosts: readonly SurveyedHost[], releaseId: string):
   const plan = hosts
     .map(
       (h) =>
-        `${h.name}: ${h.staged ? "already staged, no upload" : "upload and stage"} ${releaseId}, back up the live tree, switch current`,
+        `${h.name}: ${h.staged ? "already staged, no upload" : "upload and stage"} ${releaseId}, keep or archive the live tree, switch current` +
+        (h.departures.length > 0 ? ` (and restore: ${h.departures.join(", ")})` : ""),
     )
     .join("; ");
   return [
@@ -51,12 +53,28 @@ export function previewGates(hosts: readonly SurveyedHost[], releaseId: string):
   ];
 }
 
+/** How the tree live before the switch can be restored, in words. Exported for testing. */
+export function describeBackup(b: BackupResult): string {
+  switch (b.kind) {
+    case "archive":
+      return `backup ${b.path} (sha256 ${(b.sha256 ?? "unknown").slice(0, 12)})`;
+    case "release":
+      return `backup not needed: ${b.path} matched its manifest and stays staged`;
+    case "none":
+      return "backup not needed: nothing was live";
+    case "not-needed":
+      return "backup not needed: the release was already live";
+    default:
+      return `backup ${b.path}`;
+  }
+}
+
 /** Gates G5–G7 after an up, from what each host reported. Exported for testing. */
 export function deployedGates(summaries: Record<string, HostSummary>): GateResult[] {
   const hosts = Object.entries(summaries);
   const g5 = hosts.map(
     ([n, s]) =>
-      `${n}: ${s.promoted} ${s.previous || "nothing"} -> ${s.releaseId}, backup ${s.backup}`,
+      `${n}: ${s.promoted} ${s.previous || "nothing"} -> ${s.releaseId} (staged ${s.staged}), ${describeBackup(s.backup)}`,
   );
   const g6 = hosts.map(
     ([n, s]) =>

@@ -63,6 +63,8 @@ export class CommandLifecycle {
   readonly operations: Operation[] = [];
   sshConnections = 0;
   private seen = new Set<string>();
+  private failed = false;
+  private inFlight = new Set<Promise<unknown>>();
   private fail: (e: Error) => void = () => undefined;
   /** Rejects with the first operation that fails in the current run, as `pulumi up` would. */
   failure: Promise<never> = new Promise(() => undefined);
@@ -73,7 +75,13 @@ export class CommandLifecycle {
     record: (type: string, name: string, inputs: Inputs) => void,
   ): pulumi.runtime.Mocks {
     this.seen = new Set();
-    this.failure = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed = false;
+    this.failure = new Promise<never>((_, reject) => {
+      this.fail = (e) => {
+        this.failed = true;
+        reject(e);
+      };
+    });
     this.failure.catch(() => undefined);
     return {
       newResource: async (args) => {
@@ -90,6 +98,8 @@ export class CommandLifecycle {
         }
         // A preview shows the change and runs nothing: stdout stays unknown.
         if (preview) return { id: `${args.name}-id`, state: args.inputs };
+        // After a failure the engine starts no new operation; those under way finish.
+        if (this.failed) throw new Error(`${args.name}: not run, an earlier operation failed`);
         const replace =
           prior !== undefined &&
           canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers);
@@ -98,15 +108,19 @@ export class CommandLifecycle {
           op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
         let outputs: Inputs;
         const started = process.hrtime.bigint();
+        const running = this.perform(
+          args.type,
+          plain(args.inputs) as Inputs,
+          script as string | undefined,
+        );
+        this.inFlight.add(running);
         try {
-          outputs = await this.perform(
-            args.type,
-            plain(args.inputs) as Inputs,
-            script as string | undefined,
-          );
+          outputs = await running;
         } catch (e) {
           this.fail(e as Error);
           throw e;
+        } finally {
+          this.inFlight.delete(running);
         }
         if (replace) await this.remove(prior);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -118,6 +132,16 @@ export class CommandLifecycle {
         throw new Error(`unexpected invoke ${args.token}`);
       },
     };
+  }
+
+  /** Resolves once no operation is running. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Whether an operation of the current run failed. */
+  get hasFailed(): boolean {
+    return this.failed;
   }
 
   /** `pulumi destroy`: deletes every resource, newest first. */

@@ -76,7 +76,13 @@ export async function runProgram(
   } catch (error) {
     return { error: error as Error, resources };
   } finally {
-    // Drain every registration still in flight, so none reaches the next run's mocks.
-    await pulumi.runtime.disconnect();
+    if (lifecycle.hasFailed) {
+      // As the engine does after a failure: operations under way finish, none starts, and the
+      // registrations that wait on the failed resource never complete (setMocks resets them).
+      await lifecycle.idle();
+    } else {
+      // Drain every registration still in flight, so none reaches the next run's mocks.
+      await pulumi.runtime.disconnect();
+    }
   }
 }

@@ -104,6 +104,11 @@ export class TestSshd {
     return new TestSshd(dir, port, host.publicKey, user, proc);
   }
 
+  /** Lets another key log in too, as a second server of the same stack would. */
+  authorize(publicKey: string): void {
+    fs.appendFileSync(path.join(this.dir, "authorized_keys"), `${publicKey}\n`);
+  }
+
   /** Connection settings for this server, as the stack config would give them. */
   target(overrides: Partial<SshTarget> = {}): SshTarget {
     return {

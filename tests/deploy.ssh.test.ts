@@ -89,9 +89,11 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       `releases/${out.artifact.releaseId}`,
     );
     expect(out.deploy?.web1).to.deep.include({
+      staged: "new",
       promoted: "switched",
       previous: "",
-      backup: "none",
+      backup: { kind: "none", path: "none", sha256: undefined },
+      lock: "released",
     });
     expect(out.deploy?.web1.proof).to.deep.include({
       passed: true,
@@ -103,7 +105,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     );
   });
 
-  it("deploys v2 with the live commit as the change set's base, backing up v1 first", async () => {
+  it("deploys v2 with the live commit as the change set's base, keeping the intact v1 staged as its backup", async () => {
     v2 = repo.commit("v2", { "app/extra.py": "X = 2\n" });
     const out = await up();
     expect(out.changeSet).to.deep.include({ base: v1, baseSource: "server", target: v2 });
@@ -111,10 +113,14 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     const w = out.deploy!.web1;
     expect(w.previous).to.equal(v1Release);
     expect(w.releaseId).to.equal(out.artifact.releaseId).and.not.equal(v1Release);
-    expect(w.backup).to.match(
-      new RegExp(`^${root}/backups/\\d{8}T\\d{6}Z-${w.previous}\\.tar\\.gz$`),
+    expect(w.backup).to.deep.equal({
+      kind: "release",
+      path: `releases/${v1Release}`,
+      sha256: undefined,
+    });
+    expect(fs.readdirSync(path.join(root, "releases")).sort()).to.deep.equal(
+      [v1Release, w.releaseId].sort(),
     );
-    expect(fs.existsSync(w.backup)).to.equal(true);
   });
 
   it("gives the lock back after each deploy", () => {
@@ -138,14 +144,53 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       /^preview, would: web1: already staged, no upload /,
     );
     const ops = lifecycle.operations.length;
+    const connections = lifecycle.sshConnections;
     const out = await up({ ref: v1 });
     const ran = lifecycle.operations.slice(ops);
-    expect(ran.some((o) => o.name === "web1-release-upload" && o.op !== "delete")).to.equal(false);
+    expect(ran.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`)).to.deep.equal([
+      "update web1-deploy",
+      "delete web1-release-upload",
+    ]);
+    expect(lifecycle.sshConnections - connections).to.equal(1);
+    expect(out.deploy?.web1.staged).to.equal("present");
     expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
     );
     expect(out.artifact.commit).to.equal(v1);
     expect(snapshot(path.join(root, "releases"))).to.deep.equal(releases);
+  });
+
+  it("restores a drifted live release from the artifact when drift is accepted, after archiving it", async () => {
+    const file = path.join(root, "current", "app", "service.py");
+    const original = fs.readFileSync(file, "utf8");
+    fs.appendFileSync(file, "# hotfix on the server\n");
+    const out = await up({ ref: v1, acceptDrift: "true" });
+    const w = out.deploy!.web1;
+    expect([w.staged, w.promoted, w.backup.kind]).to.deep.equal([
+      "replaced-drifted",
+      "unchanged",
+      "archive",
+    ]);
+    expect(fs.readFileSync(file, "utf8")).to.equal(original);
+    const held = execFileSync("tar", ["-xzOf", w.backup.path, "./app/service.py"], {
+      encoding: "utf8",
+    });
+    expect(held).to.equal(`${original}# hotfix on the server\n`);
+  });
+
+  it("rewrites a kill-switch changed by hand on the server, though nothing changed in the stack", async () => {
+    const ks = path.join(root, "shared", "kill-switch.json");
+    fs.writeFileSync(ks, '{"execution_enabled":true}\n');
+    const preview = await runProgram(cfg({ ref: v1, acceptDrift: "true" }), {
+      preview: true,
+      lifecycle,
+    });
+    expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
+      /\(and restore: the kill-switch file is not as declared\)$/,
+    );
+    const out = await up({ ref: v1, acceptDrift: "true" });
+    expect(out.deploy?.web1.killSwitch).to.deep.equal({ declared: false, readBack: false });
+    expect(fs.readFileSync(ks, "utf8")).to.equal('{"execution_enabled":false}\n');
   });
 
   async function blocked(over: Record<string, string> = {}): Promise<BlockedError> {

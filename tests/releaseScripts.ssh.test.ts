@@ -1,9 +1,10 @@
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
-import { backupScript, promoteScript } from "../components/promoteScripts";
+import { promoteScript } from "../components/promoteScripts";
 import {
   acquireLockScript,
   LockInfo,
@@ -12,7 +13,14 @@ import {
 } from "../components/releaseScripts";
 import { blockedLine, keyValues } from "../components/sh";
 import { SshSession } from "../components/ssh";
-import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
+import {
+  artifactOf,
+  deployOver,
+  DeployOptions,
+  manifestsOf,
+  snapshot,
+  upload,
+} from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
 
@@ -57,39 +65,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     return { ...r, kv: keyValues(r.stdout), blocked: blockedLine(r.stdout) };
   }
 
-  async function deploy(a: BuiltArtifact, info: LockInfo = ME) {
-    await upload(ssh, root, a);
-    const steps = [
-      acquireLockScript(root, { ...info, artifact: a.sha256 }, false, 3600),
-      stageScript({
-        root,
-        ...manifestsOf(a),
-        releaseId: a.releaseId,
-        sha256: a.sha256,
-        sharedFiles: [".env"],
-        lockToken: info.token,
-      }),
-      backupScript(root, a.releaseId, 3, info.token),
-      promoteScript({
-        root,
-        releaseId: a.releaseId,
-        commit: a.commit,
-        sha256: a.sha256,
-        who: "op",
-        host: "laptop",
-        keepReleases: 3,
-        lockToken: info.token,
-      }),
-      releaseLockScript(root, info.token, a.releaseId),
-    ];
-    const out: Awaited<ReturnType<typeof run>>[] = [];
-    for (const s of steps) {
-      const r = await run(s);
-      out.push(r);
-      if (r.code !== 0) break;
-    }
-    return out;
-  }
+  const deploy = (a: BuiltArtifact, o: DeployOptions = {}) => deployOver(ssh, root, a, ME, o);
 
   const link = () => fs.readlinkSync(path.join(root, "current"));
   const revisions = () =>
@@ -97,9 +73,19 @@ describe("the release scripts, over SSH to a real sshd", function () {
 
   it("deploys a first release side by side and points current at it", async () => {
     const out = await deploy(v1);
-    expect(out.map((r) => r.code)).to.deep.equal([0, 0, 0, 0, 0]);
-    expect(out[1].kv.staged).to.equal("new");
-    expect(out[2].kv.backup).to.equal("none");
+    expect(out.code).to.equal(0);
+    expect(Object.keys(out.steps)).to.deep.equal([
+      "lock",
+      "backup",
+      "stage",
+      "killswitch",
+      "promote",
+      "proof",
+      "unlock",
+    ]);
+    expect(out.steps.stage.staged).to.equal("new");
+    expect(out.steps.backup.backup).to.equal("none");
+    expect(out.steps.proof.proof).to.equal("passed");
     expect(link()).to.equal(`releases/${v1.releaseId}`);
     expect(fs.readFileSync(path.join(root, "current/app/service.py"), "utf8")).to.equal(
       fs.readFileSync(path.join(__dirname, "../../examples/sample-app/app/service.py"), "utf8"),
@@ -119,21 +105,60 @@ describe("the release scripts, over SSH to a real sshd", function () {
     });
   });
 
-  it("backs up the live tree before switching, and chains the revisions log", async () => {
+  it("keeps an intact live release staged instead of archiving it, and chains the revisions log", async () => {
     await deploy(v1);
     const out = await deploy(v2);
-    const backup = out[2].kv.backup;
-    expect(backup).to.match(new RegExp(`/backups/\\d{8}T\\d{6}Z-${v1.releaseId}\\.tar\\.gz$`));
-    expect(createHash("sha256").update(fs.readFileSync(backup)).digest("hex")).to.equal(
-      out[2].kv.backup_sha256,
-    );
+    expect(out.steps.backup).to.deep.equal({
+      backup: `releases/${v1.releaseId}`,
+      backup_kind: "release",
+    });
+    const backups = path.join(root, "backups");
+    expect(fs.existsSync(backups) ? fs.readdirSync(backups) : []).to.deep.equal([]);
     expect(link()).to.equal(`releases/${v2.releaseId}`);
+    expect(
+      fs.readFileSync(path.join(root, "releases", v1.releaseId, "app/service.py"), "utf8"),
+    ).to.equal(
+      fs.readFileSync(path.join(__dirname, "../../examples/sample-app/app/service.py"), "utf8"),
+    );
     const [first, second] = revisions();
     expect(JSON.parse(second)).to.deep.include({
       releaseId: v2.releaseId,
       previous: v1.releaseId,
       prevHash: createHash("sha256").update(`${first}\n`).digest("hex"),
     });
+  });
+
+  it("archives a drifted live release before replacing it with a verified copy, when drift is accepted", async () => {
+    await deploy(v1);
+    const live = path.join(root, "current/app/service.py");
+    fs.appendFileSync(live, "# edited on the server\n");
+    const edited = fs.readFileSync(live, "utf8");
+    const before = snapshot(root);
+
+    const refused = await deploy(v1);
+    expect(refused.code).to.equal(3);
+    expect(refused.blocked).to.equal(
+      `the live release ${v1.releaseId} no longer matches its manifest (drift since the survey); nothing was changed; ` +
+        "run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup",
+    );
+    expect(snapshot(root)).to.deep.equal(before);
+
+    const out = await deploy(v1, { acceptDrift: true });
+    expect(out.code).to.equal(0);
+    expect(out.steps.backup.backup_kind).to.equal("archive");
+    expect(out.steps.stage.staged).to.equal("replaced-drifted");
+    const archive = out.steps.backup.backup;
+    expect(archive).to.match(new RegExp(`/backups/\\d{8}T\\d{6}Z-${v1.releaseId}\\.tar\\.gz$`));
+    expect(createHash("sha256").update(fs.readFileSync(archive)).digest("hex")).to.equal(
+      out.steps.backup.backup_sha256,
+    );
+    const held = execFileSync("tar", ["-xzOf", archive, "./app/service.py"], { encoding: "utf8" });
+    expect(held).to.equal(edited);
+    expect(link()).to.equal(`releases/${v1.releaseId}`);
+    expect(fs.readFileSync(live, "utf8")).to.equal(
+      fs.readFileSync(path.join(__dirname, "../../examples/sample-app/app/service.py"), "utf8"),
+    );
+    expect(fs.readdirSync(path.join(root, "releases"))).to.deep.equal([v1.releaseId]);
   });
 
   it("treats a release already staged and verified as present, with no upload needed", async () => {
@@ -158,24 +183,49 @@ describe("the release scripts, over SSH to a real sshd", function () {
     await deploy(v2);
     const before = snapshot(path.join(root, "releases"));
     const out = await deploy(v1);
-    expect(out[1].kv.staged).to.equal("present");
+    expect(out.steps.stage.staged).to.equal("present");
     expect(link()).to.equal(`releases/${v1.releaseId}`);
     expect(snapshot(path.join(root, "releases"))).to.deep.equal(before);
   });
 
-  it("refuses to switch to a release that was tampered with, and leaves current alone", async () => {
+  it("stages a tampered staged release afresh from its upload before switching to it", async () => {
     await deploy(v1);
     await deploy(v2);
-    fs.appendFileSync(
-      path.join(root, `releases/${v1.releaseId}/app/service.py`),
-      "# edited on the server\n",
+    const file = path.join(root, `releases/${v1.releaseId}/app/service.py`);
+    const original = fs.readFileSync(file, "utf8");
+    fs.appendFileSync(file, "# edited on the server\n");
+    const out = await deploy(v1);
+    expect(out.code).to.equal(0);
+    expect(out.steps.stage.staged).to.equal("new");
+    expect(link()).to.equal(`releases/${v1.releaseId}`);
+    expect(fs.readFileSync(file, "utf8")).to.equal(original);
+  });
+
+  it("refuses to switch to a tampered staged release whose upload is gone, and leaves current alone", async () => {
+    await deploy(v1);
+    await deploy(v2);
+    fs.appendFileSync(path.join(root, `releases/${v1.releaseId}/app/service.py`), "# edited\n");
+    const up = path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`);
+    fs.rmSync(up);
+    await run(acquireLockScript(root, ME, false, 3600));
+    const staged = await run(
+      stageScript({
+        root,
+        ...manifestsOf(v1),
+        releaseId: v1.releaseId,
+        sha256: v1.sha256,
+        sharedFiles: [".env"],
+        lockToken: ME.token,
+      }),
     );
-    const r = await run(acquireLockScript(root, ME, false, 3600));
-    expect(r.code).to.equal(0);
+    expect(staged.code).to.equal(3);
+    expect(staged.blocked).to.equal(
+      `artifact ${up} is not on the server; nothing was changed; run pulumi up again to upload it`,
+    );
     const promoted = await run(
       promoteScript({
         root,
-        releaseId: v1.releaseId,
+        releaseId: "never-staged",
         commit: v1.commit,
         sha256: v1.sha256,
         who: "op",
@@ -184,9 +234,8 @@ describe("the release scripts, over SSH to a real sshd", function () {
         lockToken: ME.token,
       }),
     );
-    expect(promoted.code).to.equal(3);
     expect(promoted.blocked).to.equal(
-      `release ${v1.releaseId} does not match its manifest (tampered or incomplete); refusing to switch current to it; nothing was changed; run pulumi up again to stage it afresh`,
+      "release never-staged is not staged; refusing to switch current to it; nothing was changed; run pulumi up again to stage it",
     );
     expect(link()).to.equal(`releases/${v2.releaseId}`);
   });
@@ -265,9 +314,10 @@ describe("the release scripts, over SSH to a real sshd", function () {
     fs.mkdirSync(path.join(root, "current"), { recursive: true });
     fs.writeFileSync(path.join(root, "current/hand-deployed.py"), "x = 1\n");
     const out = await deploy(v1);
-    expect(out.map((r) => r.code)).to.deep.equal([0, 0, 0, 0, 0]);
-    expect(out[2].kv.backup).to.match(/-adopted\.tar\.gz$/);
-    const adopted = out[3].kv.previous;
+    expect(out.code).to.equal(0);
+    expect(out.steps.backup.backup).to.match(/-adopted\.tar\.gz$/);
+    expect(out.steps.backup.backup_kind).to.equal("archive");
+    const adopted = out.steps.promote.previous;
     expect(adopted).to.match(/^adopted-\d{8}T\d{6}Z$/);
     expect(
       fs.readFileSync(path.join(root, "releases", adopted, "hand-deployed.py"), "utf8"),

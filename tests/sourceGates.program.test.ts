@@ -49,7 +49,7 @@ describe("the program with a good repository, target local", function () {
       /^server local \(local\): nothing live; no drift; no lock; \d+ MiB free; kill-switch execution_enabled=absent$/,
     );
     expect(out.gates[6].detail).to.equal(
-      `preview, would: local: upload and stage ${out.artifact.releaseId}, back up the live tree, switch current`,
+      `preview, would: local: upload and stage ${out.artifact.releaseId}, keep or archive the live tree, switch current`,
     );
     expect(out.tests).to.include({ command: PY_TEST_COMMAND, passed: 3, failed: 0, total: 3 });
     expect(out.changeSet.baseSource).to.equal("none");
@@ -71,7 +71,7 @@ describe("the program with a good repository, target local", function () {
       releaseId: id,
       promoted: "switched",
       previous: "",
-      backup: "none",
+      backup: { kind: "none", path: "none", sha256: undefined },
       restarted: "none",
     });
     expect(out.deploy?.local.killSwitch).to.deep.equal({ declared: false, readBack: false });
@@ -81,14 +81,8 @@ describe("the program with a good repository, target local", function () {
       "G7:PASS",
     ]);
     expect(lifecycle.operations.map((o) => `${o.op} ${o.name}`)).to.deep.equal([
-      "create local-lock-acquire",
       "create local-release-upload",
-      "create local-release-stage",
-      "create local-killswitch-write",
-      "create local-backup-archive",
-      "create local-promote-switch",
-      "create local-proof-check",
-      "create local-lock-release",
+      "create local-deploy",
     ]);
     expect(fs.existsSync(path.join(root, ".deploy/lock"))).to.equal(false);
   });

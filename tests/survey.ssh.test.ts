@@ -4,9 +4,7 @@ import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
 import { parseDeployConfig } from "../components/deployConfig";
 import { ExcludeFilter } from "../components/excludes";
-import { writeKillSwitchScript } from "../components/killSwitch";
-import { promoteScript } from "../components/promoteScripts";
-import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
+import { acquireLockScript } from "../components/releaseScripts";
 import { SshRunner } from "../components/runner";
 import {
   connectionFailure,
@@ -16,7 +14,7 @@ import {
 } from "../components/serverGate";
 import { SshError } from "../components/ssh";
 import { parseSurvey, parseTarget, surveyScript, targetScript } from "../components/surveyScript";
-import { artifactOf, manifestsOf, snapshot, upload } from "./helpers/release";
+import { artifactOf, deployOver, snapshot } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
 import { SshSession } from "../components/ssh";
@@ -75,43 +73,15 @@ describe("the server survey (G0 on the server), over SSH", function () {
 
   async function deployV1() {
     const ssh = await SshSession.connect(sshd.target());
-    await upload(ssh, root, v1);
+    const out = await deployOver(
+      ssh,
+      root,
+      v1,
+      { token, holder: "op", host: "laptop", artifact: "" },
+      { sharedFiles: [] },
+    );
     ssh.close();
-    for (const s of [
-      acquireLockScript(
-        root,
-        { token, holder: "op", host: "laptop", artifact: v1.sha256 },
-        false,
-        3600,
-      ),
-      stageScript({
-        root,
-        ...manifestsOf(v1),
-        releaseId: v1.releaseId,
-        sha256: v1.sha256,
-        sharedFiles: [],
-        lockToken: token,
-      }),
-      promoteScript({
-        root,
-        releaseId: v1.releaseId,
-        commit: v1.commit,
-        sha256: v1.sha256,
-        who: "op",
-        host: "laptop",
-        keepReleases: 3,
-        lockToken: token,
-      }),
-      releaseLockScript(root, token, v1.releaseId),
-      writeKillSwitchScript(root, {
-        file: "kill-switch.json",
-        key: "execution_enabled",
-        format: "json",
-        value: false,
-      }),
-    ]) {
-      expect((await runner.run(s)).code).to.equal(0);
-    }
+    expect(out.code).to.equal(0);
   }
 
   it("finds nothing live on a fresh server and passes", async () => {

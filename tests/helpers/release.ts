@@ -4,7 +4,18 @@ import { buildArtifact, BuiltArtifact } from "../../components/artifactBuild";
 import { parseSourceConfig } from "../../components/config";
 import { resolveCommit, openRepo } from "../../components/git";
 import { uploadPaths } from "../../components/layout";
+import { KillSwitchSpec, writeKillSwitchScript } from "../../components/killSwitch";
+import { backupScript, promoteScript } from "../../components/promoteScripts";
+import { proofScript } from "../../components/proofScripts";
+import {
+  acquireLockScript,
+  LockInfo,
+  releaseLockScript,
+  stageScript,
+} from "../../components/releaseScripts";
+import { blockedLine, keyValues } from "../../components/sh";
 import { SshSession } from "../../components/ssh";
+import { splitSteps, Step, transactionScript } from "../../components/transaction";
 import { FixtureRepo } from "./repo";
 
 /** Builds the artifact of `ref` in the fixture, as G4 would. */
@@ -51,4 +62,98 @@ export function manifestsOf(a: BuiltArtifact): { manifest: string; links: string
     manifest: fs.readFileSync(a.manifestPath, "utf8"),
     links: fs.readFileSync(a.linksPath, "utf8"),
   };
+}
+
+export const KILL_SWITCH: KillSwitchSpec = {
+  file: "kill-switch.json",
+  key: "execution_enabled",
+  format: "json",
+  value: false,
+};
+
+export interface DeployOptions {
+  sharedFiles?: string[];
+  keepReleases?: number;
+  keepBackups?: number;
+  acceptDrift?: boolean;
+}
+
+/** One host's deploy transaction as HostDeployment orders it, built from the pure scripts. */
+export function deploySteps(
+  root: string,
+  a: BuiltArtifact,
+  info: LockInfo,
+  o: DeployOptions = {},
+): Step[] {
+  const token = info.token;
+  const acceptDrift = o.acceptDrift ?? false;
+  const unlock = releaseLockScript(root, token, a.releaseId);
+  const steps: Step[] = [
+    { name: "lock", script: acquireLockScript(root, { ...info, artifact: a.sha256 }, false, 3600) },
+    {
+      name: "backup",
+      script: backupScript({
+        root,
+        releaseId: a.releaseId,
+        keep: o.keepBackups ?? 3,
+        lockToken: token,
+        acceptDrift,
+      }),
+    },
+    {
+      name: "stage",
+      script: stageScript({
+        root,
+        ...manifestsOf(a),
+        releaseId: a.releaseId,
+        sha256: a.sha256,
+        sharedFiles: o.sharedFiles ?? [".env"],
+        lockToken: token,
+        acceptDrift,
+      }),
+    },
+    { name: "killswitch", script: writeKillSwitchScript(root, KILL_SWITCH) },
+    {
+      name: "promote",
+      script: promoteScript({
+        root,
+        releaseId: a.releaseId,
+        commit: a.commit,
+        sha256: a.sha256,
+        who: info.holder,
+        host: info.host,
+        keepReleases: o.keepReleases ?? 3,
+        lockToken: token,
+      }),
+    },
+    {
+      name: "proof",
+      script: proofScript({
+        root,
+        releaseId: a.releaseId,
+        killSwitch: KILL_SWITCH,
+        probes: [],
+        invariants: [],
+      }),
+    },
+    { name: "unlock", script: unlock },
+  ];
+  // A refusal before the switch gives the lock back.
+  const guarded = ["backup", "stage", "killswitch", "promote"];
+  return steps.map((s) => (guarded.includes(s.name) ? { ...s, onRefusal: unlock } : s));
+}
+
+/** Uploads the artifact and runs its deploy transaction: the exit code and each step's output. */
+export async function deployOver(
+  ssh: SshSession,
+  root: string,
+  a: BuiltArtifact,
+  info: LockInfo,
+  o: DeployOptions = {},
+) {
+  await upload(ssh, root, a);
+  const r = await ssh.exec("sh -s", Buffer.from(transactionScript(deploySteps(root, a, info, o))));
+  const steps = splitSteps(r.stdout);
+  const kv = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, keyValues(v)]));
+  return { code: r.code, steps: kv, blocked: blockedLine(r.stdout), stdout: r.stdout };
 }
