@@ -45,7 +45,9 @@ export function surveyScript(
     '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
     '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
     "    echo manifest=present",
-    '    ( cd "$CURRENT/" && sha256sum -c --quiet "$MAN" 2>/dev/null || true ) | sed -n "s/: FAILED.*$//p" | sed "s/^/drift_modified=/"',
+    // Two halves hashed at once; line-buffered, so their FAILED lines never interleave.
+    '    half() { sed -n "$1~2p" "$MAN" | stdbuf -oL sha256sum -c --quiet - 2>/dev/null || true; }',
+    '    ( cd "$CURRENT/" && { half 1 & half 2; wait; } ) | sed -n "s/: FAILED.*$//p" | sed "s/^/drift_modified=/"',
     '    { cut -c67- "$MAN" | sed "s/^/M /"; ( cd "$CURRENT/" && find . -type f ) | sed "s|^\\./|F |"; } | ' +
       'awk \'substr($0,1,2)=="M "{m[substr($0,3)]=1; next} !(substr($0,3) in m){print "drift_added=" substr($0,3)}\'',
     "    tab=$(printf '\\t')",
