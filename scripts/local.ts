@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
+import { describeBackup } from "../components/targets";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo } from "../harness/sampleRepo";
 import { readStackConfig } from "../harness/stackConfig";
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
     );
     for (const [host, d] of Object.entries(out.deploy ?? {})) {
       console.log(
-        `deploy ${host}: ${d.promoted} ${d.previous || "nothing"} -> ${d.releaseId}; backup ${d.backup}`,
+        `deploy ${host}: ${d.promoted} ${d.previous || "nothing"} -> ${d.releaseId}; ${describeBackup(d.backup)}`,
       );
       console.log(
         `  kill-switch declared ${d.killSwitch.declared}, read back ${d.killSwitch.readBack}; restarted ${d.restarted}`,

@@ -20,7 +20,9 @@ describe("the README's main job (npm run local)", function () {
         expect(s).to.match(new RegExp(`^${id} .* PASS `, "m"));
     }
     expect(sections[1]).to.contain("tests: 3/3 passed (cached)");
-    expect(sections[1]).to.match(/^deploy local: (switched|unchanged) .* -> \S+; backup /m);
+    expect(sections[1]).to.match(
+      /^deploy local: (switched|unchanged) .* -> \S+; backup (not needed: .+|\/\S+ \(sha256 [0-9a-f]{12}\))$/m,
+    );
     expect(sections[1]).to.contain("kill-switch declared false, read back false; restarted none");
     expect(sections[1]).to.contain("proof passed: live-refused exit 1, simulate exit 0");
     expect(sections[1]).to.contain("G5 PASS  G6 PASS  G7 PASS");
