@@ -17,7 +17,8 @@ export = async () => {
   const deployer = lockInfoFor(stack);
   const servers = new ServerPrecheck(config.deploy, config.ssh, stack, deployer.token);
   const source = await runSourceGates(config.source, {
-    afterPrecheck: (run) => servers.survey(run),
+    afterPrecheck: (run, commit) =>
+      servers.survey(run, { repo: config.source.repo, commit: commit.commit }),
     afterArtifact: (run, built) => servers.checkArtifact(run, built),
     laterGates: ["G5", "G6", "G7"],
     unchanged: () =>
@@ -45,6 +46,7 @@ export = async () => {
       exclude: config.source.exclude,
       invariantsBefore: h.survey.invariants,
       departures: h.departures,
+      driftReconciled: h.driftReconciled,
       after: config.deploy.rollout === "serial" ? previous : [],
     });
     deployments[h.name] = d;

@@ -24,6 +24,8 @@ export interface HostDeploymentArgs {
   alreadyStaged: boolean;
   /** Each invariant's output before the deploy, as the survey read it. */
   invariantsBefore: string[];
+  /** Whether the live tree's drift is already in the commit being deployed. */
+  driftReconciled: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
   departures: readonly string[];
   /** Resources that must finish first: the previous host, in a serial rollout. */
@@ -61,6 +63,8 @@ export class HostDeployment extends pulumi.ComponentResource {
     const root = d.deployRoot;
     const a = args.artifact;
     const token = args.lock.token;
+    // Drift the commit already holds is replaced like accepted drift: archived first.
+    const acceptDrift = d.acceptDrift || args.driftReconciled;
     const child = { parent: this };
     const tx = new HostTransaction(args.endpoint);
     for (const found of args.departures) tx.note(`found at the survey: ${found}`);
@@ -86,7 +90,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         releaseId: a.releaseId,
         keep: d.keepBackups,
         lockToken: token,
-        acceptDrift: d.acceptDrift,
+        acceptDrift,
         exclude: args.exclude,
       },
       child,
@@ -103,7 +107,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         lockToken: token,
         alreadyStaged: args.alreadyStaged,
         exclude: args.exclude,
-        acceptDrift: d.acceptDrift,
+        acceptDrift,
         after: args.after,
       },
       child,

@@ -71,6 +71,16 @@ function looksBinary(buf: Buffer): boolean {
   return buf.subarray(0, 8000).includes(0);
 }
 
+/** Scans one file's bytes; binary and oversized files are skipped, not read as text. */
+export async function scanBuffer(
+  file: string,
+  content: Buffer,
+): Promise<{ skipped: boolean; findings: Finding[] }> {
+  if (content.length > MAX_SCAN_BYTES || looksBinary(content))
+    return { skipped: true, findings: [] };
+  return { skipped: false, findings: await scanText(file, content.toString("utf8")) };
+}
+
 /**
  * Reads every blob of `commit` that `include` accepts through one `git cat-file --batch`
  * process, hashes it and scans it. Blobs are addressed by object id, so any file name is safe
@@ -91,12 +101,10 @@ export async function scanCommit(
   for (const t of targets) {
     const content = await reader.next(t.size);
     result.sha256.set(t.path, createHash("sha256").update(content).digest("hex"));
-    if (t.size > MAX_SCAN_BYTES || looksBinary(content)) {
-      result.skipped++;
-      continue;
-    }
-    result.scanned++;
-    result.findings.push(...(await scanText(t.path, content.toString("utf8"))));
+    const scan = await scanBuffer(t.path, content);
+    if (scan.skipped) result.skipped++;
+    else result.scanned++;
+    result.findings.push(...scan.findings);
   }
   await new Promise((resolve) => child.on("close", resolve));
   return result;

@@ -15,6 +15,27 @@ export interface SurveyContext {
   deploy: DeployConfig;
   /** Paths the artifact never holds (caches, .env, …): a file there is not drift. */
   ignored: (path: string) => boolean;
+  /**
+   * The sha256 of each drifted path in the commit being deployed (undefined where it has no
+   * such file): drift that the commit already holds was reconciled into the SSOT.
+   */
+  target?: ReadonlyMap<string, string | undefined>;
+}
+
+/**
+ * True when the commit being deployed holds every drifted file exactly as it is live (and
+ * lacks every one that is missing there): the drift was brought into the SSOT, by `npm run
+ * reconcile` or by hand, and deploying replaces the live tree with the same content.
+ */
+export function driftReconciled(
+  s: ServerSurvey,
+  c: Pick<SurveyContext, "ignored" | "target">,
+): boolean {
+  const { added, drifted } = driftOf(s, c);
+  if (!drifted || c.target === undefined) return false;
+  return [...s.drift!.modified, ...added].every(
+    (p) => c.target!.has(p) && c.target!.get(p) === s.drift!.sha256[p],
+  );
 }
 
 /** The gap and next action for a connection that failed. Exported for testing. */
@@ -82,7 +103,8 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
     };
   }
   const { added, drifted } = driftOf(s, c);
-  if (drifted && !c.deploy.acceptDrift) {
+  const reconciled = driftReconciled(s, c);
+  if (drifted && !c.deploy.acceptDrift && !reconciled) {
     const parts = [
       s.drift!.modified.length > 0 ? `modified or missing: ${list(s.drift!.modified)}` : "",
       added.length > 0 ? `added: ${list(added)}` : "",
@@ -122,7 +144,11 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
         : `live ${s.live}${s.liveCommit ? ` (commit ${s.liveCommit.slice(0, 12)})` : ""}`;
   const notes = [
     `server ${c.hostName} (${c.where}): ${live}`,
-    drifted ? "drift accepted (it will be backed up first)" : "no drift",
+    !drifted
+      ? "no drift"
+      : reconciled
+        ? "drift reconciled: the commit being deployed holds every drifted file as it is live (the live tree is archived first)"
+        : "drift accepted (it will be backed up first)",
     s.lock ? `stale lock of ${s.lock.holder} will be broken` : "no lock",
     `${Math.floor(s.diskFreeBytes / 1048576)} MiB free`,
     `kill-switch ${c.deploy.killSwitch.key}=${ks === undefined ? "absent" : ks}`,

@@ -3,9 +3,11 @@ import { BuiltArtifact } from "./artifactBuild";
 import { DeployConfig, HostSpec } from "./deployConfig";
 import { GateRun } from "./gates";
 import { LocalRunner, Runner, SshRunner } from "./runner";
+import { contentSha256 } from "./git";
 import {
   connectionFailure,
   departures,
+  driftReconciled,
   diskFailure,
   judgeSurvey,
   SurveyContext,
@@ -26,6 +28,8 @@ export interface SurveyedHost {
   staged: boolean;
   /** How the server departs from the last deploy of this release (see `departures`). */
   departures: string[];
+  /** Whether the live tree drifted in a way the commit being deployed already holds. */
+  driftReconciled: boolean;
 }
 
 function unwrap(o: pulumi.Output<string>): Promise<string> {
@@ -51,8 +55,14 @@ export class ServerPrecheck {
     private readonly exclude: readonly string[] = [],
   ) {}
 
-  /** Surveys every host; returns the commit live on the first one that has one. */
-  async survey(run: GateRun): Promise<string | undefined> {
+  /**
+   * Surveys every host; returns the commit live on the first one that has one. `target` is
+   * the commit being deployed, against which drift is checked for having been reconciled.
+   */
+  async survey(
+    run: GateRun,
+    target?: { repo: string; commit: string },
+  ): Promise<string | undefined> {
     const targets = this.deploy.target === "local" ? [undefined] : this.deploy.hosts;
     const privateKey = this.deploy.target === "ssh" ? await unwrap(this.ssh.privateKey) : "";
     const passphrase = this.deploy.target === "ssh" ? await unwrap(this.ssh.passphrase) : "";
@@ -81,10 +91,26 @@ export class ServerPrecheck {
       );
       const out = await runner.run(script);
       const survey = parseSurvey(out.stdout, this.deploy.invariants.length);
-      const judged = judgeSurvey(survey, this.context(name, runner));
+      const drifted = survey.drift ? [...survey.drift.modified, ...survey.drift.added] : [];
+      const context = {
+        ...this.context(name, runner),
+        target:
+          target && drifted.length > 0
+            ? await contentSha256(target.repo, target.commit, drifted)
+            : undefined,
+      };
+      const judged = judgeSurvey(survey, context);
       if ("gap" in judged) run.block("G0", judged);
       run.pass("G0", judged.detail);
-      this.hosts.push({ name, spec, survey, staged: false, departures: [] });
+      const driftReconciledHere = driftReconciled(survey, context);
+      this.hosts.push({
+        name,
+        spec,
+        survey,
+        staged: false,
+        departures: [],
+        driftReconciled: driftReconciledHere,
+      });
     }
     return this.hosts.find((h) => h.survey.liveCommit)?.survey.liveCommit;
   }

@@ -30,7 +30,7 @@ export interface SourceGateOptions {
    * Runs right after the local precheck (G0), and may block: the read-only server survey.
    * Returns the commit live on the server, which G1 prefers to `baseRef`.
    */
-  afterPrecheck?: (run: GateRun) => Promise<string | undefined>;
+  afterPrecheck?: (run: GateRun, commit: g.ResolvedCommit) => Promise<string | undefined>;
   /** Runs after G4 with the artifact, and may block: room and staging on the servers. */
   afterArtifact?: (run: GateRun, artifact: BuiltArtifact) => Promise<void>;
   /** Gates that run after these, listed as SKIPPED in a blocked report. */
@@ -43,20 +43,27 @@ const ORDER: GateId[] = ["G0", "G2", "G1", "G3", "G4"];
 const short = (c: string) => c.slice(0, 12);
 
 /** The seed's case: the deploy was started on a machine that does not hold the SSOT repo. */
-export function missingRepo(repo: string, host: string): GateFailure {
+export function missingRepo(
+  repo: string,
+  host: string,
+  what = "the deploy",
+  rerun = "pulumi preview / pulumi up",
+): GateFailure {
   return {
-    gap: `the SSOT repo ${repo} does not exist on this machine (${host}); the deploy must run from the machine that holds the SSOT repo`,
-    next: `run pulumi preview / pulumi up again on the machine where ${repo} is present, or set its path there: pulumi config set repo <path>`,
+    gap: `the SSOT repo ${repo} does not exist on this machine (${host}); ${what} must run from the machine that holds the SSOT repo`,
+    next: `run ${rerun} again on the machine where ${repo} is present, or set its path there: pulumi config set repo <path>`,
   };
 }
 
-async function precheck(
+/** G0's checks of the repository itself: present, a directory, a git top level. */
+export async function checkRepo(
   run: GateRun,
   cfg: SourceConfig,
-): Promise<{ git: SimpleGit; commit: g.ResolvedCommit }> {
+  missing: (repo: string, host: string) => GateFailure = missingRepo,
+): Promise<SimpleGit> {
   const host = os.hostname();
   const stat = await fs.promises.stat(cfg.repo).catch(() => undefined);
-  if (!stat) run.block("G0", missingRepo(cfg.repo, host));
+  if (!stat) run.block("G0", missing(cfg.repo, host));
   if (!stat.isDirectory()) {
     run.block("G0", {
       gap: `repo ${cfg.repo} is a file, not a directory`,
@@ -77,6 +84,15 @@ async function precheck(
       next: `pulumi config set repo ${top}`,
     });
   }
+  return git;
+}
+
+async function precheck(
+  run: GateRun,
+  cfg: SourceConfig,
+): Promise<{ git: SimpleGit; commit: g.ResolvedCommit }> {
+  const host = os.hostname();
+  const git = await checkRepo(run, cfg);
   const commit = await g.resolveCommit(git, cfg.ref);
   if (!commit) {
     run.block("G0", {
@@ -146,7 +162,8 @@ async function resolveBase(run: GateRun, git: SimpleGit, cfg: SourceConfig, depl
   return { commit: base.commit, source: "baseRef" as const };
 }
 
-function testFailure(r: TestRunResult, cfg: SourceConfig): GateFailure | undefined {
+/** Why a test run does not pass G3, or undefined when it does. */
+export function testFailure(r: TestRunResult, cfg: SourceConfig): GateFailure | undefined {
   const last = r.tail.length > 0 ? `; last lines:\n    ${r.tail.join("\n    ")}` : "";
   if (r.timedOut) {
     return {
@@ -189,7 +206,7 @@ export async function runSourceGates(
     opts.unchanged ?? (() => "No resource was registered and no server was contacted."),
   );
   const { git, commit } = await precheck(run, cfg);
-  const deployed = await opts.afterPrecheck?.(run);
+  const deployed = await opts.afterPrecheck?.(run, commit);
   await discipline(run, git, cfg, commit.commit);
 
   const base = await resolveBase(run, git, cfg, deployed);

@@ -10,7 +10,7 @@ export interface ServerSurvey {
   /** The revisions-log entry of the live release, when there is one. */
   liveCommit?: string;
   /** Files of the live release that differ from its manifest; undefined when it has none. */
-  drift?: { modified: string[]; added: string[] };
+  drift?: { modified: string[]; added: string[]; sha256: Record<string, string> };
   lock?: {
     token: string;
     holder: string;
@@ -47,9 +47,11 @@ export function surveyScript(
     "    echo manifest=present",
     // Two halves hashed at once; line-buffered, so their FAILED lines never interleave.
     '    half() { sed -n "$1~2p" "$MAN" | stdbuf -oL sha256sum -c --quiet - 2>/dev/null || true; }',
-    '    ( cd "$CURRENT/" && { half 1 & half 2; wait; } ) | sed -n "s/: FAILED.*$//p" | sed "s/^/drift_modified=/"',
+    // Each drifted path with the sha256 it has now (none when missing), for the reconcile check.
+    '    report() { while IFS= read -r p; do echo "$1=$p"; [ ! -f "$CURRENT/$p" ] || [ -L "$CURRENT/$p" ] || echo "drift_sha256=$(sha256sum < "$CURRENT/$p" | cut -c1-64) $p"; done; }',
+    '    ( cd "$CURRENT/" && { half 1 & half 2; wait; } ) | sed -n "s/: FAILED.*$//p" | report drift_modified',
     '    { cut -c67- "$MAN" | sed "s/^/M /"; ( cd "$CURRENT/" && find . -type f ) | sed "s|^\\./|F |"; } | ' +
-      'awk \'substr($0,1,2)=="M "{m[substr($0,3)]=1; next} !(substr($0,3) in m){print "drift_added=" substr($0,3)}\'',
+      "awk 'substr($0,1,2)==\"M \"{m[substr($0,3)]=1; next} !(substr($0,3) in m){print substr($0,3)}' | report drift_added",
     "    tab=$(printf '\\t')",
     '    while IFS="$tab" read -r p t; do [ "$(readlink "$CURRENT/$p")" = "$t" ] || echo "drift_modified=$p"; done < "$LINKS"',
     "  fi",
@@ -101,11 +103,13 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
   const single: Record<string, string> = {};
   const modified: string[] = [];
   const added: string[] = [];
+  const sha256: Record<string, string> = {};
   for (const line of stdout.split("\n")) {
     const eq = line.indexOf("=");
     if (eq < 0) continue;
     const [k, v] = [line.slice(0, eq), line.slice(eq + 1)];
-    if (k === "drift_modified") modified.push(v);
+    if (k === "drift_sha256") sha256[v.slice(65)] = v.slice(0, 64);
+    else if (k === "drift_modified") modified.push(v);
     else if (k === "drift_added") added.push(v);
     else single[k] = v;
   }
@@ -119,7 +123,7 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
     liveCommit: single.live_commit,
     drift:
       single.manifest === "present"
-        ? { modified: [...new Set(modified)].sort(), added: added.sort() }
+        ? { modified: [...new Set(modified)].sort(), added: added.sort(), sha256 }
         : undefined,
     lock:
       single.lock_holder === undefined

@@ -4,7 +4,7 @@ import { runProgram } from "../harness/program";
 import { describeBackup } from "../components/targets";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo } from "../harness/sampleRepo";
-import { readStackConfig } from "../harness/stackConfig";
+import { readStackFile, stackFilePath } from "../components/stackFile";
 
 /**
  * The local stack, run in-process: the program under Pulumi's mocked engine, first as a
@@ -15,7 +15,7 @@ import { readStackConfig } from "../harness/stackConfig";
 async function main(): Promise<number> {
   const root = projectRoot();
   process.chdir(root);
-  const config = readStackConfig(root, "local");
+  const config = readStackFile(stackFilePath(root, "local"));
   ensureSampleRepo(path.resolve(root, config.repo));
   const lifecycle = new CommandLifecycle();
   for (const preview of [true, false]) {

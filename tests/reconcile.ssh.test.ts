@@ -1,0 +1,207 @@
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { BlockedError } from "../components/errors";
+import { reconcile, ReconcileOptions } from "../components/reconcile";
+import { CommandLifecycle } from "../harness/lifecycle";
+import { runProgram } from "../harness/program";
+import { TestSshd } from "../harness/sshd";
+import { snapshot } from "./helpers/release";
+import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const SERVICE = fs.readFileSync(
+  path.join(__dirname, "../../examples/sample-app/app/service.py"),
+  "utf8",
+);
+const SERVICE_V2 = `${SERVICE}\n\ndef version():\n    return 2\n`;
+const SERVICE_BROKEN = "def run(mode):\n    return 'v2:' + mode\n";
+
+describe("npm run reconcile, against a real sshd", function () {
+  this.timeout(180_000);
+  let sshd: TestSshd;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let cfg: Record<string, string>;
+  let lifecycle: CommandLifecycle;
+  let v1: string;
+
+  const live = (p: string) => path.join(root, "current", p);
+  const options = (over: Partial<ReconcileOptions> = {}): ReconcileOptions => ({
+    stack: "test",
+    raw: cfg,
+    privateKey: sshd.userKey.privateKey,
+    now: new Date(Date.UTC(2026, 10, 24, 10, 15, 0)),
+    ...over,
+  });
+  /** Runs reconcile, expecting a refusal, and checks that the server did not change. */
+  async function refused(over: Partial<ReconcileOptions> = {}): Promise<BlockedError> {
+    const before = snapshot(root);
+    const heads = repo.git("for-each-ref", "refs/heads");
+    const err = await reconcile(options(over)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).to.be.instanceOf(BlockedError);
+    expect(snapshot(root)).to.deep.equal(before);
+    expect(repo.git("for-each-ref", "refs/heads")).to.equal(heads);
+    return err as BlockedError;
+  }
+
+  before(async () => {
+    sshd = await TestSshd.start();
+    repo = FixtureRepo.create();
+    v1 = repo.head();
+    work = tempDir();
+    root = path.join(work, "srv", "app");
+    cfg = {
+      repo: repo.dir,
+      testCommand: PY_TEST_COMMAND,
+      workDir: path.join(work, "local"),
+      target: "ssh",
+      hosts: JSON.stringify([
+        {
+          name: "web1",
+          host: "127.0.0.1",
+          port: sshd.port,
+          user: os.userInfo().username,
+          hostKey: sshd.hostKey,
+        },
+      ]),
+      deployRoot: root,
+      sshPrivateKey: sshd.userKey.privateKey,
+      sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
+    };
+    lifecycle = new CommandLifecycle();
+    const run = await runProgram(cfg, { preview: false, lifecycle });
+    expect(run.error, run.error?.message).to.equal(undefined);
+  });
+  after(async () => {
+    await sshd.stop();
+    repo.remove();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("refuses a change set that does not match --expect: a wrong hash, a file too many, a file too few", async () => {
+    fs.writeFileSync(live("app/service.py"), SERVICE_V2);
+    fs.writeFileSync(live("app/hotfix.py"), "PATCHED = True\n");
+    const manifest = path.join(work, "expected.sha256sums");
+    const write = (lines: [string, string][]) =>
+      fs.writeFileSync(manifest, lines.map(([h, p]) => `${h}  ${p}\n`).join(""));
+    try {
+      write([
+        [sha("something else\n"), "app/service.py"],
+        [sha("PATCHED = True\n"), "app/hotfix.py"],
+      ]);
+      expect((await refused({ expect: manifest })).gap).to.contain(
+        `app/service.py: sha256 ${sha(SERVICE_V2).slice(0, 12)} on the server, ${sha("something else\n").slice(0, 12)} expected`,
+      );
+      write([[sha(SERVICE_V2), "app/service.py"]]);
+      expect((await refused({ expect: manifest })).gap).to.contain(
+        "app/hotfix.py: added on the server but not in the expected manifest",
+      );
+      write([
+        [sha(SERVICE_V2), "app/service.py"],
+        [sha("PATCHED = True\n"), "app/hotfix.py"],
+        [sha("x\n"), "app/other.py"],
+      ]);
+      expect((await refused({ expect: manifest })).gap).to.contain(
+        "app/other.py: expected (sha256 " +
+          sha("x\n").slice(0, 12) +
+          ") but unchanged on the server",
+      );
+    } finally {
+      fs.rmSync(live("app/hotfix.py"));
+    }
+  });
+
+  it("refuses a secret planted in a changed file, naming file, line and rule but never the secret", async () => {
+    const secret = "Sup3rS3cretValue42";
+    fs.writeFileSync(live("app/settings.py"), `DEBUG = False\ndb_password = "${secret}"\n`);
+    try {
+      const err = await refused();
+      expect(err.gap).to.match(/app\/settings\.py:2 \(ssot\/password-assignment\)/);
+      expect(err.message).to.not.contain(secret);
+    } finally {
+      fs.rmSync(live("app/settings.py"));
+    }
+  });
+
+  it("refuses while the SSOT working tree has uncommitted changes to tracked files", async () => {
+    const readme = path.join(repo.dir, "README.md");
+    const original = fs.readFileSync(readme, "utf8");
+    fs.appendFileSync(readme, "local edit\n");
+    try {
+      const err = await refused();
+      expect(err.gap).to.match(/^1 tracked file\(s\) in \S+ have uncommitted changes: README\.md;/);
+    } finally {
+      fs.writeFileSync(readme, original);
+    }
+  });
+
+  it("refuses a change set that fails the SSOT's tests (G3), committing nothing", async () => {
+    fs.writeFileSync(live("app/service.py"), SERVICE_BROKEN);
+    try {
+      const err = await refused();
+      expect(err.gap).to.match(
+        /^the change set from web1:\S+ on [0-9a-f]{12}: tests failed: 0 passed, 3 failed of 3/,
+      );
+      expect(err.message).to.contain(
+        "changed: nothing. The server was only read; the SSOT repo was not changed.",
+      );
+    } finally {
+      fs.writeFileSync(live("app/service.py"), SERVICE_V2);
+    }
+  });
+
+  it("stops with the seed's gap when the SSOT repo is not on this machine", async () => {
+    const missing = path.join(work, "no-such-repo");
+    const err = await refused({ raw: { ...cfg, repo: missing } });
+    expect(err.gap).to.equal(
+      `the SSOT repo ${missing} does not exist on this machine (${os.hostname()}); reconcile must run from the machine that holds the SSOT repo`,
+    );
+    expect(err.message).to.contain("changed: nothing. No server was contacted");
+  });
+
+  it("brings edits made on the live tree back as a tested commit on a new branch, and deploying it clears the drift block", async () => {
+    fs.writeFileSync(live("app/service.py"), SERVICE_V2);
+    fs.writeFileSync(live("app/hotfix.py"), "PATCHED = True\n");
+    fs.rmSync(live("README.md"));
+    const blocked = await runProgram(cfg, { preview: true, lifecycle });
+    expect((blocked.error as BlockedError).gap).to.contain("(drift)");
+
+    const before = snapshot(root);
+    const checkedOut = repo.git("rev-parse", "HEAD");
+    const r = await reconcile(options());
+    expect(snapshot(root)).to.deep.equal(before);
+    expect(repo.git("rev-parse", "HEAD")).to.equal(checkedOut);
+    expect(repo.git("status", "--porcelain", "--untracked-files=no")).to.equal("");
+
+    expect(r.branch).to.match(/^reconcile\/test-\d{8}T\d{6}Z$/);
+    expect(r.base).to.equal(v1);
+    expect(repo.git("diff", "--name-status", `${v1}..${r.branch}`).split("\n")).to.deep.equal([
+      "D\tREADME.md",
+      "A\tapp/hotfix.py",
+      "M\tapp/service.py",
+    ]);
+    expect(repo.git("show", `${r.branch}:app/service.py`) + "\n").to.equal(SERVICE_V2);
+    const message = repo.git("log", "-1", "--format=%B", r.branch!);
+    expect(message).to.contain(
+      `M app/service.py  sha256 ${sha(SERVICE_V2)}  from web1:${fs.realpathSync(path.join(root, "current"))}/app/service.py`,
+    );
+    expect(message).to.contain(`A app/hotfix.py  sha256 ${sha("PATCHED = True\n")}`);
+    expect(message).to.match(/Tests \(G3, in a clean export of this tree\): 3\/3 passed, 0 failed/);
+
+    repo.git("merge", "-q", "--ff-only", r.branch!);
+    const up = await runProgram(cfg, { preview: false, lifecycle });
+    expect(up.error, up.error?.message).to.equal(undefined);
+    expect(up.outputs!.gates[1].detail).to.contain("drift reconciled");
+    expect(up.outputs!.deploy!.web1.backup.kind).to.equal("archive");
+    expect(fs.readFileSync(live("app/service.py"), "utf8")).to.equal(SERVICE_V2);
+    expect(fs.existsSync(live("README.md"))).to.equal(false);
+    expect(up.outputs!.artifact.commit).to.equal(repo.head());
+  });
+});
