@@ -1,20 +1,19 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { Parser, ReadEntry } from "tar";
 import { findingsFailure } from "./changeSet";
 import { RawConfig } from "./config";
 import { GateRun, GateFailure } from "./gates";
 import * as g from "./git";
 import { parseManifest } from "./manifest";
 import { diffTrees, expectDifferences, ReconciledFile, reconcileMessage } from "./reconcileDiff";
-import { commitOnNewBranch, executables, writeChangeTree } from "./reconcileRepo";
+import { commitOnNewBranch, executables, shippedTree, writeChangeTree } from "./reconcileRepo";
 import {
   fetchFilesScript,
   parseServerTree,
   ServerTree,
   serverTreeScript,
+  unpackFiles,
 } from "./reconcileScripts";
 import { LocalRunner, Runner, SshRunner } from "./runner";
 import { connectionFailure } from "./serverGate";
@@ -22,7 +21,6 @@ import { blockedLine } from "./sh";
 import { checkRepo, missingRepo, testFailure } from "./sourceGates";
 import { SshError } from "./ssh";
 import { parseStackConfig } from "./stackConfig";
-import { buildTarball } from "./tarball";
 import { runTests } from "./testRun";
 import { Finding, scanBuffer } from "./secretScan";
 
@@ -63,43 +61,6 @@ export function branchTime(d: Date): string {
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-}
-
-/** Unpacks the base64 tar that fetchFilesScript sends: file contents by path. */
-async function unpack(b64: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const parser = new Parser();
-  parser.on("entry", (e: ReadEntry) => {
-    const chunks: Buffer[] = [];
-    e.on("data", (c: Buffer) => chunks.push(c));
-    e.on("end", () => files.set(e.path, Buffer.concat(chunks)));
-  });
-  await new Promise<void>((resolve, reject) => {
-    parser.on("end", resolve);
-    parser.on("error", reject);
-    parser.end(Buffer.from(b64.trim(), "base64"));
-  });
-  return files;
-}
-
-/** What the base commit ships: the artifact's own manifest and links, built and thrown away. */
-async function baseTree(repo: string, base: string, exclude: readonly string[]) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-reconcile-base-"));
-  try {
-    const t = await buildTarball({
-      repo,
-      commit: base,
-      mtime: 0,
-      exclude,
-      outPath: path.join(dir, "b.tar.gz"),
-    });
-    return {
-      files: new Map(t.manifest.map((m) => [m.path, m.sha256])),
-      links: new Map(t.symlinks.map((l) => [l.path, l.target])),
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -166,7 +127,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
     const base = await resolveBase(run, source.repo, tree, source.baseRef, o.stack, hostName);
     const changes = diffTrees(
       tree,
-      await baseTree(source.repo, base.commit, [
+      await shippedTree(source.repo, base.commit, [
         ...source.exclude,
         ...deploy.sharedFiles.map((f) => `/${f}`),
       ]),
@@ -315,7 +276,7 @@ async function fetchChanged(
   if (wanted.length === 0) return new Map();
   const r = await runner.run(fetchFilesScript(tree.path, wanted));
   if (r.code !== 0) throw new Error(`fetching the changed files failed: ${r.stderr.trim()}`);
-  const files = await unpack(r.stdout);
+  const files = await unpackFiles(r.stdout);
   for (const c of changes) {
     if (!wanted.includes(c.path)) continue;
     const got = files.get(c.path);

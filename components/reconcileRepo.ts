@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ReconciledFile } from "./reconcileDiff";
+import { buildTarball } from "./tarball";
 
 interface GitOptions {
   input?: Buffer | string;
@@ -83,4 +84,24 @@ export async function commitOnNewBranch(
   // The empty old value makes update-ref refuse a branch that already exists.
   await git(repo, ["update-ref", `refs/heads/${branch}`, commit, ""]);
   return commit;
+}
+
+/** What the base commit ships: the artifact's own manifest and links, built and thrown away. */
+export async function shippedTree(repo: string, base: string, exclude: readonly string[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-reconcile-base-"));
+  try {
+    const t = await buildTarball({
+      repo,
+      commit: base,
+      mtime: 0,
+      exclude,
+      outPath: path.join(dir, "b.tar.gz"),
+    });
+    return {
+      files: new Map(t.manifest.map((m) => [m.path, m.sha256])),
+      links: new Map(t.symlinks.map((l) => [l.path, l.target])),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

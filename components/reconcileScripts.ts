@@ -1,3 +1,4 @@
+import { Parser, ReadEntry } from "tar";
 import { BUILTIN_EXCLUDES } from "./excludes";
 import { findPrune, preamble } from "./layout";
 import { q, script } from "./sh";
@@ -106,4 +107,21 @@ export function fetchFilesScript(dir: string, paths: readonly string[]): string 
     `cd ${q(dir)}`,
     `printf '%s' ${q(list)} | base64 -d | tar --null --no-recursion -T - -cf - | base64 -w 0`,
   );
+}
+
+/** Unpacks the base64 tar that fetchFilesScript sends: file contents by path. */
+export async function unpackFiles(b64: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const parser = new Parser();
+  parser.on("entry", (e: ReadEntry) => {
+    const chunks: Buffer[] = [];
+    e.on("data", (c: Buffer) => chunks.push(c));
+    e.on("end", () => files.set(e.path, Buffer.concat(chunks)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    parser.on("end", resolve);
+    parser.on("error", reject);
+    parser.end(Buffer.from(b64.trim(), "base64"));
+  });
+  return files;
 }

@@ -48,7 +48,9 @@ export function splitSteps(stdout: string): Record<string, string> {
     if (line.startsWith(MARK)) out[line.slice(MARK.length)] = current = [];
     else current?.push(line);
   }
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.join("\n")]));
+  return Object.fromEntries(
+    Object.entries(out).map(([k, v]) => [k, v.join("\n").replace(/\n$/, "")]),
+  );
 }
 
 /**

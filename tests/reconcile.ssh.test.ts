@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,7 +10,7 @@ import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { snapshot } from "./helpers/release";
-import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
+import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const SERVICE = fs.readFileSync(
@@ -203,5 +204,127 @@ describe("npm run reconcile, against a real sshd", function () {
     expect(fs.readFileSync(live("app/service.py"), "utf8")).to.equal(SERVICE_V2);
     expect(fs.existsSync(live("README.md"))).to.equal(false);
     expect(up.outputs!.artifact.commit).to.equal(repo.head());
+  });
+});
+
+describe("the seed's reconcile-deploy, replayed end to end", function () {
+  this.timeout(180_000);
+
+  it("takes a verified change set from a staging tree on the server into the SSOT as a tested commit, then deploys it", async () => {
+    const sshd = await TestSshd.start();
+    const modules = Object.fromEntries(
+      Array.from({ length: 6 }, (_, i) => [`app/m${i}.py`, `VALUE = ${i}\n`]),
+    );
+    const repo = FixtureRepo.create({ ...PY_APP, ...modules });
+    const work = tempDir();
+    try {
+      const root = path.join(work, "srv", "app");
+      const config = {
+        repo: repo.dir,
+        testCommand: PY_TEST_COMMAND,
+        expectedTests: "3",
+        workDir: path.join(work, "local"),
+        target: "ssh",
+        hosts: [
+          {
+            name: "vmi",
+            host: "127.0.0.1",
+            port: sshd.port,
+            user: os.userInfo().username,
+            hostKey: sshd.hostKey,
+          },
+        ],
+        deployRoot: root,
+        sharedFiles: [".env", "kill-switch.json"],
+      };
+      const raw = Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+      );
+      const lifecycle = new CommandLifecycle();
+      const key = { sshPrivateKey: sshd.userKey.privateKey };
+      const first = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
+      expect(first.error, first.error?.message).to.equal(undefined);
+
+      // The operator's staging tree: a copy of the live release with 7 files changed and 2 new.
+      const staging = path.join(work, "srv", "staging");
+      fs.cpSync(fs.realpathSync(path.join(root, "current")), staging, {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
+      const changed: Record<string, string> = {
+        "app/service.py": SERVICE_V2,
+        "README.md": "# sample service, v2\n",
+        ...Object.fromEntries(Object.keys(modules).map((m, i) => [m, `VALUE = ${i + 100}\n`])),
+        "app/limits.py": "MAX_ORDERS = 5\n",
+        "app/audit.py": "def log(event):\n    return event\n",
+      };
+      delete changed["app/m5.py"];
+      for (const [p, text] of Object.entries(changed))
+        fs.writeFileSync(path.join(staging, p), text);
+      const expected = path.join(work, "staging.sha256sums");
+      fs.writeFileSync(
+        expected,
+        Object.entries(changed)
+          .map(([p, text]) => `${sha(text)}  ${p}\n`)
+          .join(""),
+      );
+      expect(Object.keys(changed)).to.have.length(9);
+
+      const stackFile = path.join(work, "Pulumi.contabo.yaml");
+      fs.writeFileSync(
+        stackFile,
+        JSON.stringify({
+          config: Object.fromEntries(
+            Object.entries(config).map(([k, v]) => [`ssot-deploy:${k}`, v]),
+          ),
+        }),
+      );
+      const keyFile = path.join(work, "key");
+      fs.writeFileSync(keyFile, sshd.userKey.privateKey, { mode: 0o600 });
+      const before = snapshot(path.join(work, "srv"));
+      const out = execFileSync(
+        "node",
+        [
+          path.join(__dirname, "../scripts/reconcile.js"),
+          "--stack",
+          "contabo",
+          "--config-file",
+          stackFile,
+          "--key",
+          keyFile,
+          "--from",
+          staging,
+          "--expect",
+          expected,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(snapshot(path.join(work, "srv"))).to.deep.equal(before);
+      const branch = /^RESULT: RECONCILED into branch (\S+) at ([0-9a-f]{40})/m.exec(out);
+      expect(branch, out).to.not.equal(null);
+      expect(out).to.match(
+        /^G1 change-set survey\s+PASS\s+base [0-9a-f]{12} \(the live release \S+\) -> vmi:\S+: 7 modified, 2 added, 0 deleted;/m,
+      );
+      expect(out).to.contain("tests: 3/3 passed, 0 failed, 0 skipped (unittest)");
+      expect(out).to.contain(
+        `next action: review it (git -C ${repo.dir} show ${branch![1]}), merge it into the mainline, then pulumi preview and pulumi up`,
+      );
+
+      repo.git("merge", "-q", "--ff-only", branch![1]);
+      const up = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
+      expect(up.error, up.error?.message).to.equal(undefined);
+      expect(up.outputs!.artifact.commit).to.equal(branch![2]);
+      expect(up.outputs!.changeSet.modified.map((f) => f.path).sort()).to.have.length(7);
+      for (const [p, text] of Object.entries(changed))
+        expect(fs.readFileSync(path.join(root, "current", p), "utf8")).to.equal(text);
+      expect(up.outputs!.deploy!.vmi.killSwitch).to.deep.equal({
+        declared: false,
+        readBack: false,
+      });
+    } finally {
+      await sshd.stop();
+      repo.remove();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });

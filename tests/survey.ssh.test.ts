@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
@@ -113,7 +114,7 @@ describe("the server survey (G0 on the server), over SSH", function () {
       live: v1.releaseId,
       liveCommit: v1.commit,
     });
-    expect(s.drift).to.deep.equal({ modified: [], added: [] });
+    expect(s.drift).to.deep.equal({ modified: [], added: [], sha256: {} });
     expect(s.invariants).to.deep.equal(["42"]);
     expect(s.killSwitchText).to.equal('{"execution_enabled":false}\n');
     expect((judgeSurvey(s, ctx()) as { detail: string }).detail).to.contain(
@@ -133,6 +134,16 @@ describe("the server survey (G0 on the server), over SSH", function () {
     );
     fs.rmSync(path.join(root, "current/README.md"));
     const s = await survey();
+    const hash = (f: string) =>
+      createHash("sha256")
+        .update(fs.readFileSync(path.join(root, "current", f)))
+        .digest("hex");
+    // Each drifted file that exists is hashed as it is now; the missing one has no hash.
+    expect(s.drift?.sha256).to.deep.equal({
+      "app/service.py": hash("app/service.py"),
+      "app/hotfix.py": hash("app/hotfix.py"),
+      "app/__pycache__/service.cpython-311.pyc": hash("app/__pycache__/service.cpython-311.pyc"),
+    });
     expect(judgeSurvey(s, ctx())).to.deep.equal({
       gap: `server web1: the live release ${v1.releaseId} differs from its manifest (drift), modified or missing: README.md, app/service.py; added: app/hotfix.py; nothing was changed`,
       next: `bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${root}/current, review and merge, then pulumi up; or, to replace them after a backup: pulumi config set acceptDrift true`,
