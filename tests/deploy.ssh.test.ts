@@ -8,7 +8,8 @@ import { BlockedError } from "../components/errors";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { snapshot } from "./helpers/release";
-import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
+import { FixtureRepo, tempDir } from "./helpers/repo";
+import { sshStackConfig } from "./helpers/stack";
 import { TestSshd } from "../harness/sshd";
 
 describe("deploying over SSH to a real sshd, through the program", function () {
@@ -30,33 +31,17 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     work = tempDir();
     root = path.join(work, "srv", "app");
     lifecycle = new CommandLifecycle();
-    const hosts = [
-      {
-        name: "web1",
-        host: "127.0.0.1",
-        port: sshd.port,
-        user: os.userInfo().username,
-        hostKey: sshd.hostKey,
-      },
-    ];
-    cfg = (over = {}) => ({
-      repo: repo.dir,
-      testCommand: PY_TEST_COMMAND,
-      workDir: path.join(work, "local"),
-      target: "ssh",
-      hosts: JSON.stringify(hosts),
-      deployRoot: root,
-      sshPrivateKey: sshd.userKey.privateKey,
-      sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
-      proof: JSON.stringify([
-        {
-          name: "live-refused",
-          command: "python3 -c \"from app import service; service.run('LIVE')\"",
-          expectExit: 1,
-        },
-      ]),
-      ...over,
-    });
+    cfg = (over = {}) =>
+      sshStackConfig(repo.dir, work, sshd, {
+        proof: JSON.stringify([
+          {
+            name: "live-refused",
+            command: "python3 -c \"from app import service; service.run('LIVE')\"",
+            expectExit: 1,
+          },
+        ]),
+        ...over,
+      });
   });
   after(async () => {
     await sshd.stop();

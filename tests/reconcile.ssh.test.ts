@@ -11,6 +11,7 @@ import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
+import { sshHost, sshStackConfig } from "./helpers/stack";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const SERVICE = fs.readFileSync(
@@ -58,24 +59,7 @@ describe("npm run reconcile, against a real sshd", function () {
     v1 = repo.head();
     work = tempDir();
     root = path.join(work, "srv", "app");
-    cfg = {
-      repo: repo.dir,
-      testCommand: PY_TEST_COMMAND,
-      workDir: path.join(work, "local"),
-      target: "ssh",
-      hosts: JSON.stringify([
-        {
-          name: "web1",
-          host: "127.0.0.1",
-          port: sshd.port,
-          user: os.userInfo().username,
-          hostKey: sshd.hostKey,
-        },
-      ]),
-      deployRoot: root,
-      sshPrivateKey: sshd.userKey.privateKey,
-      sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
-    };
+    cfg = sshStackConfig(repo.dir, work, sshd);
     lifecycle = new CommandLifecycle();
     const run = await runProgram(cfg, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
@@ -225,15 +209,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
         expectedTests: "3",
         workDir: path.join(work, "local"),
         target: "ssh",
-        hosts: [
-          {
-            name: "vmi",
-            host: "127.0.0.1",
-            port: sshd.port,
-            user: os.userInfo().username,
-            hostKey: sshd.hostKey,
-          },
-        ],
+        hosts: [sshHost("vmi", sshd)],
         deployRoot: root,
         sharedFiles: [".env", "kill-switch.json"],
       };

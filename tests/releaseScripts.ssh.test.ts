@@ -66,6 +66,17 @@ describe("the release scripts, over SSH to a real sshd", function () {
   }
 
   const deploy = (a: BuiltArtifact, o: DeployOptions = {}) => deployOver(ssh, root, a, ME, o);
+  const stage = (a: BuiltArtifact, sharedFiles: string[]) =>
+    run(
+      stageScript({
+        root,
+        ...manifestsOf(a),
+        releaseId: a.releaseId,
+        sha256: a.sha256,
+        sharedFiles,
+        lockToken: ME.token,
+      }),
+    );
 
   const link = () => fs.readlinkSync(path.join(root, "current"));
   const revisions = () =>
@@ -165,16 +176,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     await deploy(v1);
     fs.rmSync(path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`));
     const r = await run(acquireLockScript(root, ME, false, 3600));
-    const staged = await run(
-      stageScript({
-        root,
-        ...manifestsOf(v1),
-        releaseId: v1.releaseId,
-        sha256: v1.sha256,
-        sharedFiles: [".env"],
-        lockToken: ME.token,
-      }),
-    );
+    const staged = await stage(v1, [".env"]);
     expect([r.kv.lock, staged.kv.staged]).to.deep.equal(["acquired", "present"]);
   });
 
@@ -208,16 +210,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const up = path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`);
     fs.rmSync(up);
     await run(acquireLockScript(root, ME, false, 3600));
-    const staged = await run(
-      stageScript({
-        root,
-        ...manifestsOf(v1),
-        releaseId: v1.releaseId,
-        sha256: v1.sha256,
-        sharedFiles: [".env"],
-        lockToken: ME.token,
-      }),
-    );
+    const staged = await stage(v1, [".env"]);
     expect(staged.code).to.equal(3);
     expect(staged.blocked).to.equal(
       `artifact ${up} is not on the server; nothing was changed; run pulumi up again to upload it`,
@@ -245,16 +238,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     fs.appendFileSync(path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`), "x");
     await run(acquireLockScript(root, ME, false, 3600));
     const before = snapshot(path.join(root, "releases"));
-    const r = await run(
-      stageScript({
-        root,
-        ...manifestsOf(v1),
-        releaseId: v1.releaseId,
-        sha256: v1.sha256,
-        sharedFiles: [],
-        lockToken: ME.token,
-      }),
-    );
+    const r = await stage(v1, []);
     expect(r.blocked).to.equal(
       `uploaded artifact ${root}/.deploy/uploads/${v1.releaseId}.tar.gz does not match sha256 ${v1.sha256} (a corrupted upload); nothing was changed; run pulumi up again to upload it again`,
     );
@@ -277,17 +261,8 @@ describe("the release scripts, over SSH to a real sshd", function () {
           "wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again$",
       ),
     );
-    const stage = await run(
-      stageScript({
-        root,
-        ...manifestsOf(v1),
-        releaseId: v1.releaseId,
-        sha256: v1.sha256,
-        sharedFiles: [],
-        lockToken: ME.token,
-      }),
-    );
-    expect(stage.blocked).to.equal(
+    const refusedStage = await stage(v1, []);
+    expect(refusedStage.blocked).to.equal(
       `the deploy lock ${root}/.deploy/lock is not held by this deploy; nothing was changed; run pulumi up again`,
     );
     expect((await run(releaseLockScript(root, ME.token, v1.releaseId))).kv.lock).to.equal(

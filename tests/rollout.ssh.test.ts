@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { FixtureRepo, tempDir } from "./helpers/repo";
+import { sshHost } from "./helpers/stack";
 
 describe("a serial rollout over two real sshd servers", function () {
   this.timeout(120_000);
@@ -27,14 +27,6 @@ describe("a serial rollout over two real sshd servers", function () {
   });
 
   it("stops at the first host whose post-deploy proof fails: the next host is never touched", async () => {
-    const user = os.userInfo().username;
-    const host = (name: string, s: TestSshd) => ({
-      name,
-      host: "127.0.0.1",
-      port: s.port,
-      user,
-      hostKey: s.hostKey,
-    });
     const lifecycle = new CommandLifecycle();
     // The probe fails only on web1: sshd tells the session which port it came in on.
     const probe = `[ "\${SSH_CONNECTION##* }" != ${web1.port} ]`;
@@ -44,7 +36,7 @@ describe("a serial rollout over two real sshd servers", function () {
         testCommand: "echo '1 passed, 0 failed'",
         workDir: path.join(work, "local"),
         target: "ssh",
-        hosts: JSON.stringify([host("web1", web1), host("web2", web2)]),
+        hosts: JSON.stringify([sshHost("web1", web1), sshHost("web2", web2)]),
         rollout: "serial",
         deployRoot: path.join(work, "srv", "app"),
         sshPrivateKey: web1.userKey.privateKey,
