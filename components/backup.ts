@@ -30,10 +30,9 @@ export class Backup extends pulumi.ComponentResource {
     const out = tx.add("backup", backupScript(script));
     this.result = out.apply((o) => {
       const kv = keyValues(o);
-      const path = kv.backup ?? "unknown";
       return {
-        kind: kv.backup_kind ?? (path === "none" || path === "not-needed" ? path : "unknown"),
-        path,
+        kind: kv.backup_kind ?? "unknown",
+        path: kv.backup ?? "unknown",
         sha256: kv.backup_sha256,
       };
     });

@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { simpleGit, SimpleGit } from "simple-git";
 
 /** A ref resolved to a commit, with what the artifact needs from it. */
@@ -136,47 +134,6 @@ export function parseNameStatus(z: string): NameStatus[] {
     } else {
       out.push({ status: kind, path: fields[i++] });
     }
-  }
-  return out;
-}
-
-/**
- * The sha256 of each path's content at `commit` (undefined where the commit has no such
- * file), read through one `git cat-file --batch`.
- */
-export async function contentSha256(
-  repo: string,
-  commit: string,
-  paths: readonly string[],
-): Promise<Map<string, string | undefined>> {
-  const out = new Map<string, string | undefined>();
-  if (paths.length === 0) return out;
-  const child = spawn("git", ["-C", repo, "cat-file", "--batch"], {
-    stdio: ["pipe", "pipe", "ignore"],
-  });
-  const chunks: Buffer[] = [];
-  child.stdout.on("data", (c: Buffer) => chunks.push(c));
-  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  child.stdin.end(paths.map((p) => `${commit}:${p}\n`).join(""));
-  await closed;
-  const all = Buffer.concat(chunks);
-  let at = 0;
-  for (const p of paths) {
-    const nl = all.indexOf(10, at);
-    const header = all.subarray(at, nl).toString("utf8").split(" ");
-    at = nl + 1;
-    if (header[1] !== "blob") {
-      out.set(p, undefined);
-      continue;
-    }
-    const size = Number(header[2]);
-    out.set(
-      p,
-      createHash("sha256")
-        .update(all.subarray(at, at + size))
-        .digest("hex"),
-    );
-    at += size + 1;
   }
   return out;
 }

@@ -28,10 +28,10 @@ export function backupScript(a: BackupArgs): string {
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
-    'if [ -z "$cur" ] && [ ! -d "$CURRENT" ]; then echo backup=none; exit 0; fi',
+    'if [ -z "$cur" ] && [ ! -d "$CURRENT" ]; then echo backup=none; echo backup_kind=none; exit 0; fi',
     'live=$(basename "${cur:-adopted}")',
     'if [ -n "$cur" ] && verify_release "$CURRENT/" "$MANIFESTS/$live.sha256sums" "$MANIFESTS/$live.links"; then',
-    '  if [ "$live" = "$ID" ]; then echo backup=not-needed; else echo "backup=releases/$live"; echo backup_kind=release; fi',
+    '  if [ "$live" = "$ID" ]; then echo backup=not-needed; echo backup_kind=not-needed; else echo "backup=releases/$live"; echo backup_kind=release; fi',
     "  exit 0",
     "fi",
     `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOTHING}; ` +

@@ -277,8 +277,9 @@ async function fetchChanged(
   const r = await runner.run(fetchFilesScript(tree.path, wanted));
   if (r.code !== 0) throw new Error(`fetching the changed files failed: ${r.stderr.trim()}`);
   const files = await unpackFiles(r.stdout);
+  const fetched = new Set(wanted);
   for (const c of changes) {
-    if (!wanted.includes(c.path)) continue;
+    if (!fetched.has(c.path)) continue;
     const got = files.get(c.path);
     if (got === undefined || sha256(got) !== c.sha256)
       run.block("G1", {

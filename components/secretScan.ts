@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lintSource } from "@secretlint/core";
 import { secretLintProfiler } from "@secretlint/profiler";
 import * as preset from "@secretlint/secretlint-rule-preset-recommend";
 import * as pattern from "@secretlint/secretlint-rule-pattern";
 import type { SecretLintCoreConfig } from "@secretlint/types";
+import { listBlobs, readBlobs } from "./blobs";
 
 /** Where a secret sits. Never the secret itself. */
 export interface Finding {
@@ -92,117 +92,13 @@ export async function scanCommit(
   include: (path: string) => boolean,
 ): Promise<ScanResult> {
   const targets = (await listBlobs(repo, commit)).filter((b) => include(b.path));
-  const child = spawn("git", ["-C", repo, "cat-file", "--batch"], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
   const result: ScanResult = { sha256: new Map(), scanned: 0, skipped: 0, findings: [] };
-  const reader = batchReader(child.stdout);
-  child.stdin.end(targets.map((t) => `${t.oid}\n`).join(""));
-  for (const t of targets) {
-    const content = await reader.next(t.size);
-    result.sha256.set(t.path, createHash("sha256").update(content).digest("hex"));
-    const scan = await scanBuffer(t.path, content);
+  for await (const { blob, content } of readBlobs(repo, targets)) {
+    result.sha256.set(blob.path, createHash("sha256").update(content).digest("hex"));
+    const scan = await scanBuffer(blob.path, content);
     if (scan.skipped) result.skipped++;
     else result.scanned++;
     result.findings.push(...scan.findings);
   }
-  await new Promise((resolve) => child.on("close", resolve));
   return result;
-}
-
-async function listBlobs(repo: string, commit: string) {
-  const out = await collect(
-    spawn("git", ["-C", repo, "ls-tree", "-r", "-z", "-l", "--full-tree", commit]),
-  );
-  return out
-    .toString("utf8")
-    .split("\0")
-    .filter((l) => l !== "")
-    .map((line) => {
-      const tab = line.indexOf("\t");
-      const [, type, oid, size] = line.slice(0, tab).split(/\s+/);
-      return { type, oid, size: Number(size), path: line.slice(tab + 1) };
-    })
-    .filter((b) => b.type === "blob");
-}
-
-function collect(child: ReturnType<typeof spawn>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  child.stdout?.on("data", (c: Buffer) => chunks.push(c));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`git exited ${code}`)),
-    );
-  });
-}
-
-/**
- * Pulls "<oid> blob <size>\n<content>\n" records off a cat-file --batch stream, in order. Chunks
- * are queued, not concatenated, and the stream is paused while more than HIGH_WATER bytes wait,
- * so memory stays bounded and each byte is copied once.
- */
-function batchReader(stream: NodeJS.ReadableStream) {
-  const HIGH_WATER = 8 * 1024 * 1024;
-  const chunks: Buffer[] = [];
-  let queued = 0;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  stream.on("data", (c: Buffer) => {
-    chunks.push(c);
-    queued += c.length;
-    if (queued > HIGH_WATER) stream.pause();
-    wake?.();
-  });
-  stream.on("end", () => {
-    ended = true;
-    wake?.();
-  });
-  const waitFor = async (n: number) => {
-    while (queued < n && !ended) {
-      stream.resume();
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-    }
-    if (queued < n) throw new Error("git cat-file --batch ended early");
-  };
-  const take = (n: number): Buffer => {
-    const parts: Buffer[] = [];
-    let need = n;
-    while (need > 0) {
-      const head = chunks[0];
-      if (head.length <= need) {
-        parts.push(head);
-        chunks.shift();
-        need -= head.length;
-      } else {
-        parts.push(head.subarray(0, need));
-        chunks[0] = head.subarray(need);
-        need = 0;
-      }
-    }
-    queued -= n;
-    if (queued <= HIGH_WATER) stream.resume();
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
-  };
-  const headerLength = async (): Promise<number> => {
-    for (;;) {
-      let seen = 0;
-      for (const c of chunks) {
-        const nl = c.indexOf(10);
-        if (nl >= 0) return seen + nl + 1;
-        seen += c.length;
-      }
-      await waitFor(queued + 1);
-    }
-  };
-  return {
-    async next(size: number): Promise<Buffer> {
-      take(await headerLength());
-      await waitFor(size + 1);
-      const content = Buffer.from(take(size));
-      take(1);
-      return content;
-    },
-  };
 }

@@ -3,7 +3,7 @@ import { BuiltArtifact } from "./artifactBuild";
 import { DeployConfig, HostSpec } from "./deployConfig";
 import { GateRun } from "./gates";
 import { LocalRunner, Runner, SshRunner } from "./runner";
-import { contentSha256 } from "./git";
+import { contentSha256 } from "./blobs";
 import {
   connectionFailure,
   departures,

@@ -19,11 +19,7 @@ const MARK = "step=";
  * side of `||`, where sh would ignore the `set -e` inside it.
  */
 export function transactionScript(steps: readonly Step[]): string {
-  const names = steps.map((s) => s.name);
-  const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice !== undefined) throw new Error(`step ${twice} appears twice`);
-  const bad = names.find((n) => !/^[a-z][a-z0-9-]*$/.test(n));
-  if (bad !== undefined) throw new Error(`step name ${JSON.stringify(bad)} is not [a-z][a-z0-9-]*`);
+  steps.forEach((s, i) => checkName(s.name, steps.slice(0, i)));
   return script(
     ...steps.flatMap((s) => [
       `echo ${MARK}${s.name}`,
@@ -38,6 +34,13 @@ export function transactionScript(steps: readonly Step[]): string {
         : `if [ "$st" -ne 0 ]; then [ "$st" -ne ${BLOCKED_EXIT} ] || (\n${s.onRefusal.trimEnd()}\n) || true; exit "$st"; fi`,
     ]),
   );
+}
+
+/** Refuses a step name that is not [a-z][a-z0-9-]* or that `earlier` already has. */
+function checkName(name: string, earlier: readonly Step[]): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(name))
+    throw new Error(`step name ${JSON.stringify(name)} is not [a-z][a-z0-9-]*`);
+  if (earlier.some((s) => s.name === name)) throw new Error(`step ${name} appears twice`);
 }
 
 /** Each step's part of a transaction's output, by step name; steps that never ran are absent. */
@@ -75,9 +78,9 @@ export class HostTransaction {
   /** Adds a step; `onDestroy`, when given, runs at `pulumi destroy`. Returns the step's output. */
   add(name: string, stepScript: string, onDestroy?: string): pulumi.Output<string> {
     if (this.command) throw new Error(`step ${name} was added after the transaction was created`);
+    checkName(name, this.steps);
     this.steps.push({ name, script: stepScript, onRefusal: this.onRefusal });
     if (onDestroy !== undefined) this.destroySteps.push({ name, script: onDestroy });
-    transactionScript(this.steps);
     return this.stdout.apply((o) => splitSteps(o)[name] ?? "");
   }
 
