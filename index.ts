@@ -1,31 +1,48 @@
+import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { Artifact } from "./components/artifact";
+import { Attestation } from "./components/attestation";
 import { renderGateTable } from "./components/gates";
 import { HostDeployment } from "./components/hostDeployment";
+import { changesHost, reportBlocked, reportPreview } from "./components/runReport";
 import { ServerPrecheck } from "./components/serverPrecheck";
 import { runSourceGates } from "./components/sourceGates";
-import { readStackConfig } from "./components/stackConfig";
+import { readSigningKey, readStackConfig } from "./components/stackConfig";
+import { TOOL_VERSION } from "./components/statements";
 import { deployedGates, endpointFor, lockInfoFor, previewGates } from "./components/targets";
 
 // An async program: every gate, on this machine and the read-only survey of each server, is
 // awaited before any resource is registered, so a blocked gate fails preview and up alike
-// with nothing created.
+// with nothing created. Every run, blocked or not, leaves its report.
 export = async () => {
+  const startedOn = new Date().toISOString();
   const config = readStackConfig();
   const stack = pulumi.getStack();
+  const preview = pulumi.runtime.isDryRun();
+  const signingKey = await readSigningKey(config.attestationKey);
   const deployer = lockInfoFor(stack);
   const servers = new ServerPrecheck(config.deploy, config.ssh, stack, deployer.token);
+  const reporting = {
+    stack,
+    mode: preview ? ("preview" as const) : ("up" as const),
+    reportDir: config.source.reportDir,
+    killSwitch: config.deploy.killSwitch,
+  };
+  const unchanged = () =>
+    servers.contacted
+      ? "No resource was registered; the servers were only read."
+      : "No resource was registered and no server was contacted.";
   const source = await runSourceGates(config.source, {
     afterPrecheck: (run, commit) =>
       servers.survey(run, { repo: config.source.repo, commit: commit.commit }),
     afterArtifact: (run, built) => servers.checkArtifact(run, built),
     laterGates: ["G5", "G6", "G7"],
-    unchanged: () =>
-      servers.contacted
-        ? "No resource was registered; the servers were only read."
-        : "No resource was registered and no server was contacted.",
-  }).finally(() => servers.close());
+    unchanged,
+  })
+    .catch((e: unknown) => reportBlocked(e, reporting, servers.hosts))
+    .finally(() => servers.close());
+  const builtOn = new Date().toISOString();
   await pulumi.log.info(`gates:\n${renderGateTable(source.gates)}`);
 
   const artifact = new Artifact("artifact", { build: source.artifact });
@@ -55,14 +72,58 @@ export = async () => {
   const summaries = pulumi.all(
     Object.fromEntries(Object.entries(deployments).map(([n, d]) => [n, d.summary])),
   );
+  const hosts = servers.hosts.map((h) => ({
+    name: h.name,
+    changes: changesHost(h, source.artifact.releaseId),
+    drift: h.drift,
+  }));
+  if (preview) {
+    const gates = [...source.gates, ...previewGates(servers.hosts, source.artifact.releaseId)];
+    const report = reportPreview(
+      reporting,
+      gates,
+      source.changeSet,
+      servers.hosts,
+      hosts.some((h) => h.changes),
+      unchanged(),
+    );
+    return {
+      artifact: artifact.summary,
+      gates,
+      tests: source.tests,
+      changeSet: source.changeSet,
+      report,
+    };
+  }
+  const gates = summaries.apply((s) => [...source.gates, ...deployedGates(s)]);
+  const attestation = new Attestation("attestation", {
+    build: source.artifact,
+    source: config.source,
+    tests: source.tests,
+    changeSet: source.changeSet,
+    deploy: config.deploy,
+    run: {
+      stack,
+      invocationId: randomUUID(),
+      startedOn,
+      builder: `${deployer.holder}@${deployer.host}`,
+      toolVersion: TOOL_VERSION,
+    },
+    builtOn,
+    hosts,
+    summaries,
+    gates,
+    signingKey,
+  });
 
   return {
     artifact: artifact.summary,
-    gates: pulumi.runtime.isDryRun()
-      ? [...source.gates, ...previewGates(servers.hosts, source.artifact.releaseId)]
-      : summaries.apply((s) => [...source.gates, ...deployedGates(s)]),
+    gates,
     tests: source.tests,
     changeSet: source.changeSet,
     deploy: summaries,
+    result: attestation.result,
+    attestation: attestation.bundle,
+    report: attestation.report,
   };
 };

@@ -25,6 +25,8 @@ export interface SourceConfig {
   exclude: string[];
   /** Local directory for artifacts and the test cache, absolute. */
   workDir: string;
+  /** Where each run's report goes, as <reportDir>/<stack>/<UTC time>.md; absolute. */
+  reportDir: string;
 }
 
 /** Raw config as Pulumi hands it to a program: every value a string, objects as JSON. */
@@ -52,6 +54,7 @@ export const DEFAULTS = {
   testTimeoutSeconds: 900,
   exclude: [] as string[],
   workDir: ".ssot-deploy",
+  reportDir: "reports",
 };
 
 const SPECS = {
@@ -100,6 +103,11 @@ const SPECS = {
     schema: nonEmpty,
     rule: "a directory path",
     fix: "pulumi config set workDir .ssot-deploy",
+  },
+  reportDir: {
+    schema: nonEmpty,
+    rule: "a directory path",
+    fix: "pulumi config set reportDir reports",
   },
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -158,6 +166,7 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
     testTimeoutSeconds: out.testTimeoutSeconds ?? DEFAULTS.testTimeoutSeconds,
     exclude: out.exclude ?? DEFAULTS.exclude,
     workDir: path.resolve(cwd, out.workDir ?? DEFAULTS.workDir),
+    reportDir: path.resolve(cwd, out.reportDir ?? DEFAULTS.reportDir),
   };
 }
 

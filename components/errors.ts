@@ -1,4 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { ChangeSet } from "./changeSet";
+import type { GateResult } from "./gates";
+
+/** What a blocked run knew: the way out, what it left alone, and the change set if G1 ran. */
+export interface BlockedContext {
+  next: string;
+  unchanged: string;
+  changeSet?: ChangeSet;
+}
 
 /** One config problem: the key, the rule it breaks, and the command that fixes it. */
 export interface ConfigProblem {
@@ -39,7 +48,9 @@ export class BlockedError extends pulumi.RunError {
     message: string,
     public readonly gap: string,
     /** Every gate's result, the failing one included. */
-    public readonly gates: readonly { id: string; status: string; detail: string }[] = [],
+    public readonly gates: readonly GateResult[] = [],
+    /** The failing gate's next action, and what the run had surveyed when it blocked. */
+    public readonly context: BlockedContext = { next: "", unchanged: "" },
   ) {
     super(message);
     this.name = "BlockedError";

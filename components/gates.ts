@@ -1,3 +1,4 @@
+import type { ChangeSet } from "./changeSet";
 import { BlockedError } from "./errors";
 
 export type GateId = "G0" | "G1" | "G2" | "G3" | "G4" | "G5" | "G6" | "G7";
@@ -69,6 +70,8 @@ export function renderBlocked(
  */
 export class GateRun {
   readonly results: GateResult[] = [];
+  /** Set once G1 has surveyed it, so that a later block can still report it. */
+  changeSet?: ChangeSet;
 
   constructor(
     private readonly order: readonly GateId[],
@@ -91,10 +94,16 @@ export class GateRun {
     for (const later of this.order) {
       if (!done.has(later)) this.results.push(gate(later, "SKIPPED", `not run: blocked at ${id}`));
     }
+    const unchanged = this.unchanged();
     throw new BlockedError(
-      renderBlocked(this.results, failure, this.unchanged()),
+      renderBlocked(this.results, failure, unchanged),
       failure.gap,
       this.results,
+      {
+        next: failure.next,
+        unchanged,
+        changeSet: this.changeSet,
+      },
     );
   }
 }

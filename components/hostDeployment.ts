@@ -44,6 +44,8 @@ export interface HostSummary {
   proof: ProofResult;
   pruned: string[];
   lock: string;
+  /** sha256 of the revisions-log entry that records this release going live. */
+  revision: string;
 }
 
 /**
@@ -152,29 +154,36 @@ export class HostDeployment extends pulumi.ComponentResource {
       parent: this,
       dependsOn: [...(args.after ?? []), ...release.uploads],
     });
+    const switched = pulumi.all([
+      promote.result,
+      promote.previous,
+      promote.pruned,
+      promote.revision,
+    ]);
     this.summary = pulumi
-      .all([
-        release.staged,
-        promote.result,
-        promote.previous,
-        promote.pruned,
-        backup.result,
-        killSwitch.readBack,
-        proof.result,
-        unlocked,
-      ])
-      .apply(([staged, promoted, previous, pruned, backupResult, readBack, p, lockState]) => ({
-        releaseId: a.releaseId,
-        staged,
-        promoted,
-        previous,
-        backup: backupResult,
-        killSwitch: { declared: d.killSwitch.value, readBack },
-        restarted: p.restarted,
-        proof: p,
-        pruned,
-        lock: lockState,
-      }));
+      .all([release.staged, switched, backup.result, killSwitch.readBack, proof.result, unlocked])
+      .apply(
+        ([
+          staged,
+          [promoted, previous, pruned, revision],
+          backupResult,
+          readBack,
+          p,
+          lockState,
+        ]) => ({
+          releaseId: a.releaseId,
+          staged,
+          promoted,
+          previous,
+          backup: backupResult,
+          killSwitch: { declared: d.killSwitch.value, readBack },
+          restarted: p.restarted,
+          proof: p,
+          pruned,
+          lock: lockState,
+          revision,
+        }),
+      );
     this.registerOutputs({ summary: this.summary });
   }
 }

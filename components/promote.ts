@@ -17,6 +17,8 @@ export class Promote extends pulumi.ComponentResource {
   /** The release live before, or "" when there was none. */
   public readonly previous: pulumi.Output<string>;
   public readonly pruned: pulumi.Output<string[]>;
+  /** sha256 of the revisions-log entry recording this release live; "" when the log has none. */
+  public readonly revision: pulumi.Output<string>;
 
   constructor(name: string, args: PromoteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:promote:Promote", name, {}, opts);
@@ -25,6 +27,12 @@ export class Promote extends pulumi.ComponentResource {
     this.result = out.apply((o) => keyValues(o).promoted ?? "unknown");
     this.previous = out.apply((o) => keyValues(o).previous ?? "");
     this.pruned = out.apply((o) => [...o.matchAll(/^pruned=(.*)$/gm)].map((m) => m[1]));
-    this.registerOutputs({ result: this.result, previous: this.previous, pruned: this.pruned });
+    this.revision = out.apply((o) => keyValues(o).revision_sha256 ?? "");
+    this.registerOutputs({
+      result: this.result,
+      previous: this.previous,
+      pruned: this.pruned,
+      revision: this.revision,
+    });
   }
 }

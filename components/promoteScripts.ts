@@ -97,6 +97,9 @@ export function promoteScript(a: PromoteArgs): string {
     "  echo promoted=switched",
     "fi",
     'echo "previous=$prev"',
+    // The entry that records this release going live, by its chain hash: the attestation's link to the log.
+    'rev=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$ID\\"" "$REVISIONS" | tail -n 1 || true)',
+    'if [ -n "$rev" ]; then echo "revision_sha256=$(printf \'%s\\n\' "$rev" | sha256sum | cut -c1-64)"; fi',
     // Kept: the live release, the one before it, and the newest promoted ones from the log.
     'keep=$( { echo "$ID"; echo "$prev"; [ -f "$REVISIONS" ] && tac "$REVISIONS" | ' +
       `sed -n 's/.*"releaseId":"\\([^"]*\\)".*/\\1/p' | awk '!seen[$0]++' | head -n ${a.keepReleases}; } | sort -u)`,

@@ -64,7 +64,7 @@ function list(xs: readonly string[]): string {
 }
 
 /** The survey's drift, less what the artifact never holds. */
-function driftOf(s: ServerSurvey, c: Pick<SurveyContext, "ignored">) {
+export function driftOf(s: ServerSurvey, c: Pick<SurveyContext, "ignored">) {
   // A running Python app writes __pycache__ beside its code: the excludes say what never ships.
   const added = (s.drift?.added ?? []).filter((p) => !c.ignored(p));
   const drifted = s.drift !== undefined && s.drift.modified.length + added.length > 0;

@@ -7,6 +7,7 @@ import { contentSha256 } from "./blobs";
 import {
   connectionFailure,
   departures,
+  driftOf,
   driftReconciled,
   diskFailure,
   judgeSurvey,
@@ -30,6 +31,8 @@ export interface SurveyedHost {
   departures: string[];
   /** Whether the live tree drifted in a way the commit being deployed already holds. */
   driftReconciled: boolean;
+  /** The live release's drift from its manifest, as surveyed; null when there is none. */
+  drift: { modified: string[]; added: string[] } | null;
 }
 
 function unwrap(o: pulumi.Output<string>): Promise<string> {
@@ -99,18 +102,20 @@ export class ServerPrecheck {
             ? await contentSha256(target.repo, target.commit, drifted)
             : undefined,
       };
-      const judged = judgeSurvey(survey, context);
-      if ("gap" in judged) run.block("G0", judged);
-      run.pass("G0", judged.detail);
-      const driftReconciledHere = driftReconciled(survey, context);
+      const { added, drifted: hasDrift } = driftOf(survey, context);
+      // Recorded before it is judged, so that a blocked report can say what this server holds.
       this.hosts.push({
         name,
         spec,
         survey,
         staged: false,
         departures: [],
-        driftReconciled: driftReconciledHere,
+        driftReconciled: driftReconciled(survey, context),
+        drift: hasDrift ? { modified: survey.drift!.modified, added } : null,
       });
+      const judged = judgeSurvey(survey, context);
+      if ("gap" in judged) run.block("G0", judged);
+      run.pass("G0", judged.detail);
     }
     return this.hosts.find((h) => h.survey.liveCommit)?.survey.liveCommit;
   }

@@ -217,6 +217,7 @@ export async function runSourceGates(
     commit.commit,
     cfg.exclude,
   );
+  run.changeSet = changeSet;
   if (findings.length > 0) run.block("G1", findingsFailure(findings));
   run.pass("G1", summarize(changeSet));
 

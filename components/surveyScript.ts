@@ -9,6 +9,8 @@ export interface ServerSurvey {
   live?: string;
   /** The revisions-log entry of the live release, when there is one. */
   liveCommit?: string;
+  /** sha256 of the live release's manifest: the deployed tree's digest. */
+  liveManifestSha256?: string;
   /** Files of the live release that differ from its manifest; undefined when it has none. */
   drift?: { modified: string[]; added: string[]; sha256: Record<string, string> };
   lock?: {
@@ -45,6 +47,7 @@ export function surveyScript(
     '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
     '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
     "    echo manifest=present",
+    '    echo "manifest_sha256=$(sha256sum < "$MAN" | cut -c1-64)"',
     // Two halves hashed at once; line-buffered, so their FAILED lines never interleave.
     '    half() { sed -n "$1~2p" "$MAN" | stdbuf -oL sha256sum -c --quiet - 2>/dev/null || true; }',
     // Each drifted path with the sha256 it has now (none when missing), for the reconcile check.
@@ -121,6 +124,7 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
     layout: single.layout as ServerSurvey["layout"],
     live: single.live,
     liveCommit: single.live_commit,
+    liveManifestSha256: single.manifest_sha256,
     drift:
       single.manifest === "present"
         ? { modified: [...new Set(modified)].sort(), added: added.sort(), sha256 }

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactSummary } from "../components/artifact";
+import type { AttestationBundle } from "../components/bundle";
 import type { ChangeSet } from "../components/changeSet";
+import type { FinalResult } from "../components/report";
 import type { GateResult } from "../components/gates";
 import type { HostSummary } from "../components/hostDeployment";
 import type { SourceResult } from "../components/sourceGates";
@@ -14,6 +16,12 @@ export interface StackOutputs {
   changeSet: ChangeSet;
   /** Per host; undefined in a preview, where nothing ran. */
   deploy?: Record<string, HostSummary>;
+  /** "deployed" or "no change"; undefined in a preview. */
+  result?: FinalResult;
+  /** Undefined in a preview. */
+  attestation?: AttestationBundle;
+  /** The path of the run's report. */
+  report: string;
 }
 
 /** A resource the program registered, as the mocks saw it. */
@@ -58,7 +66,11 @@ export async function runProgram(
   );
   const prefixed: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) prefixed[`ssot-deploy:${k}`] = v;
-  pulumi.runtime.setAllConfig(prefixed, ["ssot-deploy:sshPrivateKey", "ssot-deploy:sshPassphrase"]);
+  pulumi.runtime.setAllConfig(prefixed, [
+    "ssot-deploy:sshPrivateKey",
+    "ssot-deploy:sshPassphrase",
+    "ssot-deploy:attestationKey",
+  ]);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program = require("../index") as () => Promise<Record<string, unknown>>;

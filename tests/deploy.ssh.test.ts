@@ -184,7 +184,9 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     expect(run.error).to.be.instanceOf(BlockedError);
     expect(run.resources).to.deep.equal([]);
     expect(snapshot(root)).to.deep.equal(before);
-    expect(run.error!.message).to.contain("changed: nothing.");
+    expect(run.error!.message).to.contain(
+      "production_mutation: NONE — No resource was registered; the servers were only read.",
+    );
     return run.error as BlockedError;
   }
 

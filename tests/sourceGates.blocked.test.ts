@@ -20,10 +20,12 @@ async function blocked(config: Record<string, string>): Promise<BlockedError> {
     expect(run.resources, "resources registered by a blocked run").to.deep.equal([]);
     expect(run.error).to.be.instanceOf(BlockedError);
   }
-  // Equal but for the throwaway directory the tests ran in, the suite's own timing, and the
-  // free disk, which other processes change between the two runs.
+  // Equal but for the header (mode and time), the report's file name, the throwaway directory
+  // the tests ran in, the suite's own timing, and the free disk, which other processes change.
   const text = (e?: Error) =>
     e?.message
+      .replace(/^# ssot-deploy report: .*$/m, "# header")
+      .replace(/\(report: .*\)$/, "(report)")
       .replace(/ssot-deploy-tests-\w+/g, "ssot-deploy-tests-X")
       .replace(/ in [\d.]+s\b/g, " in Ns")
       .replace(/; \d+ MiB free;/g, "; N MiB free;");
@@ -39,15 +41,18 @@ describe("a blocked run", function () {
   this.timeout(60_000);
   let repo: FixtureRepo;
   let workDir: string;
+  let reportDir: string;
   let cfg: Record<string, string>;
   beforeEach(() => {
     repo = FixtureRepo.create();
     workDir = tempDir();
+    reportDir = path.join(workDir, "reports");
     cfg = {
       repo: repo.dir,
       testCommand: PY_TEST_COMMAND,
       workDir,
       deployRoot: path.join(workDir, "server", "app"),
+      reportDir,
     };
   });
   afterEach(() => {
@@ -59,23 +64,63 @@ describe("a blocked run", function () {
     const missing = "/Users/nmhuyen/iu-cutter-build/repo/iu-cutter";
     const err = await blocked({ ...cfg, repo: missing });
     const gap = `the SSOT repo ${missing} does not exist on this machine (${os.hostname()}); the deploy must run from the machine that holds the SSOT repo`;
-    expect(err.message).to.equal(
+    const next = `run pulumi preview / pulumi up again on the machine where ${missing} is present, or set its path there: pulumi config set repo <path>`;
+    const [body, reportLine] = err.message.split("\n\n(report: ");
+    expect(body.split("\n").slice(1).join("\n")).to.equal(
       [
+        "",
         "FINAL RESULT: BLOCKED_WITH_EXACT_GAP",
+        "",
+        "## 1. The exact gap",
+        "",
+        gap,
+        "",
+        "## 2. Gates",
+        "",
+        "| Gate | Outcome | Detail |",
+        "|---|---|---|",
+        `| G0 precheck | FAIL | ${gap} |`,
+        "| G1 change-set survey | SKIPPED | not run: blocked at G0 |",
+        "| G2 SSOT discipline | SKIPPED | not run: blocked at G0 |",
+        "| G3 tests | SKIPPED | not run: blocked at G0 |",
+        "| G4 artifact | SKIPPED | not run: blocked at G0 |",
+        "| G5 deploy | SKIPPED | not run: blocked at G0 |",
+        "| G6 postdeploy proof | SKIPPED | not run: blocked at G0 |",
+        "| G7 rollback / disable | SKIPPED | not run: blocked at G0 |",
+        "",
+        "## 3. Change set",
+        "",
+        "not surveyed: the run blocked before G1",
+        "",
+        "## 4. Non-mutation attestation",
+        "",
+        "```",
+        "production_mutation: NONE — No resource was registered and no server was contacted.",
+        "execution_enabled: false declared; no server read",
+        "deployed tree: no server read",
+        "services restarted: none",
+        "secrets logged: none",
+        "```",
+        "",
+        "## 5. Exact next action",
+        "",
+        next,
+        "",
+        "## STOP",
+        "",
+        "```",
+        "final_outcome: BLOCKED_WITH_EXACT_GAP",
         `exact gap: ${gap}`,
-        "changed: nothing. No resource was registered and no server was contacted.",
-        "gates:",
-        `  G0 precheck            FAIL     ${gap}`,
-        "  G1 change-set survey   SKIPPED  not run: blocked at G0",
-        "  G2 SSOT discipline     SKIPPED  not run: blocked at G0",
-        "  G3 tests               SKIPPED  not run: blocked at G0",
-        "  G4 artifact            SKIPPED  not run: blocked at G0",
-        "  G5 deploy              SKIPPED  not run: blocked at G0",
-        "  G6 postdeploy proof    SKIPPED  not run: blocked at G0",
-        "  G7 rollback / disable  SKIPPED  not run: blocked at G0",
-        `next action: run pulumi preview / pulumi up again on the machine where ${missing} is present, or set its path there: pulumi config set repo <path>`,
+        "production_mutation: NONE",
+        "execution_enabled: false (not read)",
+        `next action: ${next}`,
+        "```",
       ].join("\n"),
     );
+    // The report on disk is the error's text, in reports/<stack>/.
+    const file = reportLine.replace(/\)$/, "");
+    expect(path.relative(reportDir, file)).to.match(/^test\/\d{8}T\d{9}Z(-\d+)?\.md$/);
+    expect(fs.readFileSync(file, "utf8")).to.equal(`${body}\n`);
   });
 
   it("reports how far the mainline is ahead of and behind its upstream", async () => {
@@ -134,7 +179,7 @@ describe("a blocked run", function () {
     expect(line(err, "exact gap:")).to.equal(
       `exact gap: 1 tracked file(s) in ${repo.dir} have uncommitted changes: app/service.py`,
     );
-    expect(line(err, "  G1")).to.equal("  G1 change-set survey   SKIPPED  not run: blocked at G2");
+    expect(line(err, "| G1")).to.equal("| G1 change-set survey | SKIPPED | not run: blocked at G2 |");
   });
 
   it("blocks at G1 on a committed secret, naming file, line and rule but never the secret", async () => {
@@ -163,7 +208,7 @@ describe("a blocked run", function () {
       "exact gap: tests failed: 3 passed, 1 failed of 4 (exit 1); last lines:",
     );
     expect(err.message).to.contain("FAILED (failures=1)");
-    expect(line(err, "  G4")).to.equal("  G4 artifact            SKIPPED  not run: blocked at G3");
+    expect(line(err, "| G4")).to.equal("| G4 artifact | SKIPPED | not run: blocked at G3 |");
   });
 
   it("blocks at G3 when fewer tests ran than expectedTests", async () => {

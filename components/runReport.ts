@@ -1,0 +1,86 @@
+import { ChangeSet } from "./changeSet";
+import { BlockedError } from "./errors";
+import { GateResult } from "./gates";
+import { KillSwitchSpec, readKillSwitch } from "./killSwitch";
+import { HostLines, renderReport, surveyedLines, writeReport } from "./report";
+import { SurveyedHost } from "./serverPrecheck";
+
+/** Where and for what a run reports. */
+export interface RunReportContext {
+  stack: string;
+  mode: "preview" | "up";
+  reportDir: string;
+  killSwitch: KillSwitchSpec;
+}
+
+function surveyed(hosts: readonly SurveyedHost[], spec: KillSwitchSpec): HostLines[] {
+  return hosts.map((h) =>
+    surveyedLines(h.name, {
+      layout: h.survey.layout,
+      live: h.survey.live,
+      manifestSha256: h.survey.liveManifestSha256,
+      killSwitch: readKillSwitch(h.survey.killSwitchText, spec),
+    }),
+  );
+}
+
+/**
+ * Turns a gate's block into the run's report: written to the report directory, and thrown as
+ * the error that `pulumi preview` and `pulumi up` print, so both say the same. Anything that
+ * is not a blocked gate passes through unchanged.
+ */
+export function reportBlocked(
+  err: unknown,
+  ctx: RunReportContext,
+  hosts: readonly SurveyedHost[],
+): never {
+  if (!(err instanceof BlockedError)) throw err;
+  const time = new Date();
+  const text = renderReport({
+    stack: ctx.stack,
+    mode: ctx.mode,
+    time,
+    result: "BLOCKED_WITH_EXACT_GAP",
+    gates: err.gates,
+    changeSet: err.context.changeSet,
+    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
+    hosts: surveyed(hosts, ctx.killSwitch),
+    unchanged: err.context.unchanged,
+    blocked: { gap: err.gap, next: err.context.next },
+  });
+  const file = writeReport(ctx.reportDir, ctx.stack, time, text);
+  throw new BlockedError(`${text}\n(report: ${file})`, err.gap, err.gates, err.context);
+}
+
+/** A preview's report: every gate that ran, what up would do, and that nothing changed. */
+export function reportPreview(
+  ctx: RunReportContext,
+  gates: readonly GateResult[],
+  changeSet: ChangeSet,
+  hosts: readonly SurveyedHost[],
+  wouldChange: boolean,
+  unchanged: string,
+): string {
+  const time = new Date();
+  const text = renderReport({
+    stack: ctx.stack,
+    mode: "preview",
+    time,
+    result: wouldChange ? "PREVIEW_ONLY: would deploy" : "PREVIEW_ONLY: no change",
+    gates,
+    changeSet,
+    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
+    hosts: surveyed(hosts, ctx.killSwitch),
+    unchanged,
+  });
+  return writeReport(ctx.reportDir, ctx.stack, time, text);
+}
+
+/** Whether up would change anything on a host: not when the release is live and as declared. */
+export function changesHost(h: SurveyedHost, releaseId: string): boolean {
+  return !(
+    h.survey.layout === "symlink" &&
+    h.survey.live === releaseId &&
+    h.departures.length === 0
+  );
+}

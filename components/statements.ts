@@ -1,0 +1,211 @@
+import * as path from "node:path";
+import { BuiltArtifact } from "./artifactBuild";
+import { canonicalJson, sha256Hex } from "./jcs";
+
+export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
+export const TEST_RESULT_TYPE = "https://in-toto.io/attestation/test-result/v0.1";
+/** This project's own predicate: what a deploy did on each host. */
+export const DEPLOY_TYPE = "urn:ssot-deploy:predicate:deploy:v1";
+export const BUILD_TYPE = "urn:ssot-deploy:buildType:git-archive:v1";
+
+export interface Subject {
+  name: string;
+  digest: Record<string, string>;
+}
+
+export interface Statement<P = Record<string, unknown>> {
+  _type: typeof STATEMENT_TYPE;
+  subject: Subject[];
+  predicateType: string;
+  predicate: P;
+}
+
+/** What one run knows about itself, shared by the three statements. */
+export interface RunFacts {
+  stack: string;
+  invocationId: string;
+  startedOn: string;
+  finishedOn: string;
+  /** Who ran it, "user@machine": the builder. */
+  builder: string;
+  toolVersion: string;
+}
+
+export interface SourceFacts {
+  repo: string;
+  ref: string;
+  branch: string;
+  exclude: readonly string[];
+  builtinExclude: readonly string[];
+}
+
+export interface TestFacts {
+  command: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  total: number;
+  expected: number;
+  cached: boolean;
+}
+
+/** The subject every statement is about: the artifact file, by its sha256. */
+export function artifactSubject(a: Pick<BuiltArtifact, "path" | "sha256">): Subject {
+  return { name: path.basename(a.path), digest: { sha256: a.sha256 } };
+}
+
+/** SLSA provenance v1: which commit, which parameters, who built it and when. */
+export function provenanceStatement(
+  a: BuiltArtifact,
+  src: SourceFacts,
+  run: RunFacts,
+  builtOn: string,
+): Statement {
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [artifactSubject(a)],
+    predicateType: PROVENANCE_TYPE,
+    predicate: {
+      buildDefinition: {
+        buildType: BUILD_TYPE,
+        externalParameters: {
+          repo: src.repo,
+          ref: src.ref,
+          branch: src.branch,
+          excludes: [...src.exclude],
+        },
+        internalParameters: { builtinExcludes: [...src.builtinExclude] },
+        resolvedDependencies: [
+          {
+            uri: `git+file://${src.repo}`,
+            digest: { gitCommit: a.commit, gitTree: a.tree },
+          },
+        ],
+      },
+      runDetails: {
+        builder: {
+          id: `urn:ssot-deploy:builder:${run.builder}`,
+          version: { "ssot-deploy": run.toolVersion },
+        },
+        metadata: { invocationId: run.invocationId, startedOn: run.startedOn, finishedOn: builtOn },
+        byproducts: [
+          { name: "manifest.sha256sums", digest: { sha256: a.manifestSha256 } },
+          { name: "release.tar", digest: { sha256: a.tarSha256 } },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The in-toto test result. The test command reports counts, not names, so the suite is the
+ * one named test and the counts ride in the configuration's annotations.
+ */
+export function testResultStatement(a: BuiltArtifact, t: TestFacts): Statement {
+  const suite = `${t.command} (${t.passed} passed, ${t.skipped} skipped of ${t.total})`;
+  const passed = t.failed === 0 && t.total > 0 && t.passed >= t.expected;
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [artifactSubject(a)],
+    predicateType: TEST_RESULT_TYPE,
+    predicate: {
+      result: passed ? "PASSED" : "FAILED",
+      configuration: [
+        {
+          name: "testCommand",
+          content: Buffer.from(t.command, "utf8").toString("base64"),
+          digest: { sha256: sha256Hex(t.command) },
+          annotations: {
+            commit: a.commit,
+            passed: t.passed,
+            failed: t.failed,
+            skipped: t.skipped,
+            total: t.total,
+            expectedTests: t.expected,
+            cached: t.cached,
+          },
+        },
+      ],
+      passedTests: passed ? [suite] : [],
+      failedTests: passed ? [] : [suite],
+    },
+  };
+}
+
+/** One host in the deploy statement. */
+export interface HostRecord {
+  host: string;
+  releaseId: string;
+  previousRelease: string | null;
+  /** "switched", or "unchanged" when it was live already. */
+  promoted: string;
+  staged: string;
+  /** The deployed tree's digest: the sha256 of its manifest. */
+  manifestSha256: string;
+  /** sha256 of the revisions-log entry that records this release going live. */
+  revisionSha256: string | null;
+  backup: { kind: string; path: string; sha256: string | null };
+  killSwitch: { file: string; key: string; declared: boolean; readBack: boolean | null };
+  servicesRestarted: string[];
+  proof: {
+    passed: boolean;
+    currentVerified: boolean;
+    probes: { name: string; exit: number }[];
+    invariants: { name: string; same: boolean }[];
+  };
+  drift: { modified: string[]; added: string[] } | null;
+  /** "NONE" when every invariant read the same after; "UNMEASURED" when none is declared. */
+  productionMutation: "NONE" | "CHANGED" | "UNMEASURED";
+}
+
+export function productionMutation(
+  invariants: readonly { same: boolean }[],
+): HostRecord["productionMutation"] {
+  if (invariants.length === 0) return "UNMEASURED";
+  return invariants.every((i) => i.same) ? "NONE" : "CHANGED";
+}
+
+export function deployStatement(
+  a: BuiltArtifact,
+  run: RunFacts,
+  result: "deployed" | "no change",
+  hosts: HostRecord[],
+  where: { deployRoot: string; exclude: readonly string[] },
+): Statement {
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [artifactSubject(a)],
+    predicateType: DEPLOY_TYPE,
+    predicate: {
+      stack: run.stack,
+      invocationId: run.invocationId,
+      startedOn: run.startedOn,
+      finishedOn: run.finishedOn,
+      result,
+      commit: a.commit,
+      releaseId: a.releaseId,
+      deployRoot: where.deployRoot,
+      exclude: [...where.exclude],
+      hosts,
+    },
+  };
+}
+
+/** A statement as the stack output carries it: the statement, its JCS text's sha256. */
+export interface SealedStatement {
+  predicateType: string;
+  sha256: string;
+  statement: Statement;
+}
+
+export function seal(statement: Statement): SealedStatement {
+  return {
+    predicateType: statement.predicateType,
+    sha256: sha256Hex(canonicalJson(statement)),
+    statement,
+  };
+}
+
+/** This tool's version, as the provenance's builder records it; a test keeps it equal to package.json. */
+export const TOOL_VERSION = "0.1.0";
