@@ -9,6 +9,7 @@ import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
+import { expectVerified, signingKeyPair } from "./helpers/attest";
 import { sshStackConfig } from "./helpers/stack";
 import { TestSshd } from "../harness/sshd";
 
@@ -23,6 +24,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   let v1Release: string;
   let v2: string;
   let cfg: (over?: Record<string, string>) => Record<string, string>;
+  const signer = signingKeyPair();
 
   before(async () => {
     sshd = await TestSshd.start();
@@ -40,6 +42,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
             expectExit: 1,
           },
         ]),
+        attestationKey: signer.privateKey,
         ...over,
       });
   });
@@ -49,9 +52,12 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
+  // Every deploy here must leave an attestation that npm run verify accepts, signature included.
   async function up(over: Record<string, string> = {}) {
-    const run = await runProgram(cfg(over), { preview: false, lifecycle });
+    const config = cfg(over);
+    const run = await runProgram(config, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
+    await expectVerified(run.outputs!, config, signer.publicKey);
     return run.outputs!;
   }
 

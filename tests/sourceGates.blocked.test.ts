@@ -179,7 +179,9 @@ describe("a blocked run", function () {
     expect(line(err, "exact gap:")).to.equal(
       `exact gap: 1 tracked file(s) in ${repo.dir} have uncommitted changes: app/service.py`,
     );
-    expect(line(err, "| G1")).to.equal("| G1 change-set survey | SKIPPED | not run: blocked at G2 |");
+    expect(line(err, "| G1")).to.equal(
+      "| G1 change-set survey | SKIPPED | not run: blocked at G2 |",
+    );
   });
 
   it("blocks at G1 on a committed secret, naming file, line and rule but never the secret", async () => {

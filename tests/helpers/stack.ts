@@ -31,6 +31,7 @@ export function sshStackConfig(
     target: "ssh",
     hosts: JSON.stringify([sshHost("web1", sshd)]),
     deployRoot: path.join(work, "srv", "app"),
+    reportDir: path.join(work, "reports"),
     sshPrivateKey: sshd.userKey.privateKey,
     sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
     ...over,
