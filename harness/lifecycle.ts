@@ -115,7 +115,12 @@ export class CommandLifecycle {
         );
         this.inFlight.add(running);
         try {
-          outputs = await running;
+          // Outputs carry the inputs as registered, secrets still wrapped, as the engine keeps
+          // them (encrypted in state); only the command's own output is new.
+          const ran = await running;
+          outputs = { ...args.inputs };
+          if (ran.stdout !== undefined)
+            outputs = { ...outputs, stdout: ran.stdout, stderr: ran.stderr };
         } catch (e) {
           this.fail(e as Error);
           throw e;
