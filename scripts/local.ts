@@ -1,4 +1,6 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { renderChecks, verifyAttestation } from "../components/verifyRun";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { describeBackup } from "../components/targets";
@@ -45,6 +47,23 @@ async function main(): Promise<number> {
       );
     }
     console.log(out.gates.map((g) => `${g.id} ${g.status}`).join("  "));
+    console.log(`report: ${out.report}`);
+    if (out.attestation !== undefined) {
+      // Saved as pulumi stack output attestation --json would save it, then checked as npm run verify checks it.
+      const saved = out.report.replace(/\.md$/, ".attestation.json");
+      fs.writeFileSync(saved, JSON.stringify(out.attestation, null, 2));
+      console.log(`result: ${out.result}; attestation: ${saved}`);
+      const checks = await verifyAttestation({
+        attestation: fs.readFileSync(saved, "utf8"),
+        artifact: out.artifact.path,
+        servers: { raw: config },
+      });
+      const { text, ok } = renderChecks(checks);
+      console.log(
+        `npm run verify -- --attestation ${path.relative(root, saved)} --artifact ${path.relative(root, out.artifact.path)} --stack local\n${text}`,
+      );
+      if (!ok) return 1;
+    }
   }
   return 0;
 }

@@ -31,6 +31,7 @@ describe("config", () => {
       testTimeoutSeconds: 900,
       exclude: [],
       workDir: "/cwd/.ssot-deploy",
+      reportDir: "/cwd/reports",
     });
   });
 
@@ -131,6 +132,7 @@ describe("config", () => {
       ...DEPLOY_DEFAULTS,
       sshPrivateKey: "",
       sshPassphrase: "",
+      attestationKey: "",
     });
     expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal([
       "repo",
