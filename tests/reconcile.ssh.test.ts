@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { expectVerified } from "./helpers/attest";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -63,6 +64,7 @@ describe("npm run reconcile, against a real sshd", function () {
     lifecycle = new CommandLifecycle();
     const run = await runProgram(cfg, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
+    await expectVerified(run.outputs!, cfg);
   });
   after(async () => {
     await sshd.stop();
@@ -183,6 +185,7 @@ describe("npm run reconcile, against a real sshd", function () {
     repo.git("merge", "-q", "--ff-only", r.branch!);
     const up = await runProgram(cfg, { preview: false, lifecycle });
     expect(up.error, up.error?.message).to.equal(undefined);
+    await expectVerified(up.outputs!, cfg);
     expect(up.outputs!.gates[1].detail).to.contain("drift reconciled");
     expect(up.outputs!.deploy!.web1.backup.kind).to.equal("archive");
     expect(fs.readFileSync(live("app/service.py"), "utf8")).to.equal(SERVICE_V2);
@@ -211,6 +214,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
         target: "ssh",
         hosts: [sshHost("vmi", sshd)],
         deployRoot: root,
+        reportDir: path.join(work, "reports"),
         sharedFiles: [".env", "kill-switch.json"],
       };
       const raw = Object.fromEntries(
@@ -220,6 +224,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
       const key = { sshPrivateKey: sshd.userKey.privateKey };
       const first = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
       expect(first.error, first.error?.message).to.equal(undefined);
+      await expectVerified(first.outputs!, { ...raw, ...key });
 
       // The operator's staging tree: a copy of the live release with 7 files changed and 2 new.
       const staging = path.join(work, "srv", "staging");
@@ -289,6 +294,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
       repo.git("merge", "-q", "--ff-only", branch![1]);
       const up = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
       expect(up.error, up.error?.message).to.equal(undefined);
+      await expectVerified(up.outputs!, { ...raw, ...key });
       expect(up.outputs!.artifact.commit).to.equal(branch![2]);
       expect(up.outputs!.changeSet.modified.map((f) => f.path).sort()).to.have.length(7);
       for (const [p, text] of Object.entries(changed))

@@ -39,6 +39,7 @@ describe("a serial rollout over two real sshd servers", function () {
         hosts: JSON.stringify([sshHost("web1", web1), sshHost("web2", web2)]),
         rollout: "serial",
         deployRoot: path.join(work, "srv", "app"),
+        reportDir: path.join(work, "reports"),
         sshPrivateKey: web1.userKey.privateKey,
         proof: JSON.stringify([{ name: "not-on-web1", command: probe }]),
       },

@@ -258,12 +258,14 @@ describe("the change set against baseRef", function () {
       "app/new.py": "x = 1\n",
     });
     try {
+      const work = tempDir();
       const run = await runProgram({
-        deployRoot: path.join(tempDir(), "app"),
+        deployRoot: path.join(work, "app"),
         repo: repo.dir,
         testCommand: "echo '1 passed, 0 failed'",
         baseRef: base,
-        workDir: tempDir(),
+        workDir: work,
+        reportDir: path.join(work, "reports"),
       });
       const cs = run.outputs!.changeSet;
       expect(cs.base).to.equal(base);

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { expectVerified } from "./helpers/attest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandLifecycle } from "../harness/lifecycle";
@@ -22,6 +23,7 @@ describe("the program with a good repository, target local", function () {
       expectedTests: "3",
       workDir,
       deployRoot: root,
+      reportDir: path.join(workDir, "reports"),
     };
   });
   after(() => repo.remove());
@@ -61,6 +63,7 @@ describe("the program with a good repository, target local", function () {
     const lifecycle = new CommandLifecycle();
     const run = await runProgram(cfg, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
+    await expectVerified(run.outputs!, cfg);
     const out = run.outputs!;
     const id = out.artifact.releaseId;
     expect(fs.readlinkSync(path.join(root, "current"))).to.equal(`releases/${id}`);
@@ -108,6 +111,7 @@ describe("the program with a good repository, target local", function () {
       { preview: false, lifecycle },
     );
     expect(run.error, run.error?.message).to.equal(undefined);
+    await expectVerified(run.outputs!, { ...on, allowLiveExecution: "true" });
     expect(run.outputs!.deploy?.local.killSwitch).to.deep.equal({ declared: true, readBack: true });
     await lifecycle.destroy();
     expect(fs.readFileSync(path.join(root, "shared/kill-switch.json"), "utf8")).to.equal(
