@@ -15,7 +15,7 @@ import {
   serverTreeScript,
   unpackFiles,
 } from "./reconcileScripts";
-import { LocalRunner, Runner, SshRunner } from "./runner";
+import { openRunner, Runner } from "./runner";
 import { connectionFailure } from "./serverGate";
 import { blockedLine } from "./sh";
 import { checkRepo, missingRepo, testFailure } from "./sourceGates";
@@ -95,13 +95,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
   let runner: Runner;
   contacted = true;
   try {
-    runner = spec
-      ? await SshRunner.open({
-          ...spec,
-          privateKey: o.privateKey ?? "",
-          passphrase: o.passphrase || undefined,
-        })
-      : new LocalRunner();
+    runner = await openRunner(spec, o);
   } catch (e) {
     if (e instanceof SshError) run.block("G0", connectionFailure(hostName, index, e));
     throw e;

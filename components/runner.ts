@@ -54,3 +54,19 @@ export class SshRunner implements Runner {
     this.session.close();
   }
 }
+
+/**
+ * A runner for one deploy target: SSH to the host with the pinned host key, or this machine
+ * when there is no host (target local). An empty passphrase means the key has none.
+ */
+export function openRunner(
+  host: Omit<SshTarget, "privateKey" | "passphrase"> | undefined,
+  key: { privateKey?: string; passphrase?: string },
+): Promise<Runner> {
+  if (host === undefined) return Promise.resolve(new LocalRunner());
+  return SshRunner.open({
+    ...host,
+    privateKey: key.privateKey ?? "",
+    passphrase: key.passphrase || undefined,
+  });
+}

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "./artifactBuild";
 import { DeployConfig, HostSpec } from "./deployConfig";
 import { GateRun } from "./gates";
-import { LocalRunner, Runner, SshRunner } from "./runner";
+import { openRunner, Runner } from "./runner";
 import { contentSha256 } from "./blobs";
 import {
   connectionFailure,
@@ -74,13 +74,7 @@ export class ServerPrecheck {
       this.contacted = true;
       let runner: Runner;
       try {
-        runner = spec
-          ? await SshRunner.open({
-              ...spec,
-              privateKey,
-              passphrase: passphrase === "" ? undefined : passphrase,
-            })
-          : new LocalRunner();
+        runner = await openRunner(spec, { privateKey, passphrase });
       } catch (e) {
         if (e instanceof SshError) run.block("G0", connectionFailure(name, i, e));
         throw e;

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { RawConfig } from "./config";
 import { parseDeployConfig } from "./deployConfig";
 import { ed25519Key } from "./dsse";
-import { LocalRunner, Runner, SshRunner } from "./runner";
+import { openRunner, Runner } from "./runner";
 import {
   Check,
   checkServer,
@@ -69,13 +69,7 @@ async function serverChecks(
     }
     let runner: Runner | undefined;
     try {
-      runner = spec
-        ? await SshRunner.open({
-            ...spec,
-            privateKey: o.privateKey ?? "",
-            passphrase: o.passphrase || undefined,
-          })
-        : new LocalRunner();
+      runner = await openRunner(spec, o);
       const out = await runner.run(
         serverFactsScript(predicate.deployRoot, rec.releaseId, predicate.exclude),
       );
