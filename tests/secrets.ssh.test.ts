@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { ProgramRun, runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
-import { signingKeyPair } from "./helpers/attest";
+import { expectVerified, signingKeyPair } from "./helpers/attest";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { sshStackConfig } from "./helpers/stack";
 
@@ -88,9 +88,12 @@ describe("secrets never reach an output, a report, a log line or the recorded st
     const runs: ProgramRun[] = [];
     try {
       runs.push(await runProgram(config, { preview: true, lifecycle }));
-      runs.push(await runProgram(config, { preview: false, lifecycle }));
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      runs.push(await runProgram(config, { preview: false, lifecycle }));
+      for (const v of ["v1", "v2"]) {
+        if (v === "v2") repo.commit("v2", { "app/extra.py": "X = 2\n" });
+        const up = await runProgram(config, { preview: false, lifecycle });
+        runs.push(up);
+        if (up.outputs) await expectVerified(up.outputs, config, signer.publicKey);
+      }
       // A blocked run too: its report and error text are searched like the rest.
       fs.appendFileSync(path.join(work, "srv", "app", "current", "app", "extra.py"), "# edit\n");
       runs.push(await runProgram(config, { preview: false, lifecycle }));

@@ -32,7 +32,7 @@ export function verifyAgainst(
     attestation,
     publicKey: opts.publicKey,
     artifact: opts.artifact,
-    servers: { raw, privateKey: raw.sshPrivateKey },
+    servers: { raw, privateKey: raw.sshPrivateKey, passphrase: raw.sshPassphrase },
   });
 }
 
