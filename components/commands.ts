@@ -53,6 +53,24 @@ export function shellCommand(
  * Puts a local file at a path on the target: CopyToRemote over SSH, or an atomic copy on
  * this machine. The destination's name carries the release id, so a new release is a new file.
  */
+/** The type of the resource `uploadFile` registers for an endpoint. */
+export function uploadType(endpoint: Endpoint): string {
+  return endpoint.kind === "ssh" ? "command:remote:CopyToRemote" : "command:local:Command";
+}
+
+/**
+ * The URN the engine gives a resource: its parents' types and its own joined by "$" (children
+ * of the stack itself carry no prefix). It is how `pulumi up --replace` names a resource.
+ */
+export function resourceUrn(
+  stack: string,
+  project: string,
+  types: readonly string[],
+  name: string,
+): string {
+  return `urn:pulumi:${stack}::${project}::${types.join("$")}::${name}`;
+}
+
 export function uploadFile(
   name: string,
   endpoint: Endpoint,

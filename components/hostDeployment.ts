@@ -11,6 +11,8 @@ import { Release } from "./release";
 import { LockInfo } from "./releaseScripts";
 import { HostTransaction } from "./transaction";
 
+const HOST_TYPE = "ssot-deploy:host:HostDeployment";
+
 export interface HostDeploymentArgs {
   endpoint: Endpoint;
   deploy: DeployConfig;
@@ -60,7 +62,7 @@ export class HostDeployment extends pulumi.ComponentResource {
   public readonly done: pulumi.Resource;
 
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("ssot-deploy:host:HostDeployment", name, {}, opts);
+    super(HOST_TYPE, name, {}, opts);
     const d = args.deploy;
     const root = d.deployRoot;
     const a = args.artifact;
@@ -111,6 +113,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         exclude: args.exclude,
         acceptDrift,
         after: args.after,
+        parentTypes: [HOST_TYPE],
       },
       child,
     );

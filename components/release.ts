@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "./artifactBuild";
-import { uploadFile } from "./commands";
+import { resourceUrn, uploadFile, uploadType } from "./commands";
+
+const RELEASE_TYPE = "ssot-deploy:release:Release";
 import { uploadPaths } from "./layout";
 import { stageScript } from "./releaseScripts";
 import { keyValues } from "./sh";
@@ -22,6 +24,8 @@ export interface ReleaseArgs {
   acceptDrift: boolean;
   /** Resources the upload must wait for (the previous host, in a serial rollout). */
   after?: pulumi.Resource[];
+  /** The types of this component's parents, outermost first: they are part of the upload's URN. */
+  parentTypes: readonly string[];
 }
 
 /**
@@ -36,8 +40,14 @@ export class Release extends pulumi.ComponentResource {
   public readonly staged: pulumi.Output<string>;
 
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("ssot-deploy:release:Release", name, {}, opts);
+    super(RELEASE_TYPE, name, {}, opts);
     const a = args.artifact;
+    const upload = resourceUrn(
+      pulumi.getStack(),
+      pulumi.getProject(),
+      [...args.parentTypes, RELEASE_TYPE, uploadType(args.tx.endpoint)],
+      `${name}-upload`,
+    );
     this.uploads = args.alreadyStaged
       ? []
       : [
@@ -61,6 +71,7 @@ export class Release extends pulumi.ComponentResource {
         lockToken: args.lockToken,
         exclude: args.exclude,
         acceptDrift: args.acceptDrift,
+        reupload: `pulumi up --replace '${upload}'`,
       }),
     );
     this.staged = out.apply((o) => keyValues(o).staged ?? "unknown");

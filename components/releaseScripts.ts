@@ -83,6 +83,8 @@ export interface StageArgs {
   exclude?: readonly string[];
   /** Whether a live copy of this release that drifted may be replaced (it was archived first). */
   acceptDrift?: boolean;
+  /** The command that uploads the artifact again, for a refusal when it is missing or corrupt. */
+  reupload: string;
 }
 
 /** A heredoc writing `text` to `file`: its delimiter holds the text's own hash, so no line of it can match. */
@@ -118,6 +120,8 @@ export function stageScript(a: StageArgs): string {
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
     `UP=${q(up.artifact)}`,
+    // The upload resource does not run again while its inputs are unchanged: replacing it does.
+    `REUPLOAD=${q(a.reupload)}`,
     // Leftovers of an interrupted stage of this release, unless an interrupted replacement left
     // current pointing at one.
     'live=$(readlink "$CURRENT" 2>/dev/null || true)',
@@ -125,9 +129,9 @@ export function stageScript(a: StageArgs): string {
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
     `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
       `block "the live release $ID was modified on the server (drift); ${NOTHING}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
-    `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; run pulumi up again to upload it"`,
+    `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; upload it again: $REUPLOAD"`,
     `printf '%s  %s\\n' ${q(a.sha256)} "$UP" | sha256sum -c --quiet --strict - >/dev/null 2>&1 || ` +
-      `block "uploaded artifact $UP does not match sha256 ${a.sha256} (a corrupted upload); ${NOTHING}; run pulumi up again to upload it again"`,
+      `block "uploaded artifact $UP does not match sha256 ${a.sha256} (a corrupted upload); ${NOTHING}; upload it again: $REUPLOAD"`,
     // Nothing is created before the upload is known good: a refusal leaves the server as it was.
     'mkdir -p "$RELEASES" "$SHARED" "$BACKUPS" "$MANIFESTS"',
     'TMP="$RELEASES/.tmp-$ID-$$"',

@@ -62,6 +62,14 @@ export class CommandLifecycle {
   readonly state = new Map<string, Held>();
   readonly operations: Operation[] = [];
   sshConnections = 0;
+  /**
+   * Called before each operation that runs a command or a copy: a test injects a fault there
+   * (takes the lock, cuts the connection). Its type and name identify the resource.
+   */
+  before: (op: { op: string; type: string; name: string }) => void | Promise<void> = () =>
+    undefined;
+  /** URNs that the next run replaces even when unchanged, as `pulumi up --replace <urn>` does. */
+  replace: string[] = [];
   private seen = new Set<string>();
   private failed = false;
   private inFlight = new Set<Promise<unknown>>();
@@ -91,7 +99,9 @@ export class CommandLifecycle {
         const key = `${args.type}::${args.name}`;
         this.seen.add(key);
         const prior = this.state.get(key);
-        const same = prior !== undefined && canonical(prior.inputs) === canonical(args.inputs);
+        const forced = this.replace.some((urn) => urnNames(urn, args.type, args.name));
+        const same =
+          prior !== undefined && !forced && canonical(prior.inputs) === canonical(args.inputs);
         if (same) {
           if (!preview) this.operations.push({ op: "same", type: args.type, name: args.name });
           return { id: `${args.name}-id`, state: prior.outputs };
@@ -102,11 +112,12 @@ export class CommandLifecycle {
         if (this.failed) throw new Error(`${args.name}: not run, an earlier operation failed`);
         const replace =
           prior !== undefined &&
-          canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers);
+          (forced || canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers));
         const op = prior === undefined ? "create" : replace ? "replace" : "update";
         const script =
           op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
         let outputs: Inputs;
+        await this.before({ op, type: args.type, name: args.name });
         const started = process.hrtime.bigint();
         const running = this.perform(
           args.type,
@@ -221,6 +232,12 @@ export class CommandLifecycle {
       session.close();
     }
   }
+}
+
+/** Whether a URN names the resource of this type and name (the last type of its chain). */
+function urnNames(urn: string, type: string, name: string): boolean {
+  const parts = urn.split("::");
+  return parts[parts.length - 1] === name && parts[parts.length - 2].split("$").pop() === type;
 }
 
 function check(

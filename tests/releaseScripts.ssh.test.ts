@@ -18,6 +18,7 @@ import {
   deployOver,
   DeployOptions,
   manifestsOf,
+  REUPLOAD,
   snapshot,
   upload,
 } from "./helpers/release";
@@ -73,6 +74,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
         ...manifestsOf(a),
         releaseId: a.releaseId,
         sha256: a.sha256,
+        reupload: REUPLOAD,
         sharedFiles,
         lockToken: ME.token,
       }),
@@ -213,7 +215,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const staged = await stage(v1, [".env"]);
     expect(staged.code).to.equal(3);
     expect(staged.blocked).to.equal(
-      `artifact ${up} is not on the server; nothing was changed; run pulumi up again to upload it`,
+      `artifact ${up} is not on the server; nothing was changed; upload it again: ${REUPLOAD}`,
     );
     const promoted = await run(
       promoteScript({
@@ -240,7 +242,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const before = snapshot(path.join(root, "releases"));
     const r = await stage(v1, []);
     expect(r.blocked).to.equal(
-      `uploaded artifact ${root}/.deploy/uploads/${v1.releaseId}.tar.gz does not match sha256 ${v1.sha256} (a corrupted upload); nothing was changed; run pulumi up again to upload it again`,
+      `uploaded artifact ${root}/.deploy/uploads/${v1.releaseId}.tar.gz does not match sha256 ${v1.sha256} (a corrupted upload); nothing was changed; upload it again: ${REUPLOAD}`,
     );
     expect(snapshot(path.join(root, "releases"))).to.deep.equal(before);
   });

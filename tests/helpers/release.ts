@@ -19,6 +19,10 @@ import { splitSteps, Step, transactionScript } from "../../components/transactio
 import { FixtureRepo } from "./repo";
 
 /** Builds the artifact of `ref` in the fixture, as G4 would. */
+/** The re-upload command the stage step names when the upload is missing or corrupt. */
+export const REUPLOAD =
+  "pulumi up --replace 'urn:pulumi:test::ssot-deploy::ssot-deploy:host:HostDeployment$ssot-deploy:release:Release$command:remote:CopyToRemote::web1-release-upload'";
+
 export async function artifactOf(
   repo: FixtureRepo,
   ref: string,
@@ -107,6 +111,7 @@ export function deploySteps(
         ...manifestsOf(a),
         releaseId: a.releaseId,
         sha256: a.sha256,
+        reupload: REUPLOAD,
         sharedFiles: o.sharedFiles ?? [".env"],
         lockToken: token,
         acceptDrift,
