@@ -8,7 +8,7 @@ import { DeployConfig } from "./deployConfig";
 import { BUILTIN_EXCLUDES } from "./excludes";
 import { GateResult } from "./gates";
 import { HostSummary } from "./hostDeployment";
-import { deployedLines, FinalResult, renderReport, writeReport } from "./report";
+import { deployedLines, FinalResult, renderReport, saveReport } from "./report";
 import {
   deployStatement,
   HostRecord,
@@ -123,7 +123,7 @@ export class Attestation extends pulumi.ComponentResource {
       });
       const report = pulumi.runtime.isDryRun()
         ? ""
-        : writeReport(src.reportDir, run.stack, finished, text);
+        : saveReport(src.reportDir, run.stack, finished, text);
       return { bundle: b, result, report };
     });
     this.bundle = done.apply((d) => d.bundle);

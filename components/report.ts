@@ -175,6 +175,18 @@ export function deployedLines(rec: HostRecord): HostLines {
   };
 }
 
+/**
+ * Writes the report and says where; a report that cannot be written never hides the run's own
+ * result, so the failure is returned as text instead of thrown.
+ */
+export function saveReport(dir: string, stack: string, time: Date, text: string): string {
+  try {
+    return writeReport(dir, stack, time, text);
+  } catch (e) {
+    return `not written (${(e as Error).message}); fix reportDir: pulumi config set reportDir <writable directory>`;
+  }
+}
+
 /** Writes `<dir>/<stack>/<UTC time>.md` and returns its path; the report directory is git-ignored. */
 export function writeReport(dir: string, stack: string, time: Date, text: string): string {
   const folder = path.join(dir, stack);

@@ -2,7 +2,7 @@ import { ChangeSet } from "./changeSet";
 import { BlockedError } from "./errors";
 import { GateResult } from "./gates";
 import { KillSwitchSpec, readKillSwitch } from "./killSwitch";
-import { HostLines, renderReport, surveyedLines, writeReport } from "./report";
+import { HostLines, renderReport, saveReport, surveyedLines } from "./report";
 import { SurveyedHost } from "./serverPrecheck";
 
 /** Where and for what a run reports. */
@@ -48,7 +48,7 @@ export function reportBlocked(
     unchanged: err.context.unchanged,
     blocked: { gap: err.gap, next: err.context.next },
   });
-  const file = writeReport(ctx.reportDir, ctx.stack, time, text);
+  const file = saveReport(ctx.reportDir, ctx.stack, time, text);
   throw new BlockedError(`${text}\n(report: ${file})`, err.gap, err.gates, err.context);
 }
 
@@ -73,7 +73,7 @@ export function reportPreview(
     hosts: surveyed(hosts, ctx.killSwitch),
     unchanged,
   });
-  return writeReport(ctx.reportDir, ctx.stack, time, text);
+  return saveReport(ctx.reportDir, ctx.stack, time, text);
 }
 
 /** Whether up would change anything on a host: not when the release is live and as declared. */

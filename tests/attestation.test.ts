@@ -7,11 +7,12 @@ import { bundle } from "../components/bundle";
 import { ed25519Key, keyIdOf, openEnvelope, pae, signEnvelope } from "../components/dsse";
 import { canonicalJson, sha256Hex } from "../components/jcs";
 import { checkChain, entryHash } from "../components/revisions";
-import { renderReport, surveyedLines } from "../components/report";
+import { renderReport, saveReport, surveyedLines } from "../components/report";
 import { productionMutation, testResultStatement, TOOL_VERSION } from "../components/statements";
 import { checkSignatures, checkStatements } from "../components/verify";
 import { BuiltArtifact } from "../components/artifactBuild";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../harness/paths";
 
@@ -215,5 +216,15 @@ describe("the attestationKey config key", () => {
 
   it("leaves the attestation unsigned when empty", async () => {
     expect(await readSigningKey(pulumi.secret(""))).to.equal(undefined);
+  });
+});
+
+describe("saving a report", () => {
+  it("says why a report could not be written instead of failing the run", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ssot-report-")), "a-file");
+    fs.writeFileSync(file, "");
+    expect(saveReport(file, "s", new Date(0), "text")).to.match(
+      /^not written \(ENOTDIR: .*\); fix reportDir: pulumi config set reportDir <writable directory>$/,
+    );
   });
 });
