@@ -5,7 +5,7 @@ import { Artifact } from "./components/artifact";
 import { Attestation } from "./components/attestation";
 import { renderGateTable } from "./components/gates";
 import { HostDeployment } from "./components/hostDeployment";
-import { changesHost, reportBlocked, reportPreview } from "./components/runReport";
+import { changesHost, reportBlocked, reportPreview, reportStarted } from "./components/runReport";
 import { ServerPrecheck } from "./components/serverPrecheck";
 import { runSourceGates } from "./components/sourceGates";
 import { readSigningKey, readStackConfig } from "./components/stackConfig";
@@ -95,6 +95,7 @@ export = async () => {
       report,
     };
   }
+  const reportFile = reportStarted(reporting, source.gates, source.changeSet, servers.hosts);
   const gates = summaries.apply((s) => [...source.gates, ...deployedGates(s)]);
   const attestation = new Attestation("attestation", {
     build: source.artifact,
@@ -114,6 +115,7 @@ export = async () => {
     summaries,
     gates,
     signingKey,
+    reportFile,
   });
 
   return {

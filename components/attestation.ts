@@ -8,7 +8,7 @@ import { DeployConfig } from "./deployConfig";
 import { BUILTIN_EXCLUDES } from "./excludes";
 import { GateResult } from "./gates";
 import { HostSummary } from "./hostDeployment";
-import { deployedLines, FinalResult, renderReport, saveReport } from "./report";
+import { deployedLines, FinalResult, renderReport, replaceReport, saveReport } from "./report";
 import {
   deployStatement,
   HostRecord,
@@ -41,6 +41,8 @@ export interface AttestationArgs {
   gates: pulumi.Output<GateResult[]>;
   /** Signs each statement as a DSSE envelope; the attestation is unsigned without it. */
   signingKey?: KeyObject;
+  /** The up's first report, which the final one replaces. */
+  reportFile: string;
 }
 
 /** A host's record in the deploy statement, from what its transaction reported. Exported for testing. */
@@ -123,7 +125,9 @@ export class Attestation extends pulumi.ComponentResource {
       });
       const report = pulumi.runtime.isDryRun()
         ? ""
-        : saveReport(src.reportDir, run.stack, finished, text);
+        : replaceReport(args.reportFile, text, () =>
+            saveReport(src.reportDir, run.stack, finished, text),
+          );
       return { bundle: b, result, report };
     });
     this.bundle = done.apply((d) => d.bundle);

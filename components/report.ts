@@ -9,7 +9,8 @@ export type FinalResult =
   | "no change"
   | "BLOCKED_WITH_EXACT_GAP"
   | "PREVIEW_ONLY: would deploy"
-  | "PREVIEW_ONLY: no change";
+  | "PREVIEW_ONLY: no change"
+  | "INCOMPLETE";
 
 /** What the report says of one server, in the seed's non-mutation terms. */
 export interface HostLines {
@@ -184,6 +185,18 @@ export function saveReport(dir: string, stack: string, time: Date, text: string)
     return writeReport(dir, stack, time, text);
   } catch (e) {
     return `not written (${(e as Error).message}); fix reportDir: pulumi config set reportDir <writable directory>`;
+  }
+}
+
+/** Overwrites the report at `file`; when that fails (it was never written), saves a new one. */
+export function replaceReport(file: string, text: string, otherwise: () => string): string {
+  // A first report that was never written is named by its reason, not a path.
+  if (!path.isAbsolute(file)) return otherwise();
+  try {
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  } catch {
+    return otherwise();
   }
 }
 

@@ -76,6 +76,40 @@ export function reportPreview(
   return saveReport(ctx.reportDir, ctx.stack, time, text);
 }
 
+/**
+ * An up's first report, written before anything is registered: it stands until the attestation
+ * replaces it, so an up that fails or is cancelled partway still leaves a report, saying so.
+ */
+export function reportStarted(
+  ctx: RunReportContext,
+  gates: readonly GateResult[],
+  changeSet: ChangeSet,
+  hosts: readonly SurveyedHost[],
+): string {
+  const time = new Date();
+  const text = renderReport({
+    stack: ctx.stack,
+    mode: "up",
+    time,
+    result: "INCOMPLETE",
+    gates,
+    changeSet,
+    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
+    hosts: surveyed(hosts, ctx.killSwitch).map((h) => ({
+      ...h,
+      productionMutation: "UNKNOWN (the deploy started and did not finish)",
+      killSwitch: `before the deploy ${h.killSwitch}`,
+      deployedTree: `before the deploy ${h.deployedTree}`,
+      servicesRestarted: "unknown",
+    })),
+    blocked: {
+      gap: `the up started at ${time.toISOString()} and did not finish: an operation failed or the run was cancelled`,
+      next: "read the error pulumi up printed; run pulumi preview to see each server's state (a lock kept by a failed proof, drift), then pulumi up again",
+    },
+  });
+  return saveReport(ctx.reportDir, ctx.stack, time, text);
+}
+
 /** Whether up would change anything on a host: not when the release is live and as declared. */
 export function changesHost(h: SurveyedHost, releaseId: string): boolean {
   return !(

@@ -53,5 +53,16 @@ describe("a serial rollout over two real sshd servers", function () {
     expect(registered).to.include("web2-release");
     expect(registered).to.not.include.members(["web2-release-upload"]);
     expect(registered).to.not.include("web2-deploy");
+    // The failed up still leaves its report, which says it did not finish.
+    const reports = fs.readdirSync(path.join(work, "reports", "test"));
+    expect(reports).to.have.length(1);
+    const text = fs.readFileSync(path.join(work, "reports", "test", reports[0]), "utf8");
+    expect(text).to.contain("FINAL RESULT: INCOMPLETE\n");
+    expect(text).to.match(
+      /^exact gap: the up started at \S+ and did not finish: an operation failed or the run was cancelled$/m,
+    );
+    expect(text).to.contain(
+      "production_mutation: web1 UNKNOWN (the deploy started and did not finish); web2 UNKNOWN",
+    );
   });
 });
