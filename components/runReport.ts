@@ -2,7 +2,7 @@ import { ChangeSet } from "./changeSet";
 import { BlockedError } from "./errors";
 import { GateResult } from "./gates";
 import { KillSwitchSpec, readKillSwitch } from "./killSwitch";
-import { HostLines, renderReport, saveReport, surveyedLines } from "./report";
+import { HostLines, renderReport, ReportInput, saveReport, surveyedLines } from "./report";
 import { SurveyedHost } from "./serverPrecheck";
 
 /** Where and for what a run reports. */
@@ -24,6 +24,28 @@ function surveyed(hosts: readonly SurveyedHost[], spec: KillSwitchSpec): HostLin
   );
 }
 
+/** The parts of a report that differ between a blocked run, a preview and a started up. */
+type RunSpecific = Omit<ReportInput, "stack" | "mode" | "time" | "killSwitch" | "hosts">;
+
+/** Renders and saves a report of this run; every server's lines come from its survey. */
+function writeRunReport(
+  ctx: RunReportContext,
+  hosts: readonly SurveyedHost[],
+  specific: (time: Date) => RunSpecific,
+  hostLines: (h: HostLines) => HostLines = (h) => h,
+): { text: string; file: string } {
+  const time = new Date();
+  const text = renderReport({
+    stack: ctx.stack,
+    mode: ctx.mode,
+    time,
+    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
+    hosts: surveyed(hosts, ctx.killSwitch).map(hostLines),
+    ...specific(time),
+  });
+  return { text, file: saveReport(ctx.reportDir, ctx.stack, time, text) };
+}
+
 /**
  * Turns a gate's block into the run's report: written to the report directory, and thrown as
  * the error that `pulumi preview` and `pulumi up` print, so both say the same. Anything that
@@ -35,20 +57,13 @@ export function reportBlocked(
   hosts: readonly SurveyedHost[],
 ): never {
   if (!(err instanceof BlockedError)) throw err;
-  const time = new Date();
-  const text = renderReport({
-    stack: ctx.stack,
-    mode: ctx.mode,
-    time,
+  const { text, file } = writeRunReport(ctx, hosts, () => ({
     result: "BLOCKED_WITH_EXACT_GAP",
     gates: err.gates,
     changeSet: err.context.changeSet,
-    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
-    hosts: surveyed(hosts, ctx.killSwitch),
     unchanged: err.context.unchanged,
     blocked: { gap: err.gap, next: err.context.next },
-  });
-  const file = saveReport(ctx.reportDir, ctx.stack, time, text);
+  }));
   throw new BlockedError(`${text}\n(report: ${file})`, err.gap, err.gates, err.context);
 }
 
@@ -61,19 +76,12 @@ export function reportPreview(
   wouldChange: boolean,
   unchanged: string,
 ): string {
-  const time = new Date();
-  const text = renderReport({
-    stack: ctx.stack,
-    mode: "preview",
-    time,
+  return writeRunReport(ctx, hosts, () => ({
     result: wouldChange ? "PREVIEW_ONLY: would deploy" : "PREVIEW_ONLY: no change",
     gates,
     changeSet,
-    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
-    hosts: surveyed(hosts, ctx.killSwitch),
     unchanged,
-  });
-  return saveReport(ctx.reportDir, ctx.stack, time, text);
+  })).file;
 }
 
 /**
@@ -86,28 +94,23 @@ export function reportStarted(
   changeSet: ChangeSet,
   hosts: readonly SurveyedHost[],
 ): string {
-  const time = new Date();
-  const text = renderReport({
-    stack: ctx.stack,
-    mode: "up",
-    time,
+  const before = (h: HostLines): HostLines => ({
+    ...h,
+    productionMutation: "UNKNOWN (the deploy started and did not finish)",
+    killSwitch: `before the deploy ${h.killSwitch}`,
+    deployedTree: `before the deploy ${h.deployedTree}`,
+    servicesRestarted: "unknown",
+  });
+  const specific = (time: Date): RunSpecific => ({
     result: "INCOMPLETE",
     gates,
     changeSet,
-    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
-    hosts: surveyed(hosts, ctx.killSwitch).map((h) => ({
-      ...h,
-      productionMutation: "UNKNOWN (the deploy started and did not finish)",
-      killSwitch: `before the deploy ${h.killSwitch}`,
-      deployedTree: `before the deploy ${h.deployedTree}`,
-      servicesRestarted: "unknown",
-    })),
     blocked: {
       gap: `the up started at ${time.toISOString()} and did not finish: an operation failed or the run was cancelled`,
       next: "read the error pulumi up printed; run pulumi preview to see each server's state (a lock kept by a failed proof, drift), then pulumi up again",
     },
   });
-  return saveReport(ctx.reportDir, ctx.stack, time, text);
+  return writeRunReport(ctx, hosts, specific, before).file;
 }
 
 /** Whether up would change anything on a host: not when the release is live and as declared. */

@@ -105,13 +105,14 @@ export async function verifyAttestation(o: VerifyOptions): Promise<Check[]> {
 
 /** The verdict, one line per check, then the result; rejected when any check failed. */
 export function renderChecks(checks: readonly Check[]): { text: string; ok: boolean } {
-  const failedChecks = checks.filter((c) => c.outcome === "FAILED");
+  const of = (outcome: Check["outcome"]) => checks.filter((c) => c.outcome === outcome);
+  const failedChecks = of("FAILED");
   const width = Math.max(...checks.map((c) => c.name.length));
   const lines = checks.map((c) => `${c.outcome.padEnd(7)} ${c.name.padEnd(width)}  ${c.detail}`);
   const ok = failedChecks.length === 0;
   lines.push(
     ok
-      ? `VERIFIED: ${checks.filter((c) => c.outcome === "ok").length} check(s) held, ${checks.length - failedChecks.length - checks.filter((c) => c.outcome === "ok").length} skipped`
+      ? `VERIFIED: ${of("ok").length} check(s) held, ${of("skipped").length} skipped`
       : `REJECTED: ${failedChecks.length} check(s) failed: ${failedChecks.map((c) => c.name).join("; ")}`,
   );
   return { text: lines.join("\n"), ok };

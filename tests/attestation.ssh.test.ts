@@ -7,8 +7,8 @@ import { runProgram, StackOutputs } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { Check } from "../components/verify";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "./helpers/attest";
-import { FixtureRepo, tempDir } from "./helpers/repo";
-import { sshStackConfig } from "./helpers/stack";
+import { FixtureRepo } from "./helpers/repo";
+import { sshStackConfig, sshSuite } from "./helpers/stack";
 
 const failedOf = (checks: Check[]) =>
   checks.filter((c) => c.outcome === "FAILED").map((c) => `${c.name}: ${c.detail}`);
@@ -25,6 +25,7 @@ function flipByte(file: string, at: (buf: Buffer) => number): () => void {
 
 describe("the attestation of a deploy, checked by npm run verify", function () {
   this.timeout(180_000);
+  const suite = sshSuite();
   const signer = signingKeyPair();
   let sshd: TestSshd;
   let repo: FixtureRepo;
@@ -36,9 +37,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   let revisions: string;
 
   before(async () => {
-    sshd = await TestSshd.start();
-    repo = FixtureRepo.create();
-    work = tempDir();
+    ({ sshd, repo, work } = suite);
     lifecycle = new CommandLifecycle();
     config = sshStackConfig(repo.dir, work, sshd, { attestationKey: signer.privateKey });
     revisions = path.join(work, "srv", "app", ".deploy", "revisions.jsonl");
@@ -49,11 +48,6 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       out = run.outputs!;
     }
     saved = savedAttestation(out);
-  });
-  after(async () => {
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it("holds three statements on the artifact: SLSA provenance, a test result and the deploy", () => {

@@ -8,13 +8,14 @@ import { BlockedError } from "../components/errors";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { snapshot } from "./helpers/release";
-import { FixtureRepo, tempDir } from "./helpers/repo";
+import { FixtureRepo } from "./helpers/repo";
 import { expectVerified, signingKeyPair } from "./helpers/attest";
-import { sshStackConfig } from "./helpers/stack";
+import { sshStackConfig, sshSuite } from "./helpers/stack";
 import { TestSshd } from "../harness/sshd";
 
 describe("deploying over SSH to a real sshd, through the program", function () {
   this.timeout(180_000);
+  const suite = sshSuite();
   let sshd: TestSshd;
   let repo: FixtureRepo;
   let work: string;
@@ -27,10 +28,8 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   const signer = signingKeyPair();
 
   before(async () => {
-    sshd = await TestSshd.start();
-    repo = FixtureRepo.create();
+    ({ sshd, repo, work } = suite);
     v1 = repo.head();
-    work = tempDir();
     root = path.join(work, "srv", "app");
     lifecycle = new CommandLifecycle();
     cfg = (over = {}) =>
@@ -45,11 +44,6 @@ describe("deploying over SSH to a real sshd, through the program", function () {
         attestationKey: signer.privateKey,
         ...over,
       });
-  });
-  after(async () => {
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   // Every deploy here must leave an attestation that npm run verify accepts, signature included.

@@ -6,11 +6,12 @@ import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { expectVerified } from "./helpers/attest";
 import { REUPLOAD, snapshot } from "./helpers/release";
-import { FixtureRepo, tempDir } from "./helpers/repo";
-import { sshStackConfig } from "./helpers/stack";
+import { FixtureRepo } from "./helpers/repo";
+import { sshStackConfig, sshSuite } from "./helpers/stack";
 
 describe("faults between the steps of a deploy, against a real sshd", function () {
   this.timeout(180_000);
+  const suite = sshSuite();
   let sshd: TestSshd;
   let repo: FixtureRepo;
   let work: string;
@@ -19,19 +20,12 @@ describe("faults between the steps of a deploy, against a real sshd", function (
   let lifecycle: CommandLifecycle;
 
   before(async () => {
-    sshd = await TestSshd.start();
-    repo = FixtureRepo.create();
-    work = tempDir();
+    ({ sshd, repo, work } = suite);
     root = path.join(work, "srv", "app");
     config = sshStackConfig(repo.dir, work, sshd);
     lifecycle = new CommandLifecycle();
     const v1 = await runProgram(config, { preview: false, lifecycle });
     expect(v1.error, v1.error?.message).to.equal(undefined);
-  });
-  after(async () => {
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it("names the exact replace that uploads again an upload lost after it ran, and converges with it", async () => {

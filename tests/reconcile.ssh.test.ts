@@ -12,7 +12,7 @@ import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
-import { sshHost, sshStackConfig } from "./helpers/stack";
+import { sshHost, sshStackConfig, sshSuite } from "./helpers/stack";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const SERVICE = fs.readFileSync(
@@ -24,6 +24,7 @@ const SERVICE_BROKEN = "def run(mode):\n    return 'v2:' + mode\n";
 
 describe("npm run reconcile, against a real sshd", function () {
   this.timeout(180_000);
+  const suite = sshSuite();
   let sshd: TestSshd;
   let repo: FixtureRepo;
   let work: string;
@@ -55,21 +56,14 @@ describe("npm run reconcile, against a real sshd", function () {
   }
 
   before(async () => {
-    sshd = await TestSshd.start();
-    repo = FixtureRepo.create();
+    ({ sshd, repo, work } = suite);
     v1 = repo.head();
-    work = tempDir();
     root = path.join(work, "srv", "app");
     cfg = sshStackConfig(repo.dir, work, sshd);
     lifecycle = new CommandLifecycle();
     const run = await runProgram(cfg, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
     await expectVerified(run.outputs!, cfg);
-  });
-  after(async () => {
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it("refuses a change set that does not match --expect: a wrong hash, a file too many, a file too few", async () => {

@@ -5,8 +5,8 @@ import { CommandLifecycle } from "../harness/lifecycle";
 import { ProgramRun, runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { expectVerified, signingKeyPair } from "./helpers/attest";
-import { FixtureRepo, tempDir } from "./helpers/repo";
-import { sshStackConfig } from "./helpers/stack";
+import { FixtureRepo } from "./helpers/repo";
+import { sshStackConfig, sshSuite } from "./helpers/stack";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const PASSPHRASE = "correct horse battery staple 4417";
@@ -53,21 +53,13 @@ function needles(privateKey: string, passphrase: string, signingKey: string): st
 
 describe("secrets never reach an output, a report, a log line or the recorded state", function () {
   this.timeout(180_000);
+  const suite = sshSuite({ passphrase: PASSPHRASE });
   const signer = signingKeyPair();
   let sshd: TestSshd;
   let repo: FixtureRepo;
   let work: string;
 
-  before(async () => {
-    sshd = await TestSshd.start({ passphrase: PASSPHRASE });
-    repo = FixtureRepo.create();
-    work = tempDir();
-  });
-  after(async () => {
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  before(() => ({ sshd, repo, work } = suite));
 
   it("deploys with a passphrase-protected key and a signing key, and none of them appears anywhere", async () => {
     expect(sshd.userKey.privateKey).to.contain("BEGIN OPENSSH PRIVATE KEY");

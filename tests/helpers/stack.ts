@@ -1,7 +1,8 @@
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TestSshd } from "../../harness/sshd";
-import { PY_TEST_COMMAND } from "./repo";
+import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
 /** A host entry for a test sshd, as `hosts` config lists it. */
 export function sshHost(name: string, sshd: TestSshd) {
@@ -36,4 +37,31 @@ export function sshStackConfig(
     sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
     ...over,
   };
+}
+
+/** What an SSH suite works on: a test sshd, a fixture repo, and a scratch directory. */
+export interface SshSuite {
+  sshd: TestSshd;
+  repo: FixtureRepo;
+  work: string;
+}
+
+/**
+ * Registers the hooks that start a test sshd, create the fixture repo and a scratch directory
+ * before the suite, and stop and remove them after it. Call it first in the describe body, so
+ * the suite's own `before` sees them set.
+ */
+export function sshSuite(opts: { passphrase?: string } = {}): SshSuite {
+  const s = {} as SshSuite;
+  before(async () => {
+    s.sshd = await TestSshd.start(opts);
+    s.repo = FixtureRepo.create();
+    s.work = tempDir();
+  });
+  after(async () => {
+    await s.sshd?.stop();
+    s.repo?.remove();
+    if (s.work) fs.rmSync(s.work, { recursive: true, force: true });
+  });
+  return s;
 }
