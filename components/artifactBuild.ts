@@ -42,6 +42,13 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await fs.promises.rename(tmp, file);
 }
 
+/** Whether a symlink at `link` (relative to the release) resolves outside the release. */
+export function leavesRelease(link: string, target: string): boolean {
+  if (target.startsWith("/")) return true;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(link), target));
+  return resolved === ".." || resolved.startsWith("../");
+}
+
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /**
@@ -63,6 +70,15 @@ export async function buildArtifact(
     outPath: staging,
   });
 
+  // The server refuses such a link too; refusing it here lets preview say so.
+  const escaping = t.symlinks.find((l) => leavesRelease(l.path, l.target));
+  if (escaping) {
+    await fs.promises.rm(staging, { force: true });
+    return {
+      gap: `commit ${c.commit.slice(0, 12)} holds a symlink that points outside the release: ${escaping.path} -> ${escaping.target}`,
+      next: `replace it with a relative link inside the tree, or list the target in sharedFiles; or exclude it (pulumi config set --path 'exclude[0]' '${escaping.path}'); commit, run again`,
+    };
+  }
   const releaseId = releaseIdOf(c.commit, t.tarSha256);
   const file = path.join(dir, `${releaseId}.tar.gz`);
   await fs.promises.rename(staging, file);

@@ -53,6 +53,8 @@ export function writeKillSwitchScript(root: string, s: KillSwitchSpec): string {
     ...preamble(root),
     `F="$SHARED/"${q(s.file)}`,
     'mkdir -p "$(dirname "$F")"',
+    // What an interrupted write left; the deploy lock keeps any other writer out.
+    'rm -f "$F.tmp-"*',
     `printf '%s' ${q(renderKillSwitch(s))} > "$F.tmp-$$"`,
     'mv "$F.tmp-$$" "$F"',
     'echo "killswitch_b64=$(base64 -w 0 < "$F")"',

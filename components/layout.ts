@@ -15,6 +15,8 @@ export function layout(root: string) {
     uploads: `${deploy}/uploads`,
     lock: `${deploy}/lock`,
     revisions: `${deploy}/revisions.jsonl`,
+    /** Release ids whose post-deploy proof passed, oldest first: what retention keeps. */
+    proved: `${deploy}/proved`,
   };
 }
 
@@ -61,6 +63,7 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
     `UPLOADS=${q(l.uploads)}`,
     `LOCK=${q(l.lock)}`,
     `REVISIONS=${q(l.revisions)}`,
+    `PROVED=${q(l.proved)}`,
     "verify_release() {",
     '  [ -d "$1" ] && [ -f "$2" ] && [ -f "$3" ] || return 1',
     '  _vn=$(grep -c "" "$2" || true)',

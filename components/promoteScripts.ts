@@ -37,6 +37,8 @@ export function backupScript(a: BackupArgs): string {
     `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOTHING}; ` +
       'run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"',
     'mkdir -p "$BACKUPS"',
+    // Under the lock, a temporary archive is what an interrupted backup left.
+    'rm -f "$BACKUPS/"*.tmp-*',
     'B="$BACKUPS/$(date -u +%Y%m%dT%H%M%SZ)-$live.tar.gz"',
     // Written under a temporary name, so a backup that exists is always whole.
     `tar -I 'gzip -1' -cf "$B.tmp-$$" -C "$CURRENT/" . || { rm -f "$B.tmp-$$"; block "backup of the live tree failed; ` +
@@ -80,8 +82,19 @@ export function promoteScript(a: PromoteArgs): string {
       `block "release $ID is not staged; refusing to switch current to it; ${NOTHING}; run pulumi up again to stage it"`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     'prev=""',
+    'rm -f "$R/.current.tmp-"*',
+    "entry() {",
+    '  if [ -s "$REVISIONS" ]; then ph="\\"$(tail -n 1 "$REVISIONS" | sha256sum | cut -c1-64)\\""; else ph=null; fi',
+    '  if [ -n "$prev" ]; then pj="\\"$prev\\""; else pj=null; fi',
+    `  printf '{"time":"%s","releaseId":%s,"commit":%s,"sha256":%s,"who":%s,"host":%s,"previous":%s,"prevHash":%s}\\n' ` +
+      `"$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${j(a.releaseId)} ${j(a.commit)} ${j(a.sha256)} ${j(a.who)} ${j(a.host)} "$pj" "$ph" >> "$REVISIONS"`,
+    "}",
+    'logged() { [ -f "$REVISIONS" ] && tail -n 1 "$REVISIONS" | sed -n \'s/.*"releaseId":"\\([^"]*\\)".*/\\1/p\'; }',
     'if [ "$cur" = "releases/$ID" ]; then',
     "  echo promoted=unchanged",
+    // A switch whose log entry was lost (the run was cut between the two) is logged now.
+    "  last=$(logged || true)",
+    '  [ "$last" = "$ID" ] || { prev=$last; entry; echo revision=repaired; }',
     "else",
     '  [ -n "$cur" ] && prev=$(basename "$cur")',
     '  ln -sfn "releases/$ID" "$R/.current.tmp-$$"',
@@ -90,19 +103,18 @@ export function promoteScript(a: PromoteArgs): string {
     '    mv -T "$CURRENT" "$RELEASES/$prev"',
     "  fi",
     '  mv -T "$R/.current.tmp-$$" "$CURRENT"',
-    '  if [ -s "$REVISIONS" ]; then ph="\\"$(tail -n 1 "$REVISIONS" | sha256sum | cut -c1-64)\\""; else ph=null; fi',
-    '  if [ -n "$prev" ]; then pj="\\"$prev\\""; else pj=null; fi',
-    `  printf '{"time":"%s","releaseId":%s,"commit":%s,"sha256":%s,"who":%s,"host":%s,"previous":%s,"prevHash":%s}\\n' ` +
-      `"$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${j(a.releaseId)} ${j(a.commit)} ${j(a.sha256)} ${j(a.who)} ${j(a.host)} "$pj" "$ph" >> "$REVISIONS"`,
+    "  entry",
     "  echo promoted=switched",
     "fi",
     'echo "previous=$prev"',
     // The entry that records this release going live, by its chain hash: the attestation's link to the log.
     'rev=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$ID\\"" "$REVISIONS" | tail -n 1 || true)',
     'if [ -n "$rev" ]; then echo "revision_sha256=$(printf \'%s\\n\' "$rev" | sha256sum | cut -c1-64)"; fi',
-    // Kept: the live release, the one before it, and the newest promoted ones from the log.
-    'keep=$( { echo "$ID"; echo "$prev"; [ -f "$REVISIONS" ] && tac "$REVISIONS" | ' +
-      `sed -n 's/.*"releaseId":"\\([^"]*\\)".*/\\1/p' | awk '!seen[$0]++' | head -n ${a.keepReleases}; } | sort -u)`,
+    // Kept: the one before the live release, and keepReleases counting the live one and the
+    // newest releases that passed their proof (a layout older than that record counts every logged one). A release that failed
+    // its proof, or was staged and never switched to, never takes the place of a good one.
+    'keep=$( { echo "$prev"; { echo "$ID"; if [ -f "$PROVED" ]; then tac "$PROVED"; elif [ -f "$REVISIONS" ]; then tac "$REVISIONS" | ' +
+      `sed -n 's/.*"releaseId":"\\([^"]*\\)".*/\\1/p'; fi; } | awk '!seen[$0]++' | head -n ${a.keepReleases}; } | sort -u)`,
     'for d in "$RELEASES"/*; do',
     '  [ -d "$d" ] || continue',
     '  id=$(basename "$d")',

@@ -82,6 +82,7 @@ export function proofScript(a: ProofArgs): string {
     ...restart,
     ...probes,
     ...invariants,
+    'echo "$ID" >> "$PROVED"',
     "echo proof=passed",
   );
 }

@@ -29,22 +29,36 @@ export function acquireLockScript(
     `host=${info.host}`,
     `artifact=${info.artifact}`,
   ];
+  // The shell running the deploy, by pid and start time: a pid alone may have been reused.
+  const write = (file: string) =>
+    `printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "pid=$$" "start=$(started $$)" > ${file}`;
   return script(
     ...preamble(root),
+    "started() { sed 's/.*) //' \"/proc/$1/stat\" 2>/dev/null | cut -d' ' -f20; }",
+    // Lock candidates of deploys that died before renaming theirs; a live one is gone in ms.
+    "sweep() { find \"$R/.deploy\" -maxdepth 1 -name '.lock-*' -mmin +1 -exec rm -rf {} + 2>/dev/null || true; }",
     'mkdir -p "$R/.deploy"',
     'T="$R/.deploy/.lock-$$"',
     'rm -rf "$T"; mkdir "$T"',
-    `printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$T/info"`,
-    'if mv -T "$T" "$LOCK" 2>/dev/null; then echo lock=acquired; exit 0; fi',
+    write('"$T/info"'),
+    'if mv -T "$T" "$LOCK" 2>/dev/null; then echo lock=acquired; sweep; exit 0; fi',
     'rm -rf "$T"',
-    `if grep -qxF ${q(`token=${info.token}`)} "$LOCK/info" 2>/dev/null; then echo lock=reentered; exit 0; fi`,
     'field() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null | head -n 1; }',
+    `if grep -qxF ${q(`token=${info.token}`)} "$LOCK/info" 2>/dev/null; then`,
+    // A run of this same deploy whose connection was cut may still be running there.
+    "  p=$(field pid)",
+    '  if [ -n "$p" ] && [ "$p" != $$ ] && [ -n "$(field start)" ] && [ "$(started "$p")" = "$(field start)" ]; then',
+    `    block "an earlier run of this deploy (pid $p on the server, since $(field since)) is still running and holds the lock; ${NOTHING}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
+    "  fi",
+    `  ${write('"$LOCK/info.new"')} && mv "$LOCK/info.new" "$LOCK/info"`,
+    "  echo lock=reentered; sweep; exit 0",
+    "fi",
     'age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))',
     `if [ ${breakStale ? "yes" : "no"} = yes ] && [ "$age" -ge ${staleSeconds} ]; then`,
     '  echo "lock_broken=$(field holder)@$(field host) since $(field since)"',
     '  rm -rf "$LOCK"; mkdir "$T"',
-    `  printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$T/info"`,
-    '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && exit 0',
+    `  ${write('"$T/info"')}`,
+    '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && sweep && exit 0',
     "fi",
     'stale=""; [ "$age" -ge ' +
       staleSeconds +
@@ -125,8 +139,15 @@ export function stageScript(a: StageArgs): string {
     // Leftovers of an interrupted stage of this release, unless an interrupted replacement left
     // current pointing at one.
     'live=$(readlink "$CURRENT" 2>/dev/null || true)',
-    'for t in "$RELEASES/.tmp-$ID-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
+    // Under the lock no other stage runs: any temporary tree is left from an interrupted one.
+    'for t in "$RELEASES/.tmp-"* "$RELEASES/.drifted-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
+    // A staged release that no longer matches its manifest was changed on the server: it is
+    // evidence, so it is never switched to nor silently replaced.
+    'bad=$( [ -d "$REL" ] && [ -f "$MAN" ] && cd "$REL" && sha256sum -c --quiet "$MAN" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 || true)',
+    `[ ! -e "$REL" ] || [ "$live" = "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
+      'block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
+      `${NOTHING}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
     `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
       `block "the live release $ID was modified on the server (drift); ${NOTHING}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
     `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; upload it again: $REUPLOAD"`,
@@ -140,7 +161,12 @@ export function stageScript(a: StageArgs): string {
     ...heredoc('"$TMP.sha256sums"', a.manifest),
     ...heredoc('"$TMP.links"', a.links),
     'trap \'rm -f "$TMP.sha256sums" "$TMP.links"\' EXIT',
-    'tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || { e=$(head -n 3 "$TMP.err"); rm -f "$TMP.err"; fail "the artifact does not extract: $e"; }',
+    'st=0; tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || st=$?',
+    // GNU tar skips a member with ".." and strips a leading "/": either means a crafted archive.
+    `slip=$(sed -n "s/^tar: \\(.*\\): Member name contains '..'$/\\1/p" "$TMP.err" | head -n 1)`,
+    `[ -n "$slip" ] || slip=$(sed -n "s/^tar: Removing leading \\(.*\\) from member names$/a name starting with \\1/p" "$TMP.err" | head -n 1)`,
+    '[ -z "$slip" ] || { rm -f "$TMP.err"; fail "the artifact holds a path that leaves the release: $slip"; }',
+    '[ "$st" -eq 0 ] || { e=$(head -n 3 "$TMP.err"); rm -f "$TMP.err"; fail "the artifact does not extract: $e"; }',
     'rm -f "$TMP.err"',
     'bad=$(find "$TMP" ! -type f ! -type d ! -type l | head -n 1)',
     '[ -z "$bad" ] || fail "the artifact holds a special file: ${bad#"$TMP"/}"',

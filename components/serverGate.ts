@@ -171,3 +171,19 @@ export function diskFailure(
     next: `free space on ${c.hostName} (old backups in ${c.deploy.deployRoot}/backups, or lower keepReleases/keepBackups), then run again`,
   };
 }
+
+/**
+ * A staged release that no longer matches its manifest: someone changed it on the server. It
+ * is never switched to, and never replaced without being told to.
+ */
+export function tamperedTarget(
+  c: SurveyContext,
+  releaseId: string,
+  differs: string | undefined,
+): GateFailure {
+  const dir = `${c.deploy.deployRoot}/releases/${releaseId}`;
+  return {
+    gap: `server ${c.hostName}: release ${releaseId} is staged but does not match its manifest${differs ? ` (${differs} differs)` : ""}: it was changed on the server after it was staged; ${NOTHING}`,
+    next: `inspect ${dir} on ${c.hostName}, then remove it so that the next run stages a verified copy, or pulumi config set acceptDrift true to replace it`,
+  };
+}

@@ -12,6 +12,7 @@ import {
   diskFailure,
   judgeSurvey,
   SurveyContext,
+  tamperedTarget,
 } from "./serverGate";
 import { ExcludeFilter } from "./excludes";
 import { SshError } from "./ssh";
@@ -120,7 +121,13 @@ export class ServerPrecheck {
       const out = await this.runners[i].run(
         targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
       );
-      h.staged = parseTarget(out.stdout) === "present" && h.survey.live !== a.releaseId;
+      const target = parseTarget(out.stdout);
+      if (target.state === "bad" && h.survey.live !== a.releaseId && !this.deploy.acceptDrift)
+        run.block(
+          "G4",
+          tamperedTarget(this.context(h.name, this.runners[i]), a.releaseId, target.differs),
+        );
+      h.staged = target.state === "present" && h.survey.live !== a.releaseId;
       h.departures = departures(h.survey, this.context(h.name, this.runners[i]), a.releaseId);
       const disk = h.staged
         ? undefined

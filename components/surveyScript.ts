@@ -90,15 +90,22 @@ export function targetScript(
     ...preamble(root, exclude),
     `ID=${q(releaseId)}`,
     'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
-    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad; else echo target=absent; fi',
+    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad',
+    // The first file that differs, for the refusal; none when only the file count or a link differs.
+    '  [ ! -f "$MANIFESTS/$ID.sha256sums" ] || ( cd "$RELEASES/$ID" && sha256sum -c --quiet "$MANIFESTS/$ID.sha256sums" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 | sed "s/^/target_differs=/" ) || true',
+    "else echo target=absent; fi",
   );
 }
 
-/** Reads targetScript's answer. */
-export function parseTarget(stdout: string): "present" | "absent" | "bad" {
+/** Reads targetScript's answer; `differs` is the first file of a bad release that differs. */
+export function parseTarget(stdout: string): {
+  state: "present" | "absent" | "bad";
+  differs?: string;
+} {
   const m = /^target=(present|absent|bad)$/m.exec(stdout);
   if (!m) throw new Error(`the target check did not finish: ${stdout.slice(-500)}`);
-  return m[1] as "present" | "absent" | "bad";
+  const differs = /^target_differs=(.+)$/m.exec(stdout)?.[1];
+  return { state: m[1] as "present" | "absent" | "bad", ...(differs ? { differs } : {}) };
 }
 
 /** Parses the survey's output. Exported for testing. */

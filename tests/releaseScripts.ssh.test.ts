@@ -192,27 +192,55 @@ describe("the release scripts, over SSH to a real sshd", function () {
     expect(snapshot(path.join(root, "releases"))).to.deep.equal(before);
   });
 
-  it("stages a tampered staged release afresh from its upload before switching to it", async () => {
+  it("refuses to switch back to a staged release that was tampered with, naming the file, and leaves the server as it was", async () => {
+    await deploy(v1);
+    await deploy(v2);
+    const rel = path.join(root, "releases", v1.releaseId);
+    fs.appendFileSync(path.join(rel, "app/service.py"), "# edited on the server\n");
+    const before = snapshot(root);
+    const out = await deploy(v1);
+    expect(out.code).to.equal(3);
+    expect(out.blocked).to.equal(
+      `release ${v1.releaseId} on the server does not match its manifest (app/service.py differs): it was changed after it was staged; ` +
+        `nothing was changed; inspect ${rel}, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it`,
+    );
+    expect(link()).to.equal(`releases/${v2.releaseId}`);
+    // The upload went again (deploy() uploads first); everything else is as it was.
+    expect(snapshot(root)).to.deep.equal(before);
+  });
+
+  it("replaces a tampered staged release with a verified copy from its upload when drift is accepted", async () => {
     await deploy(v1);
     await deploy(v2);
     const file = path.join(root, `releases/${v1.releaseId}/app/service.py`);
     const original = fs.readFileSync(file, "utf8");
     fs.appendFileSync(file, "# edited on the server\n");
-    const out = await deploy(v1);
+    const out = await deploy(v1, { acceptDrift: true });
     expect(out.code).to.equal(0);
     expect(out.steps.stage.staged).to.equal("new");
     expect(link()).to.equal(`releases/${v1.releaseId}`);
     expect(fs.readFileSync(file, "utf8")).to.equal(original);
   });
 
-  it("refuses to switch to a tampered staged release whose upload is gone, and leaves current alone", async () => {
+  it("refuses to stage a tampered release whose upload is gone even when drift is accepted, and leaves current alone", async () => {
     await deploy(v1);
     await deploy(v2);
     fs.appendFileSync(path.join(root, `releases/${v1.releaseId}/app/service.py`), "# edited\n");
     const up = path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`);
     fs.rmSync(up);
     await run(acquireLockScript(root, ME, false, 3600));
-    const staged = await stage(v1, [".env"]);
+    const staged = await run(
+      stageScript({
+        root,
+        ...manifestsOf(v1),
+        releaseId: v1.releaseId,
+        sha256: v1.sha256,
+        reupload: REUPLOAD,
+        sharedFiles: [".env"],
+        lockToken: ME.token,
+        acceptDrift: true,
+      }),
+    );
     expect(staged.code).to.equal(3);
     expect(staged.blocked).to.equal(
       `artifact ${up} is not on the server; nothing was changed; upload it again: ${REUPLOAD}`,

@@ -45,7 +45,7 @@ describe("the server survey (G0 on the server), over SSH", function () {
     }),
   });
   const target = async () =>
-    parseTarget((await runner.run(targetScript(root, v1.releaseId))).stdout);
+    parseTarget((await runner.run(targetScript(root, v1.releaseId))).stdout).state;
   const survey = async () =>
     parseSurvey(
       (
