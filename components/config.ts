@@ -140,9 +140,29 @@ export function parseKeys(
     }
     const result = spec.schema.safeParse(input);
     if (result.success) values[key] = result.data;
-    else problem(JSON.stringify(value));
+    else
+      problem(
+        spec.json
+          ? offending(key, input, result.error.issues[0]?.path ?? [])
+          : JSON.stringify(value),
+      );
   }
   return { values, problems };
+}
+
+/**
+ * The part of a JSON value that broke its rule, as `hosts[0].port = "ssh"`, so that a long list
+ * does not hide the one bad field; the whole value when the rule is about the whole.
+ */
+function offending(key: string, input: unknown, at: readonly PropertyKey[]): string {
+  let v: unknown = input;
+  let name = key;
+  for (const k of at) {
+    if (v === null || typeof v !== "object") break;
+    v = (v as Record<PropertyKey, unknown>)[k];
+    name += typeof k === "number" ? `[${k}]` : `.${String(k)}`;
+  }
+  return `${name} = ${JSON.stringify(v) ?? "nothing"}`;
 }
 
 /** Parses and validates raw config, reporting every problem at once. Exported for testing. */

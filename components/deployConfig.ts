@@ -184,6 +184,9 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     target: "ssh" | "local";
     rollout: "serial" | "parallel";
   };
+  // A key that is itself invalid was replaced by its default above: checks that combine keys
+  // would then report that default, not what was set.
+  const bad = (k: string) => problems.some((p) => p.key === `${PROJECT}:${k}`);
   const ks = c.killSwitch as KillSwitchSpec;
   if (ks.value && !c.allowLiveExecution) {
     problems.push({
@@ -193,7 +196,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
       fix: "keep the kill-switch off (pulumi config set --path killSwitch.value false), or confirm the risk: pulumi config set allowLiveExecution true",
     });
   }
-  if (c.target === "ssh" && !c.deployRoot.startsWith("/")) {
+  if (c.target === "ssh" && !bad("deployRoot") && !c.deployRoot.startsWith("/")) {
     problems.push({
       key: `${PROJECT}:deployRoot`,
       rule: "an absolute path for target ssh",
@@ -201,7 +204,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
       fix: SPECS.deployRoot.fix,
     });
   }
-  if (c.target === "ssh" && c.hosts.length === 0) {
+  if (c.target === "ssh" && !bad("hosts") && c.hosts.length === 0) {
     problems.push({
       key: `${PROJECT}:hosts`,
       rule: "at least one host for target ssh",
@@ -209,7 +212,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     });
   }
   const root = path.resolve(cwd, c.deployRoot);
-  if (root === "/" || path.dirname(root) === "/") {
+  if (!bad("deployRoot") && (root === "/" || path.dirname(root) === "/")) {
     problems.push({
       key: `${PROJECT}:deployRoot`,
       rule: "a directory at least two levels below /",

@@ -102,6 +102,13 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
       next: `inspect ${root}/current on ${c.hostName}, move it out of the way, then run again`,
     };
   }
+  if (s.unwritable !== undefined) {
+    const user = s.loginUser ?? "the login user";
+    return {
+      gap: `server ${c.hostName}: ${user} cannot write to ${s.unwritable}, which the deploy under ${root} needs; ${NOTHING}`,
+      next: `give ${user} write access on ${c.hostName} (chown -R ${user} ${s.unwritable}), or set deployRoot to a directory ${user} owns: pulumi config set deployRoot /srv/app`,
+    };
+  }
   const { added, drifted } = driftOf(s, c);
   const reconciled = driftReconciled(s, c);
   if (drifted && !c.deploy.acceptDrift && !reconciled) {

@@ -22,6 +22,9 @@ export interface ServerSurvey {
     ageSeconds: number;
   };
   diskFreeBytes: number;
+  /** The first directory of the layout the login user cannot write to, if any. */
+  unwritable?: string;
+  loginUser?: string;
   /** The kill-switch file's text, when it exists. */
   killSwitchText?: string;
   /** Each invariant's output now, before any change. */
@@ -67,6 +70,10 @@ export function surveyScript(
     'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
     'd="$R"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
     'echo "disk_free_kb=$(df -Pk "$d" | awk \'NR==2 {print $4}\')"',
+    // The first directory of the layout (or, before the first deploy, the nearest existing
+    // parent of the root) that the login user cannot write to.
+    'for x in "$d" "$RELEASES" "$R/.deploy" "$MANIFESTS" "$UPLOADS" "$SHARED" "$BACKUPS"; do [ ! -d "$x" ] || [ -w "$x" ] || { echo "unwritable=$x"; break; }; done',
+    'echo "login_user=$(id -un)"',
     `F="$SHARED/"${q(killSwitchFile)}`,
     '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
     ...invariants.flatMap((v, i) => [
@@ -148,6 +155,8 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
             ageSeconds: Number(single.lock_age ?? 0),
           },
     diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
+    unwritable: single.unwritable,
+    loginUser: single.login_user,
     killSwitchText: b64(single.killswitch_b64),
     invariants: Array.from(
       { length: invariantCount },

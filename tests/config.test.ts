@@ -87,7 +87,7 @@ describe("config", () => {
     [
       "refuses a negated exclude, which could re-include a secret",
       { ...base, exclude: '["!.env"]' },
-      `- config key "ssot-deploy:exclude" must be a list of glob strings, none negated with '!' (got "[\\"!.env\\"]"). Fix: pulumi config set --path 'exclude[0]' 'docs/**'`,
+      `- config key "ssot-deploy:exclude" must be a list of glob strings, none negated with '!' (got exclude[0] = "!.env"). Fix: pulumi config set --path 'exclude[0]' 'docs/**'`,
     ],
   ];
   for (const [name, raw, line] of cases) {

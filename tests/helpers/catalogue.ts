@@ -1,0 +1,44 @@
+import { expect } from "chai";
+import { isDeepStrictEqual } from "node:util";
+import { BlockedError, ConfigError } from "../../components/errors";
+import { blockedLine } from "../../components/sh";
+import { ProgramRun } from "../../harness/program";
+import { snapshot } from "./release";
+import { tally } from "./tally";
+
+/**
+ * The exact refusal a run ended with: a blocked report's gap, a config error's problem lines,
+ * or the BLOCKED line of a server step that refused. Undefined when the run did not refuse.
+ */
+export function refusalOf(err: Error | undefined): string | undefined {
+  if (err instanceof BlockedError) return err.gap;
+  if (err instanceof ConfigError) return err.message.split("\n").slice(1).join("\n");
+  return err ? blockedLine(err.message) : undefined;
+}
+
+/** A snapshot of the deploy root without the uploads, which an upload that ran has changed. */
+export function snapshotBesideUploads(root: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(snapshot(root)).filter(([k]) => !k.startsWith(".deploy/uploads/")),
+  );
+}
+
+/**
+ * Asserts that a run was refused with exactly `refusal` (a pattern, anchored at both ends, only
+ * where the text holds a test tool's own timing) and that `after` equals `before` (snapshots
+ * of the server), and counts the case in the reliability figures either way.
+ */
+export function expectRefused(
+  category: string,
+  run: ProgramRun,
+  refusal: string | RegExp,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): void {
+  const got = refusalOf(run.error);
+  const exact = typeof refusal === "string" ? got === refusal : refusal.test(got ?? "");
+  tally.inputs.push({ category, held: exact && isDeepStrictEqual(before, after) });
+  if (typeof refusal === "string") expect(got, run.error?.message).to.equal(refusal);
+  else expect(got, run.error?.message).to.match(refusal);
+  expect(after).to.deep.equal(before);
+}
