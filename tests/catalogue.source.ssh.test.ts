@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
-import { expectRefused } from "./helpers/catalogue";
+import { expectRunRefused } from "./helpers/catalogue";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo } from "./helpers/repo";
 import { sshHost, sshStackConfig, sshSuite } from "./helpers/stack";
@@ -220,7 +220,7 @@ describe("bad input on the source side: each refused with its exact text, the se
         else config[k] = v;
       const before = snapshot(root);
       const run = await runProgram(config, { preview: false, lifecycle });
-      expectRefused(c.category, run, c.refusal(), before, snapshot(root));
+      expectRunRefused(c.category, run, c.refusal(), before, snapshot(root));
     });
   }
 });

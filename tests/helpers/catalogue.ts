@@ -24,11 +24,26 @@ export function snapshotBesideUploads(root: string): Record<string, string> {
 }
 
 /**
- * Asserts that a run was refused with exactly `refusal` (a pattern, anchored at both ends, only
- * where the text holds a test tool's own timing) and that `after` equals `before` (snapshots
- * of the server), and counts the case in the reliability figures either way.
+ * Asserts that the refusal `got` is exactly `refusal` (a pattern, anchored at both ends, only
+ * where the text holds a clock or a test tool's own timing) and that `after` equals `before`
+ * (snapshots of the server), and counts the case in the reliability figures either way.
  */
 export function expectRefused(
+  category: string,
+  got: string | undefined,
+  refusal: string | RegExp,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): void {
+  const exact = typeof refusal === "string" ? got === refusal : refusal.test(got ?? "");
+  tally.inputs.push({ category, held: exact && isDeepStrictEqual(before, after) });
+  if (typeof refusal === "string") expect(got).to.equal(refusal);
+  else expect(got).to.match(refusal);
+  expect(after).to.deep.equal(before);
+}
+
+/** expectRefused for a program run, with its whole error shown when the refusal differs. */
+export function expectRunRefused(
   category: string,
   run: ProgramRun,
   refusal: string | RegExp,
@@ -36,9 +51,6 @@ export function expectRefused(
   after: Record<string, string>,
 ): void {
   const got = refusalOf(run.error);
-  const exact = typeof refusal === "string" ? got === refusal : refusal.test(got ?? "");
-  tally.inputs.push({ category, held: exact && isDeepStrictEqual(before, after) });
-  if (typeof refusal === "string") expect(got, run.error?.message).to.equal(refusal);
-  else expect(got, run.error?.message).to.match(refusal);
-  expect(after).to.deep.equal(before);
+  if (got === undefined) expect.fail(`not refused: ${run.error?.message ?? "the run succeeded"}`);
+  expectRefused(category, got, refusal, before, after);
 }
