@@ -34,7 +34,8 @@ export function acquireLockScript(
     `printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "pid=$$" "start=$(started $$)" > ${file}`;
   return script(
     ...preamble(root),
-    "started() { sed 's/.*) //' \"/proc/$1/stat\" 2>/dev/null | cut -d' ' -f20; }",
+    // Empty for a process that has ended, a zombie not yet reaped included.
+    'started() { sed \'s/.*) //\' "/proc/$1/stat" 2>/dev/null | awk \'$1 != "Z" && $1 != "X" { print $20 }\'; }',
     // Lock candidates of deploys that died before renaming theirs; a live one is gone in ms.
     "sweep() { find \"$R/.deploy\" -maxdepth 1 -name '.lock-*' -mmin +1 -exec rm -rf {} + 2>/dev/null || true; }",
     'mkdir -p "$R/.deploy"',

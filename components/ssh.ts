@@ -104,15 +104,24 @@ export class SshSession {
     });
   }
 
-  /** Writes a local file to a remote path through SFTP. */
+  /**
+   * Writes a local file to a remote path through SFTP. A connection lost partway fails the
+   * upload (SFTP alone would wait for replies that never come).
+   */
   upload(localPath: string, remotePath: string): Promise<void> {
     return new Promise((resolve, reject) => {
+      const lost = () => reject(new Error(`the connection closed while uploading ${remotePath}`));
+      this.client.once("close", lost);
+      const done = (e?: Error | null) => {
+        this.client.removeListener("close", lost);
+        if (e) reject(e);
+        else resolve();
+      };
       this.client.sftp((err, sftp) => {
-        if (err) return reject(err);
+        if (err) return done(err);
         sftp.fastPut(localPath, remotePath, (e) => {
           sftp.end();
-          if (e) reject(e);
-          else resolve();
+          done(e);
         });
       });
     });

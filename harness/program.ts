@@ -44,6 +44,23 @@ export async function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<
   return new Promise((r) => o.apply((v) => r(v)));
 }
 
+// Operation failures a run has already returned. The registrations that waited on the failed
+// resource reject later (when the next run resets the mocks) with that same failure inside
+// their message: the engine reports such a failure once, so these echoes are dropped. Any
+// other unhandled rejection is thrown on.
+const returned = new Set<string>();
+let filtering = false;
+function dropEchoes(): void {
+  if (filtering) return;
+  filtering = true;
+  process.on("unhandledRejection", (reason) => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (/failed to register new resource/.test(message))
+      for (const r of returned) if (message.includes(r)) return;
+    throw reason;
+  });
+}
+
 /**
  * Runs the program in-process under `pulumi.runtime.setMocks`, in preview or up mode, with
  * the given config (keys without the project prefix). Every registration is recorded; command
@@ -86,6 +103,10 @@ export async function runProgram(
     if (!opts.preview) await lifecycle.finish();
     return { outputs: resolved as unknown as StackOutputs, resources };
   } catch (error) {
+    if (lifecycle.hasFailed) {
+      dropEchoes();
+      returned.add((error as Error).message);
+    }
     return { error: error as Error, resources };
   } finally {
     if (lifecycle.hasFailed) {

@@ -49,6 +49,11 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
   throw new Error(`sshd did not listen on 127.0.0.1:${port}`);
 }
 
+export interface SshdOptions {
+  passphrase?: string;
+  path?: string;
+}
+
 /**
  * A real OpenSSH server on a free loopback port, with throwaway host and user keys, logging
  * in as the user running the tests. Nothing listens beyond 127.0.0.1; `stop()` ends it.
@@ -62,7 +67,11 @@ export class TestSshd {
     private proc: ChildProcess,
   ) {}
 
-  static async start(opts: { passphrase?: string } = {}): Promise<TestSshd> {
+  /**
+   * `passphrase` protects the user key; `path` is the PATH every session gets (sshd's SetEnv),
+   * which lets a test put its own commands in front of the system's.
+   */
+  static async start(opts: SshdOptions = {}): Promise<TestSshd> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-sshd-"));
     const host = keygen(path.join(dir, "host_ed25519"));
     const user = keygen(path.join(dir, "user_ed25519"), opts.passphrase ?? "");
@@ -86,6 +95,7 @@ export class TestSshd {
         "MaxStartups 50",
         "MaxSessions 50",
         "Subsystem sftp internal-sftp",
+        ...(opts.path ? [`SetEnv PATH=${opts.path}`] : []),
         "",
       ].join("\n"),
     );
@@ -119,6 +129,53 @@ export class TestSshd {
       privateKey: this.userKey.privateKey,
       ...overrides,
     };
+  }
+
+  /**
+   * Every process this server started for its clients, and all that those started: the
+   * sessions' sshd processes first, then the shells and commands under them.
+   */
+  sessionProcesses(): { pid: number; command: string; depth: number }[] {
+    const children = new Map<number, { pid: number; command: string }[]>();
+    for (const e of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const command = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+        children.set(ppid, [...(children.get(ppid) ?? []), { pid: Number(e), command }]);
+      } catch {
+        // The process ended while it was being read.
+      }
+    }
+    const out: { pid: number; command: string; depth: number }[] = [];
+    const walk = (pid: number, depth: number) => {
+      for (const c of children.get(pid) ?? []) {
+        out.push({ ...c, depth });
+        walk(c.pid, depth + 1);
+      }
+    };
+    if (this.proc.pid !== undefined) walk(this.proc.pid, 0);
+    return out;
+  }
+
+  /**
+   * Cuts every client connection. With `keepCommands`, only the sessions' sshd processes die
+   * (a dropped network: the commands they ran live on); without it, the commands die with
+   * them (a crash at that instant). The server keeps listening. Returns the pids killed.
+   */
+  cut(opts: { keepCommands?: boolean } = {}): number[] {
+    const victims = this.sessionProcesses().filter(
+      (p) => !opts.keepCommands || p.command.startsWith("sshd"),
+    );
+    for (const v of victims) {
+      try {
+        process.kill(v.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    return victims.map((v) => v.pid);
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TestSshd } from "../../harness/sshd";
+import { SshdOptions, TestSshd } from "../../harness/sshd";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
 /** A host entry for a test sshd, as `hosts` config lists it. */
@@ -51,7 +51,7 @@ export interface SshSuite {
  * before the suite, and stop and remove them after it. Call it first in the describe body, so
  * the suite's own `before` sees them set.
  */
-export function sshSuite(opts: { passphrase?: string } = {}): SshSuite {
+export function sshSuite(opts: SshdOptions = {}): SshSuite {
   const s = {} as SshSuite;
   before(async () => {
     s.sshd = await TestSshd.start(opts);
