@@ -6,7 +6,7 @@ import { resolveCommit, openRepo } from "../../components/git";
 import { uploadPaths } from "../../components/layout";
 import { KillSwitchSpec, writeKillSwitchScript } from "../../components/killSwitch";
 import { backupScript, promoteScript } from "../../components/promoteScripts";
-import { proofScript } from "../../components/proofScripts";
+import { Probe, proofScript } from "../../components/proofScripts";
 import {
   acquireLockScript,
   LockInfo,
@@ -80,6 +80,8 @@ export interface DeployOptions {
   keepReleases?: number;
   keepBackups?: number;
   acceptDrift?: boolean;
+  /** The post-deploy probes; none by default. */
+  probes?: Probe[];
 }
 
 /** One host's deploy transaction as HostDeployment orders it, built from the pure scripts. */
@@ -137,7 +139,7 @@ export function deploySteps(
         root,
         releaseId: a.releaseId,
         killSwitch: KILL_SWITCH,
-        probes: [],
+        probes: o.probes ?? [],
         invariants: [],
       }),
     },

@@ -1,0 +1,95 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BuiltArtifact } from "../components/artifactBuild";
+import {
+  acquireLockScript,
+  LockInfo,
+  releaseLockScript,
+  stageScript,
+} from "../components/releaseScripts";
+import { SshSession } from "../components/ssh";
+import { TestSshd } from "../harness/sshd";
+import { artifactOf, deployOver, manifestsOf, REUPLOAD, upload } from "./helpers/release";
+import { FixtureRepo, tempDir } from "./helpers/repo";
+
+const ME: LockInfo = {
+  token: "op@laptop:/work/deploy:contabo",
+  holder: "op",
+  host: "laptop",
+  artifact: "",
+};
+const FAILS = [{ name: "health", command: "false", expectExit: 0 }];
+
+describe("retention with failed and good releases mixed, over SSH to a real sshd", function () {
+  this.timeout(120_000);
+  let sshd: TestSshd;
+  let ssh: SshSession;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  const built: BuiltArtifact[] = [];
+
+  before(async () => {
+    sshd = await TestSshd.start();
+    ssh = await SshSession.connect(sshd.target());
+    repo = FixtureRepo.create();
+    work = tempDir();
+    root = path.join(work, "srv", "app");
+    for (let i = 0; i < 6; i++) {
+      repo.commit(`r${i}`, { "app/version.py": `V = ${i}\n` });
+      built.push(await artifactOf(repo, repo.head(), work));
+    }
+  });
+  after(async () => {
+    ssh.close();
+    await sshd.stop();
+    repo.remove();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const releases = () => fs.readdirSync(path.join(root, "releases")).sort();
+  const live = () => path.basename(fs.readlinkSync(path.join(root, "current")));
+
+  it("keeps the good releases a rollback needs however many failed ones came after them", async () => {
+    const [good1, good2, failed1, neverSwitched, failed2, good3] = built;
+    const keepReleases = 2;
+    for (const a of [good1, good2])
+      expect((await deployOver(ssh, root, a, ME, { keepReleases })).code).to.equal(0);
+    // Switched to, then its proof failed: it stays live until the next deploy.
+    const f1 = await deployOver(ssh, root, failed1, ME, { keepReleases, probes: FAILS });
+    expect([f1.code, f1.blocked]).to.deep.equal([3, "probe health exited 1, expected 0"]);
+    // Staged, never switched to (its deploy stopped after staging).
+    await upload(ssh, root, neverSwitched);
+    await ssh.run(acquireLockScript(root, ME, false, 3600));
+    const staged = await ssh.run(
+      stageScript({
+        root,
+        ...manifestsOf(neverSwitched),
+        releaseId: neverSwitched.releaseId,
+        sha256: neverSwitched.sha256,
+        reupload: REUPLOAD,
+        sharedFiles: [".env"],
+        lockToken: ME.token,
+      }),
+    );
+    expect(staged.stdout).to.match(/^staged=new$/m);
+    expect(releases()).to.include(neverSwitched.releaseId);
+    const f2 = await deployOver(ssh, root, failed2, ME, { keepReleases, probes: FAILS });
+    expect(f2.code).to.equal(3);
+    const pruned = (o: { stdout: string }) => o.stdout.match(/^pruned=.*$/gm)?.sort();
+    // Two failed releases came after good2: it is still the one good release kept, beside the
+    // live one and the one before it. The never-switched one is gone.
+    expect(releases()).to.deep.equal(
+      [failed2.releaseId, failed1.releaseId, good2.releaseId].sort(),
+    );
+    expect(pruned(f2)).to.deep.equal([`pruned=${neverSwitched.releaseId}`]);
+
+    const out = await deployOver(ssh, root, good3, ME, { keepReleases });
+    expect(out.code).to.equal(0);
+    expect(live()).to.equal(good3.releaseId);
+    expect(releases()).to.deep.equal([good3.releaseId, failed2.releaseId, good2.releaseId].sort());
+    expect(pruned(out)).to.deep.equal([`pruned=${failed1.releaseId}`]);
+    await ssh.run(releaseLockScript(root, ME.token, good3.releaseId));
+  });
+});
