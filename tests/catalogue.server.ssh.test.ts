@@ -190,7 +190,8 @@ describe("bad input on the server side: each refused with its exact text, the se
           `server web1: ${NOWRITE} cannot write to ${root}, which the deploy under ${root} needs; nothing was changed`,
         );
       } finally {
-        execFileSync("userdel", [NOWRITE]);
+        // -f: its session may not have ended yet.
+        execFileSync("userdel", ["-f", NOWRITE]);
       }
     });
 

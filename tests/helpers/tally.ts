@@ -17,7 +17,7 @@ export const tally: Tally = { inputs: [], faults: [] };
 /** The figures line, or undefined when no reliability suite ran. */
 export function figures(t: Tally = tally): string | undefined {
   if (t.inputs.length === 0 && t.faults.length === 0) return undefined;
-  const categories = [...new Set(t.inputs.map((i) => i.category))];
+  const categories = [...new Set(t.inputs.map((i) => i.category))].sort();
   const by = categories
     .map((c) => `${c} ${t.inputs.filter((i) => i.category === c).length}`)
     .join(", ");
