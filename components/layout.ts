@@ -44,6 +44,7 @@ export function findPrune(patterns: readonly string[], start: string): string {
  * sh variables for the layout, and `verify_release DIR MANIFEST LINKS`: true when every file
  * of DIR matches MANIFEST, DIR holds no other regular file, and each symlink listed in LINKS
  * (path TAB target) points where it did. Shared-file links are not listed, so they may differ.
+ * `first_differing DIR MANIFEST` names the first file whose content differs, for a refusal.
  * Files the excludes name (a running app's __pycache__, say) are neither shipped nor counted.
  * The manifest is hashed in two halves at once: hashing is most of a verify, and servers have
  * more than one core. MANIFEST and LINKS must be absolute paths.
@@ -78,6 +79,8 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
     "  _vt=$(printf '\\t')",
     '  while IFS="$_vt" read -r _vl _vd; do [ "$(readlink "$1/$_vl")" = "$_vd" ] || return 1; done < "$3"',
     "}",
+    // For a refusal: the first file of DIR whose content differs from MANIFEST, if any.
+    'first_differing() { [ -f "$2" ] && ( cd "$1" 2>/dev/null && sha256sum -c --quiet "$2" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 ) || true; }',
   ];
 }
 

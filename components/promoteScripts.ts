@@ -111,8 +111,9 @@ export function promoteScript(a: PromoteArgs): string {
     'rev=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$ID\\"" "$REVISIONS" | tail -n 1 || true)',
     'if [ -n "$rev" ]; then echo "revision_sha256=$(printf \'%s\\n\' "$rev" | sha256sum | cut -c1-64)"; fi',
     // Kept: the one before the live release, and keepReleases counting the live one and the
-    // newest releases that passed their proof (a layout older than that record counts every logged one). A release that failed
-    // its proof, or was staged and never switched to, never takes the place of a good one.
+    // newest releases that passed their proof (a layout older than that record counts every
+    // logged one). A release that failed its proof, or was staged and never switched to,
+    // never takes the place of a good one.
     'keep=$( { echo "$prev"; { echo "$ID"; if [ -f "$PROVED" ]; then tac "$PROVED"; elif [ -f "$REVISIONS" ]; then tac "$REVISIONS" | ' +
       `sed -n 's/.*"releaseId":"\\([^"]*\\)".*/\\1/p'; fi; } | awk '!seen[$0]++' | head -n ${a.keepReleases}; } | sort -u)`,
     'for d in "$RELEASES"/*; do',

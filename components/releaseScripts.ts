@@ -145,10 +145,11 @@ export function stageScript(a: StageArgs): string {
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
     // A staged release that no longer matches its manifest was changed on the server: it is
     // evidence, so it is never switched to nor silently replaced.
-    'bad=$( [ -d "$REL" ] && [ -f "$MAN" ] && cd "$REL" && sha256sum -c --quiet "$MAN" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 || true)',
-    `[ ! -e "$REL" ] || [ "$live" = "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
-      'block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
+    `if [ -e "$REL" ] && [ "$live" != "releases/$ID" ] && [ ${a.acceptDrift ? "yes" : "no"} = no ]; then`,
+    '  bad=$(first_differing "$REL" "$MAN")',
+    '  block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
       `${NOTHING}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
+    "fi",
     `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
       `block "the live release $ID was modified on the server (drift); ${NOTHING}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
     `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; upload it again: $REUPLOAD"`,

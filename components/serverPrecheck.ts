@@ -121,17 +121,13 @@ export class ServerPrecheck {
       const out = await this.runners[i].run(
         targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
       );
+      const context = this.context(h.name, this.runners[i]);
       const target = parseTarget(out.stdout);
       if (target.state === "bad" && h.survey.live !== a.releaseId && !this.deploy.acceptDrift)
-        run.block(
-          "G4",
-          tamperedTarget(this.context(h.name, this.runners[i]), a.releaseId, target.differs),
-        );
+        run.block("G4", tamperedTarget(context, a.releaseId, target.differs));
       h.staged = target.state === "present" && h.survey.live !== a.releaseId;
-      h.departures = departures(h.survey, this.context(h.name, this.runners[i]), a.releaseId);
-      const disk = h.staged
-        ? undefined
-        : diskFailure(h.survey, this.context(h.name, this.runners[i]), a.bytes, a.unpackedBytes);
+      h.departures = departures(h.survey, context, a.releaseId);
+      const disk = h.staged ? undefined : diskFailure(h.survey, context, a.bytes, a.unpackedBytes);
       if (disk) run.block("G4", disk);
     }
   }

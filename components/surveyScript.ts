@@ -99,7 +99,7 @@ export function targetScript(
     'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
     'elif [ -e "$RELEASES/$ID" ]; then echo target=bad',
     // The first file that differs, for the refusal; none when only the file count or a link differs.
-    '  [ ! -f "$MANIFESTS/$ID.sha256sums" ] || ( cd "$RELEASES/$ID" && sha256sum -c --quiet "$MANIFESTS/$ID.sha256sums" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 | sed "s/^/target_differs=/" ) || true',
+    '  first_differing "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" | sed "s/^/target_differs=/"',
     "else echo target=absent; fi",
   );
 }

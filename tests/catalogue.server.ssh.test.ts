@@ -12,7 +12,7 @@ import { expectRefused, expectRunRefused, snapshotBesideUploads } from "./helper
 import { craftArtifact, CraftedEntry } from "./helpers/crafted";
 import { artifactOf, deployOver, REUPLOAD, snapshot } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
-import { sshHost, sshStackConfig, sshSuite } from "./helpers/stack";
+import { sshStackConfig, sshSuite, web1Hosts } from "./helpers/stack";
 
 const CRAFTER = { token: "crafter@bench:/x:test", holder: "crafter", host: "bench", artifact: "" };
 const NOWRITE = "ssot-nowrite";
@@ -31,8 +31,7 @@ describe("bad input on the server side: each refused with its exact text, the se
   const config = (over: Record<string, string> = {}) => sshStackConfig(repo.dir, work, sshd, over);
   const up = (over: Record<string, string> = {}) =>
     runProgram(config(over), { preview: false, lifecycle });
-  const host = (over: Record<string, unknown>) =>
-    JSON.stringify([{ ...sshHost("web1", sshd), ...over }]);
+  const host = (over: Record<string, unknown>) => web1Hosts(sshd, over);
   const where = () => `root@127.0.0.1:${sshd.port}`;
 
   before(async () => {

@@ -7,7 +7,7 @@ import { TestSshd } from "../harness/sshd";
 import { expectRunRefused } from "./helpers/catalogue";
 import { snapshot } from "./helpers/release";
 import { FixtureRepo } from "./helpers/repo";
-import { sshHost, sshStackConfig, sshSuite } from "./helpers/stack";
+import { sshStackConfig, sshSuite, web1Hosts } from "./helpers/stack";
 
 const PASSWORD = ["hunter", "-s3cr3t", "-42"].join("");
 
@@ -50,8 +50,7 @@ describe("bad input on the source side: each refused with its exact text, the se
   });
 
   const key = (k: string) => `- config key "ssot-deploy:${k}" must be`;
-  const host = (over: Record<string, unknown>) =>
-    JSON.stringify([{ ...sshHost("web1", sshd), ...over }]);
+  const host = (over: Record<string, unknown>) => web1Hosts(sshd, over);
 
   const cases: Case[] = [
     {

@@ -89,6 +89,29 @@ describe("deploys at the same time, against a real sshd", function () {
     }
   });
 
+  it("removes a lock candidate a deploy left when it died before renaming it, once it is a minute old", async () => {
+    const deploy = path.join(root, ".deploy");
+    const dead = path.join(deploy, ".lock-4242");
+    const fresh = path.join(deploy, ".lock-4343");
+    for (const d of [dead, fresh]) fs.mkdirSync(d, { recursive: true });
+    const old = new Date(Date.now() - 5 * 60_000);
+    fs.utimesSync(dead, old, old);
+    const ssh = await SshSession.connect(sshd.target());
+    try {
+      const info = { token: "t", holder: "op", host: "wc", artifact: "a" };
+      const r = await ssh.run(acquireLockScript(root, info, false, 3600));
+      expect(r.stdout).to.match(/^lock=acquired$/m);
+      // A candidate younger than a minute may belong to a deploy taking the lock right now.
+      expect(fs.readdirSync(deploy).filter((e) => e.startsWith(".lock-"))).to.deep.equal([
+        ".lock-4343",
+      ]);
+    } finally {
+      ssh.close();
+      for (const d of [fresh, path.join(deploy, "lock")])
+        fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it("lets one of two working copies deploy and refuses the other, naming the holder; neither leaves the lock", async () => {
     const copies = [tempDir("ssot-wc-a-"), tempDir("ssot-wc-b-")];
     // The proof holds the lock for a while, so that the two deploys overlap.

@@ -18,19 +18,13 @@ import {
   deployOver,
   DeployOptions,
   manifestsOf,
+  OPERATOR as ME,
   REUPLOAD,
   snapshot,
   upload,
 } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
-
-const ME: LockInfo = {
-  token: "op@laptop:/work/deploy:contabo",
-  holder: "op",
-  host: "laptop",
-  artifact: "",
-};
 
 describe("the release scripts, over SSH to a real sshd", function () {
   this.timeout(60_000);

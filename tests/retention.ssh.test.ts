@@ -2,51 +2,37 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
-import {
-  acquireLockScript,
-  LockInfo,
-  releaseLockScript,
-  stageScript,
-} from "../components/releaseScripts";
+import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
 import { SshSession } from "../components/ssh";
-import { TestSshd } from "../harness/sshd";
-import { artifactOf, deployOver, manifestsOf, REUPLOAD, upload } from "./helpers/release";
-import { FixtureRepo, tempDir } from "./helpers/repo";
+import {
+  artifactOf,
+  deployOver,
+  manifestsOf,
+  OPERATOR as ME,
+  REUPLOAD,
+  upload,
+} from "./helpers/release";
+import { sshSuite } from "./helpers/stack";
 
-const ME: LockInfo = {
-  token: "op@laptop:/work/deploy:contabo",
-  holder: "op",
-  host: "laptop",
-  artifact: "",
-};
 const FAILS = [{ name: "health", command: "false", expectExit: 0 }];
 
 describe("retention with failed and good releases mixed, over SSH to a real sshd", function () {
   this.timeout(120_000);
-  let sshd: TestSshd;
+  const suite = sshSuite();
   let ssh: SshSession;
-  let repo: FixtureRepo;
-  let work: string;
   let root: string;
   const built: BuiltArtifact[] = [];
 
   before(async () => {
-    sshd = await TestSshd.start();
+    const { sshd, repo, work } = suite;
     ssh = await SshSession.connect(sshd.target());
-    repo = FixtureRepo.create();
-    work = tempDir();
     root = path.join(work, "srv", "app");
     for (let i = 0; i < 6; i++) {
       repo.commit(`r${i}`, { "app/version.py": `V = ${i}\n` });
       built.push(await artifactOf(repo, repo.head(), work));
     }
   });
-  after(async () => {
-    ssh.close();
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => ssh?.close());
 
   const releases = () => fs.readdirSync(path.join(root, "releases")).sort();
   const live = () => path.basename(fs.readlinkSync(path.join(root, "current")));

@@ -18,11 +18,19 @@ import { SshSession } from "../../components/ssh";
 import { splitSteps, Step, transactionScript } from "../../components/transaction";
 import { FixtureRepo } from "./repo";
 
-/** Builds the artifact of `ref` in the fixture, as G4 would. */
 /** The re-upload command the stage step names when the upload is missing or corrupt. */
 export const REUPLOAD =
   "pulumi up --replace 'urn:pulumi:test::ssot-deploy::ssot-deploy:host:HostDeployment$ssot-deploy:release:Release$command:remote:CopyToRemote::web1-release-upload'";
 
+/** The deploy source the script-level tests deploy as. */
+export const OPERATOR: LockInfo = {
+  token: "op@laptop:/work/deploy:contabo",
+  holder: "op",
+  host: "laptop",
+  artifact: "",
+};
+
+/** Builds the artifact of `ref` in the fixture, as G4 would. */
 export async function artifactOf(
   repo: FixtureRepo,
   ref: string,

@@ -15,6 +15,11 @@ export function sshHost(name: string, sshd: TestSshd) {
   };
 }
 
+/** The `hosts` config of one host web1 on a test sshd, with `over` replacing its fields. */
+export function web1Hosts(sshd: TestSshd, over: Record<string, unknown> = {}): string {
+  return JSON.stringify([{ ...sshHost("web1", sshd), ...over }]);
+}
+
 /**
  * The config of a stack that deploys `repo` over SSH to one test sshd, under `work`, with the
  * sample app's tests and shared files; `over` adds or replaces keys.
@@ -30,7 +35,7 @@ export function sshStackConfig(
     testCommand: PY_TEST_COMMAND,
     workDir: path.join(work, "local"),
     target: "ssh",
-    hosts: JSON.stringify([sshHost("web1", sshd)]),
+    hosts: web1Hosts(sshd),
     deployRoot: path.join(work, "srv", "app"),
     reportDir: path.join(work, "reports"),
     sshPrivateKey: sshd.userKey.privateKey,
