@@ -22,7 +22,13 @@ export = async () => {
   const preview = pulumi.runtime.isDryRun();
   const signingKey = await readSigningKey(config.attestationKey);
   const deployer = lockInfoFor(stack);
-  const servers = new ServerPrecheck(config.deploy, config.ssh, stack, deployer.token);
+  const servers = new ServerPrecheck({
+    deploy: config.deploy,
+    ssh: config.ssh,
+    stack,
+    lockToken: deployer.token,
+    exclude: config.source.exclude,
+  });
   const reporting = {
     stack,
     mode: preview ? ("preview" as const) : ("up" as const),

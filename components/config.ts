@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, ConfigProblem } from "./errors";
+import { PATH_RULE, pathRuleText, safePath } from "./pathRule";
 
 /** The project name, which is also the config namespace (`ssot-deploy:<key>`). */
 export const PROJECT = "ssot-deploy";
@@ -59,8 +60,9 @@ export const DEFAULTS = {
 
 const SPECS = {
   repo: {
-    schema: nonEmpty,
-    rule: "the path of the SSOT git repository on this machine",
+    // The SSOT repo often sits beside the project, so leading '..' is allowed here only.
+    schema: safePath("directory", "allowed"),
+    rule: `the path of the SSOT git repository on this machine, with ${pathRuleText("allowed")}`,
     fix: "pulumi config set repo /path/to/your/repo",
   },
   ref: {
@@ -100,13 +102,13 @@ const SPECS = {
     json: true,
   },
   workDir: {
-    schema: nonEmpty,
-    rule: "a directory path",
+    schema: safePath("directory"),
+    rule: `a directory path with ${PATH_RULE}`,
     fix: "pulumi config set workDir .ssot-deploy",
   },
   reportDir: {
-    schema: nonEmpty,
-    rule: "a directory path",
+    schema: safePath("directory"),
+    rule: `a directory path with ${PATH_RULE}`,
     fix: "pulumi config set reportDir reports",
   },
 } satisfies Record<string, KeySpec<unknown>>;
@@ -138,16 +140,48 @@ export function parseKeys(
         continue;
       }
     }
+    const holes = placeholders(key, input, spec.json === true);
+    if (holes.length > 0) {
+      problems.push(...holes);
+      continue;
+    }
     const result = spec.schema.safeParse(input);
-    if (result.success) values[key] = result.data;
-    else
-      problem(
-        spec.json
-          ? offending(key, input, result.error.issues[0]?.path ?? [])
-          : JSON.stringify(value),
-      );
+    if (result.success) {
+      values[key] = result.data;
+      continue;
+    }
+    const issue = result.error.issues[0];
+    // A rule that knows why it failed (a path's control character, say): the got says it.
+    const why = issue?.code === "custom" && issue.params?.reason ? `: ${issue.message}` : "";
+    problem((spec.json ? offending(key, input, issue?.path ?? []) : JSON.stringify(value)) + why);
   }
   return { values, problems };
+}
+
+/** A value a stack file ships for the operator to replace, "<fill in: what goes here>". */
+const PLACEHOLDER = /^<fill in: ([^<>]*)>$/;
+
+/** Every placeholder still in a value, each a problem naming where it is and what it needs. */
+function placeholders(key: string, input: unknown, json: boolean): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const walk = (v: unknown, at: string) => {
+    if (typeof v === "string") {
+      const m = PLACEHOLDER.exec(v);
+      if (m)
+        out.push({
+          key: `${PROJECT}:${key}`,
+          rule: "filled in",
+          got: `${at} = ${JSON.stringify(v)}`,
+          fix: json
+            ? `pulumi config set --path '${at}' <${m[1]}>`
+            : `pulumi config set ${key} <${m[1]}>`,
+        });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    else if (v !== null && typeof v === "object")
+      for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+  };
+  walk(input, key);
+  return out;
 }
 
 /**
@@ -169,11 +203,13 @@ function offending(key: string, input: unknown, at: readonly PropertyKey[]): str
 export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): SourceConfig {
   const { values, problems } = parseKeys(raw, SPECS);
   const out = values as Parsed;
-  for (const key of ["repo", "testCommand"] as const) {
-    if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`)) {
-      const spec = SPECS[key];
-      problems.push({ key: `${PROJECT}:${key}`, rule: `set to ${spec.rule}`, fix: spec.fix });
-    }
+  const required = {
+    repo: "the path of the SSOT git repository on this machine",
+    testCommand: SPECS.testCommand.rule,
+  };
+  for (const [key, what] of Object.entries(required) as [keyof typeof required, string][]) {
+    if (out[key] === undefined && !problems.some((p) => p.key === `${PROJECT}:${key}`))
+      problems.push({ key: `${PROJECT}:${key}`, rule: `set to ${what}`, fix: SPECS[key].fix });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {

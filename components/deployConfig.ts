@@ -3,6 +3,7 @@ import { z } from "zod";
 import { KeySpec, parseKeys, PROJECT, RawConfig } from "./config";
 import { ConfigError } from "./errors";
 import { KillSwitchSpec } from "./killSwitch";
+import { PATH_RULE, safePath } from "./pathRule";
 import { Invariant, Probe } from "./proofScripts";
 
 /** One server to deploy to. */
@@ -34,11 +35,10 @@ export interface DeployConfig {
   acceptDrift: boolean;
 }
 
+// No default for target or deployRoot: a deploy goes only where the operator named.
 export const DEPLOY_DEFAULTS = {
-  target: "local",
   hosts: [] as HostSpec[],
   rollout: "serial",
-  deployRoot: ".ssot-deploy/local-server/app",
   sharedFiles: [".env"],
   keepReleases: 5,
   keepBackups: 5,
@@ -52,18 +52,15 @@ export const DEPLOY_DEFAULTS = {
   acceptDrift: false,
 };
 
-// A name that becomes a path segment on the server: no separators, no dot-dot, no dash first.
-const safeName = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/)
-  .refine((s) => !s.includes(".."));
-// A path under the release or shared/: relative, no "..", no empty or dot segment.
-const relPath = z
-  .string()
-  .min(1)
-  .refine(
-    (p) => !p.startsWith("/") && p.split("/").every((s) => s !== "" && s !== "." && s !== ".."),
-  );
+// A name that becomes a path segment: the path rule, and a charset that needs no quoting.
+const safeName = safePath("segment").pipe(
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/)
+    .refine((s) => !s.includes("..")),
+);
+// A path under the release or shared/.
+const relPath = safePath("relative");
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((s) => s === "true")]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -100,16 +97,13 @@ const SPECS: Record<string, KeySpec<unknown>> = {
     fix: "pulumi config set rollout serial",
   },
   deployRoot: {
-    schema: z
-      .string()
-      .min(2)
-      .refine((p) => p.split("/").every((s) => s !== ".." && s !== ".")),
-    rule: "a path other than / without . or .. segments (absolute for target ssh)",
+    schema: safePath("directory"),
+    rule: `a directory path with ${PATH_RULE} (absolute for target ssh)`,
     fix: "pulumi config set deployRoot /srv/app",
   },
   sharedFiles: {
     schema: z.array(relPath),
-    rule: "a list of relative paths without '..'",
+    rule: `a list of relative paths with ${PATH_RULE}`,
     fix: "pulumi config set --path 'sharedFiles[0]' .env",
     json: true,
   },
@@ -130,7 +124,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
       format: z.enum(["json", "env"]),
       value: z.boolean(),
     }),
-    rule: 'an object {file, key, format: "json"|"env", value: boolean}',
+    rule: `an object {file, key, format: "json"|"env", value: boolean}, file a relative path with ${PATH_RULE}`,
     fix: "pulumi config set --path killSwitch.value false",
     json: true,
   },
@@ -146,9 +140,10 @@ const SPECS: Record<string, KeySpec<unknown>> = {
         command: z.string().min(1),
         expectExit: int(0, 255).default(0),
         expectOutput: z.string().optional(),
+        when: z.enum(["staged", "live"]).default("staged"),
       }),
     ),
-    rule: "a list of {name, command, expectExit (default 0), expectOutput (optional ERE)}",
+    rule: 'a list of {name, command, expectExit (default 0), expectOutput (optional ERE), when ("staged", the default, or "live")}',
     fix: "pulumi config set --path 'proof[0].name' imports && pulumi config set --path 'proof[0].command' 'python3 -c \"import app\"'",
     json: true,
   },
@@ -179,53 +174,56 @@ const SPECS: Record<string, KeySpec<unknown>> = {
 /** Parses and validates the deploy keys, reporting every problem at once. Exported for testing. */
 export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): DeployConfig {
   const { values, problems } = parseKeys(raw, SPECS);
-  const out: Record<string, unknown> = { ...DEPLOY_DEFAULTS, ...values };
-  const c = out as typeof DEPLOY_DEFAULTS & {
-    target: "ssh" | "local";
+  const c = { ...DEPLOY_DEFAULTS, ...values } as typeof DEPLOY_DEFAULTS & {
+    target?: "ssh" | "local";
+    deployRoot?: string;
     rollout: "serial" | "parallel";
   };
   // A key that is itself invalid was replaced by its default above: checks that combine keys
   // would then report that default, not what was set.
   const bad = (k: string) => problems.some((p) => p.key === `${PROJECT}:${k}`);
+  const problem = (key: string, rule: string, fix: string, got?: string) =>
+    problems.push({ key: `${PROJECT}:${key}`, rule, fix, ...(got === undefined ? {} : { got }) });
+  if (c.target === undefined && !bad("target"))
+    problem(
+      "target",
+      'set to "ssh" (the servers in hosts) or "local" (a directory on this machine): nothing deploys where the stack does not say',
+      "pulumi config set target ssh, with hosts and deployRoot; or pulumi config set target local",
+    );
+  if (c.deployRoot === undefined && !bad("deployRoot"))
+    problem("deployRoot", "set to the directory the releases go under", SPECS.deployRoot.fix);
   const ks = c.killSwitch as KillSwitchSpec;
-  if (ks.value && !c.allowLiveExecution) {
-    problems.push({
-      key: `${PROJECT}:allowLiveExecution`,
-      rule: "true to deploy with killSwitch.value true, which turns live execution on",
-      got: "false",
-      fix: "keep the kill-switch off (pulumi config set --path killSwitch.value false), or confirm the risk: pulumi config set allowLiveExecution true",
-    });
-  }
-  if (c.target === "ssh" && !bad("deployRoot") && !c.deployRoot.startsWith("/")) {
-    problems.push({
-      key: `${PROJECT}:deployRoot`,
-      rule: "an absolute path for target ssh",
-      got: JSON.stringify(c.deployRoot),
-      fix: SPECS.deployRoot.fix,
-    });
-  }
-  if (c.target === "ssh" && !bad("hosts") && c.hosts.length === 0) {
-    problems.push({
-      key: `${PROJECT}:hosts`,
-      rule: "at least one host for target ssh",
-      fix: SPECS.hosts.fix,
-    });
-  }
-  const root = path.resolve(cwd, c.deployRoot);
-  if (!bad("deployRoot") && (root === "/" || path.dirname(root) === "/")) {
-    problems.push({
-      key: `${PROJECT}:deployRoot`,
-      rule: "a directory at least two levels below /",
-      got: JSON.stringify(c.deployRoot),
-      fix: SPECS.deployRoot.fix,
-    });
-  }
+  if (ks.value && !c.allowLiveExecution)
+    problem(
+      "allowLiveExecution",
+      "true to deploy with killSwitch.value true, which turns live execution on",
+      "keep the kill-switch off (pulumi config set --path killSwitch.value false), or confirm the risk: pulumi config set allowLiveExecution true",
+      "false",
+    );
+  const rootSet = c.deployRoot !== undefined && !bad("deployRoot");
+  if (c.target === "ssh" && rootSet && !c.deployRoot!.startsWith("/"))
+    problem(
+      "deployRoot",
+      "an absolute path for target ssh",
+      SPECS.deployRoot.fix,
+      JSON.stringify(c.deployRoot),
+    );
+  if (c.target === "ssh" && !bad("hosts") && c.hosts.length === 0)
+    problem("hosts", "at least one host for target ssh", SPECS.hosts.fix);
+  const root = rootSet ? path.resolve(cwd, c.deployRoot!) : "";
+  if (rootSet && path.dirname(root) === "/")
+    problem(
+      "deployRoot",
+      "a directory at least two levels below /",
+      SPECS.deployRoot.fix,
+      JSON.stringify(c.deployRoot),
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    target: c.target,
+    target: c.target!,
     hosts: c.hosts,
     rollout: c.rollout,
-    deployRoot: c.target === "ssh" ? c.deployRoot.replace(/\/+$/, "") : root,
+    deployRoot: c.target === "ssh" ? c.deployRoot! : root,
     sharedFiles: c.sharedFiles,
     keepReleases: c.keepReleases,
     keepBackups: c.keepBackups,

@@ -4,10 +4,12 @@ import { Backup, BackupResult } from "./backup";
 import { Endpoint } from "./commands";
 import { DeployConfig } from "./deployConfig";
 import { DeployLock } from "./deployLock";
+import { readKillSwitch } from "./killSwitch";
 import { KillSwitch } from "./killSwitchState";
 import { PostdeployProof, ProofResult } from "./postdeployProof";
 import { Promote } from "./promote";
 import { Release } from "./release";
+import { refusalStateScript } from "./layout";
 import { LockInfo } from "./releaseScripts";
 import { HostTransaction } from "./transaction";
 
@@ -24,8 +26,8 @@ export interface HostDeploymentArgs {
   exclude: readonly string[];
   /** Whether the survey found the release staged here already (then nothing is uploaded). */
   alreadyStaged: boolean;
-  /** Each invariant's output before the deploy, as the survey read it. */
-  invariantsBefore: string[];
+  /** Each invariant's output before the deploy, as the survey read it; undefined when nothing was live. */
+  invariantsBefore: (string | undefined)[];
   /** Whether the live tree's drift is already in the commit being deployed. */
   driftReconciled: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
@@ -83,9 +85,12 @@ export class HostDeployment extends pulumi.ComponentResource {
       },
       child,
     );
-    // Until the switch, a refusal has changed nothing: the lock goes back with it. After the
-    // switch a failure keeps the lock, so that nothing starts on top of a failed deploy.
-    tx.whenRefused(lock.releaseScript(a.releaseId));
+    // Until the switch, a refusal leaves the live release as it was: the lock goes back with
+    // it, and what the server holds then is printed. After the switch a failure keeps the
+    // lock, so that nothing starts on top of a failed deploy.
+    tx.whenRefused(
+      `${lock.releaseScript(a.releaseId)}\n${refusalStateScript(root, d.killSwitch.file)}`,
+    );
     const backup = new Backup(
       `${name}-backup`,
       {
@@ -117,9 +122,20 @@ export class HostDeployment extends pulumi.ComponentResource {
       },
       child,
     );
-    const killSwitch = new KillSwitch(
-      `${name}-killswitch`,
-      { tx, root, spec: d.killSwitch },
+    new KillSwitch(`${name}-killswitch`, { tx, root, spec: d.killSwitch }, child);
+    // Every check that can run before the switch does: the staged probes come here.
+    const proof = new PostdeployProof(
+      `${name}-proof`,
+      {
+        tx,
+        root,
+        releaseId: a.releaseId,
+        killSwitch: d.killSwitch,
+        probes: d.proof,
+        invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] })),
+        restartCommand: d.restartCommand,
+        exclude: args.exclude,
+      },
       child,
     );
     const promote = new Promote(
@@ -138,20 +154,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       child,
     );
     tx.whenRefused(undefined);
-    const proof = new PostdeployProof(
-      `${name}-proof`,
-      {
-        tx,
-        root,
-        releaseId: a.releaseId,
-        killSwitch: d.killSwitch,
-        probes: d.proof,
-        invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] ?? "" })),
-        restartCommand: d.restartCommand,
-        exclude: args.exclude,
-      },
-      child,
-    );
+    proof.afterSwitch();
     const unlocked = lock.release(a.releaseId);
     this.done = tx.run(`${name}-deploy`, {
       parent: this,
@@ -164,29 +167,24 @@ export class HostDeployment extends pulumi.ComponentResource {
       promote.revision,
     ]);
     this.summary = pulumi
-      .all([release.staged, switched, backup.result, killSwitch.readBack, proof.result, unlocked])
-      .apply(
-        ([
-          staged,
-          [promoted, previous, pruned, revision],
-          backupResult,
-          readBack,
-          p,
-          lockState,
-        ]) => ({
-          releaseId: a.releaseId,
-          staged,
-          promoted,
-          previous,
-          backup: backupResult,
-          killSwitch: { declared: d.killSwitch.value, readBack },
-          restarted: p.restarted,
-          proof: p,
-          pruned,
-          lock: lockState,
-          revision,
-        }),
-      );
+      .all([release.staged, switched, backup.result, proof.result, unlocked])
+      .apply(([staged, [promoted, previous, pruned, revision], backupResult, p, lockState]) => ({
+        releaseId: a.releaseId,
+        staged,
+        promoted,
+        previous,
+        backup: backupResult,
+        // As the proof read it after the switch: the state the deploy left.
+        killSwitch: {
+          declared: d.killSwitch.value,
+          readBack: readKillSwitch(p.killSwitchReadBack, d.killSwitch),
+        },
+        restarted: p.restarted,
+        proof: p,
+        pruned,
+        lock: lockState,
+        revision,
+      }));
     this.registerOutputs({ summary: this.summary });
   }
 }

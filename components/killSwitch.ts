@@ -45,23 +45,46 @@ export function readKillSwitch(
 }
 
 /**
- * Writes the declared file atomically (temporary name, then rename) and prints it back as
- * base64, so the caller compares what is on disk, not what it meant to write.
+ * Lines that write the declared file atomically (temporary name, then rename), print it back as
+ * base64, and refuse unless it reads back as declared: the caller compares what is on disk,
+ * not what it meant to write. `after` ends each refusal: what the refusal left.
  */
-export function writeKillSwitchScript(root: string, s: KillSwitchSpec): string {
-  return script(
-    ...preamble(root),
+export function killSwitchWriteLines(s: KillSwitchSpec, after: string): string[] {
+  const text = renderKillSwitch(s);
+  return [
     `F="$SHARED/"${q(s.file)}`,
+    `[ ! -d "$F" ] || block "the kill-switch file $F is a directory, so ${s.key}=${s.value} cannot be written; ${after}"`,
     'mkdir -p "$(dirname "$F")"',
     // What an interrupted write left; the deploy lock keeps any other writer out.
     'rm -f "$F.tmp-"*',
-    `printf '%s' ${q(renderKillSwitch(s))} > "$F.tmp-$$"`,
+    `printf '%s' ${q(text)} > "$F.tmp-$$"`,
     'mv "$F.tmp-$$" "$F"',
     'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+    `[ "$(cat "$F")" = ${q(text.trimEnd())} ] || block "the kill-switch file $F does not read back as ${s.key}=${s.value}; ${after}"`,
+  ];
+}
+
+/**
+ * The kill-switch step before the switch. OFF is safe for any release, so a declared OFF is
+ * written here, before the staged probes, and checked; a refusal leaves current where it was
+ * and the switch off. ON is never written before the switch: a deploy refused after that would
+ * leave the old release running live. It is only read here, and written once current has
+ * moved (see the proof).
+ */
+export function killSwitchStepScript(root: string, s: KillSwitchSpec, after: string): string {
+  if (!s.value) return script(...preamble(root), ...killSwitchWriteLines(s, after));
+  return script(
+    ...preamble(root),
+    `F="$SHARED/"${q(s.file)}`,
+    '[ ! -f "$F" ] || echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+    "echo killswitch_on=after-switch",
   );
 }
 
 /** What `pulumi destroy` runs: the switch goes OFF, never ON. */
 export function disableKillSwitchScript(root: string, s: KillSwitchSpec): string {
-  return writeKillSwitchScript(root, { ...s, value: false });
+  return script(
+    ...preamble(root),
+    ...killSwitchWriteLines({ ...s, value: false }, "the release was left in place"),
+  );
 }

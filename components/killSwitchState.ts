@@ -2,9 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   disableKillSwitchScript,
   KillSwitchSpec,
+  killSwitchStepScript,
   readKillSwitch,
-  writeKillSwitchScript,
 } from "./killSwitch";
+import { NOT_SWITCHED } from "./layout";
 import { keyValues } from "./sh";
 import { HostTransaction } from "./transaction";
 
@@ -16,20 +17,25 @@ export interface KillSwitchArgs {
 }
 
 /**
- * The kill-switch file in shared/ as declared state: written atomically and read back by every
- * deploy, so a changed declaration is a changed transaction that runs. `pulumi destroy` writes
- * it OFF; nothing here ever turns it ON unless declared.
+ * The kill-switch file in shared/ as declared state, a step before the switch: OFF is written
+ * atomically and read back there; ON is only read there and written after the switch (see
+ * `killSwitchStepScript`). A changed declaration is a changed transaction that runs.
+ * `pulumi destroy` writes it OFF; nothing here ever turns it ON unless declared.
  */
 export class KillSwitch extends pulumi.ComponentResource {
   public readonly declared: pulumi.Output<boolean>;
-  /** What the file says after the write, read from the server; undefined if unreadable. */
+  /** What the file says after this step, read from the server; undefined if unreadable. */
   public readonly readBack: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: KillSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:killswitch:KillSwitch", name, {}, opts);
     const out = args.tx.add(
       "killswitch",
-      writeKillSwitchScript(args.root, args.spec),
+      killSwitchStepScript(
+        args.root,
+        args.spec,
+        `${NOT_SWITCHED}; make $SHARED a writable directory on the server, then run pulumi up again`,
+      ),
       disableKillSwitchScript(args.root, args.spec),
     );
     this.declared = pulumi.output(args.spec.value);

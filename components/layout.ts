@@ -84,13 +84,33 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
   ];
 }
 
-/** How every refusal says what it left behind. */
+/** How a refusal that only read (the survey, the gates) says what it left behind. */
 export const NOTHING = "nothing was changed";
+
+/**
+ * How a refusal inside the deploy transaction, before the switch, says what it left: the lock
+ * was taken and an upload may have landed, so "nothing" would not be true; the live release
+ * is what did not move.
+ */
+export const NOT_SWITCHED = "current was not switched";
 
 /** Fails unless this deploy holds the lock. Every mutating script starts with it. */
 export function requireLock(token: string): string {
   return (
     `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
-    `block "the deploy lock $LOCK is not held by this deploy; ${NOTHING}; run pulumi up again"`
+    `block "the deploy lock $LOCK is not held by this deploy; ${NOT_SWITCHED}; run pulumi up again"`
   );
+}
+
+/**
+ * What a refusal inside the transaction left, read from the server after it: where current
+ * points and what the kill-switch file says, so that no change goes unreported.
+ */
+export function refusalStateScript(root: string, killSwitchFile: string): string {
+  return [
+    ...preamble(root),
+    `F="$SHARED/"${q(killSwitchFile)}`,
+    'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " || true)',
+    'echo "after the refusal: current -> $(readlink "$CURRENT" 2>/dev/null || echo nothing); $F reads ${ks:-nothing}"',
+  ].join("\n");
 }

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ProofArgs, proofScript } from "./proofScripts";
+import { ProofArgs, proofScript, stagedProofScript } from "./proofScripts";
 import { keyValues } from "./sh";
 import { HostTransaction } from "./transaction";
 
 export interface PostdeployProofArgs extends ProofArgs {
+  /** The host's transaction: the staged probes are added at once, the rest by `afterSwitch()`. */
   tx: HostTransaction;
 }
+
+/** How an invariant came out: as before, moved, or not measured (nothing was live before). */
+export type InvariantOutcome = "same" | "changed" | "unmeasured";
 
 /** What the proof established, as stack outputs. */
 export interface ProofResult {
@@ -13,11 +17,12 @@ export interface ProofResult {
   currentVerified: boolean;
   killSwitchReadBack: string | undefined;
   restarted: string;
-  probes: { name: string; exit: number }[];
-  invariants: { name: string; same: boolean }[];
+  /** Each probe's exit status, and whether it ran in the staged release or the live one. */
+  probes: { name: string; when: "staged" | "live"; exit: number }[];
+  invariants: { name: string; outcome: InvariantOutcome }[];
 }
 
-/** Exported for testing: reads the proof script's output. */
+/** Exported for testing: reads the output of the staged probes and of the proof. */
 export function parseProof(
   stdout: string,
   args: Pick<ProofArgs, "probes" | "invariants">,
@@ -33,28 +38,43 @@ export function parseProof(
     restarted: kv.restarted ?? "unknown",
     probes: args.probes.map((p, i) => ({
       name: p.name,
+      when: p.when,
       exit: Number(kv[`probe_${i}_exit`] ?? -1),
     })),
     invariants: args.invariants.map((v, i) => ({
       name: v.name,
-      same: kv[`invariant_${i}_same`] === "yes",
+      outcome: (kv[`invariant_${i}`] as InvariantOutcome | undefined) ?? "changed",
     })),
   };
 }
 
 /**
- * Gate G6 on one target, the step after the switch: current is the new release and matches
- * its manifest, the kill-switch reads back as declared, probes hold, invariants are unchanged.
- * A failure fails the update, with the lock kept so that no other deploy starts on top of it.
+ * Gate G6 on one target. What can be checked before the switch is: the "staged" probes run in
+ * the staged release as soon as this component is created, so a failure leaves current where
+ * it was. `afterSwitch()` adds the rest: current is the new release and matches its manifest,
+ * the kill-switch reads back as declared, the restart and the "live" probes hold, and measured
+ * invariants are unchanged. A failure there fails the update with the lock kept, so that no
+ * other deploy starts on top of it.
  */
 export class PostdeployProof extends pulumi.ComponentResource {
   public readonly result: pulumi.Output<ProofResult>;
+  private readonly args: PostdeployProofArgs;
+  private readonly resolveAfter: (o: pulumi.Output<string>) => void;
 
   constructor(name: string, args: PostdeployProofArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:proof:PostdeployProof", name, {}, opts);
+    this.args = args;
     const { tx, ...script } = args;
-    const out = tx.add("proof", proofScript(script));
-    this.result = out.apply((o) => parseProof(o, args));
+    const staged = tx.add("staged-proof", stagedProofScript(script));
+    const [after, resolveAfter] = pulumi.deferredOutput<string>();
+    this.resolveAfter = resolveAfter;
+    this.result = pulumi.all([staged, after]).apply(([s, a]) => parseProof(`${s}\n${a}`, args));
     this.registerOutputs({ result: this.result });
+  }
+
+  /** Adds the checks that need the switch; call it right after the promote step. */
+  afterSwitch(): void {
+    const { tx, ...script } = this.args;
+    this.resolveAfter(tx.add("proof", proofScript(script)));
   }
 }

@@ -1,4 +1,4 @@
-import { NOTHING, preamble, requireLock } from "./layout";
+import { NOT_SWITCHED, preamble, requireLock } from "./layout";
 import { q, script } from "./sh";
 
 export interface BackupArgs {
@@ -34,7 +34,7 @@ export function backupScript(a: BackupArgs): string {
     '  if [ "$live" = "$ID" ]; then echo backup=not-needed; echo backup_kind=not-needed; else echo "backup=releases/$live"; echo backup_kind=release; fi',
     "  exit 0",
     "fi",
-    `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOTHING}; ` +
+    `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOT_SWITCHED}; ` +
       'run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"',
     'mkdir -p "$BACKUPS"',
     // Under the lock, a temporary archive is what an interrupted backup left.
@@ -42,7 +42,7 @@ export function backupScript(a: BackupArgs): string {
     'B="$BACKUPS/$(date -u +%Y%m%dT%H%M%SZ)-$live.tar.gz"',
     // Written under a temporary name, so a backup that exists is always whole.
     `tar -I 'gzip -1' -cf "$B.tmp-$$" -C "$CURRENT/" . || { rm -f "$B.tmp-$$"; block "backup of the live tree failed; ` +
-      `${NOTHING}; check free disk under $BACKUPS and run pulumi up again"; }`,
+      `${NOT_SWITCHED}; check free disk under $BACKUPS and run pulumi up again"; }`,
     'sha=$(sha256sum "$B.tmp-$$" | cut -c1-64)',
     'mv "$B.tmp-$$" "$B"',
     'printf \'%s  %s\\n\' "$sha" "$(basename "$B")" > "$B.sha256"',
@@ -79,7 +79,7 @@ export function promoteScript(a: PromoteArgs): string {
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     '[ -d "$RELEASES/$ID" ] && [ -f "$MANIFESTS/$ID.sha256sums" ] || ' +
-      `block "release $ID is not staged; refusing to switch current to it; ${NOTHING}; run pulumi up again to stage it"`,
+      `block "release $ID is not staged; refusing to switch current to it; ${NOT_SWITCHED}; run pulumi up again to stage it"`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     'prev=""',
     'rm -f "$R/.current.tmp-"*',

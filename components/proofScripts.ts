@@ -1,8 +1,8 @@
-import { KillSwitchSpec, renderKillSwitch } from "./killSwitch";
-import { preamble } from "./layout";
+import { KillSwitchSpec, killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
+import { NOT_SWITCHED, preamble } from "./layout";
 import { q, script } from "./sh";
 
-/** A check run inside the live release after the switch. */
+/** A check run inside the release: before the switch in the staged copy, or in current after. */
 export interface Probe {
   name: string;
   command: string;
@@ -10,6 +10,12 @@ export interface Probe {
   expectExit: number;
   /** Extended regular expression (grep -E) the output must match, when set. */
   expectOutput?: string;
+  /**
+   * "staged" (the default): run in the staged release before the switch, so its failure leaves
+   * current where it was. "live": run in current after the switch and the restart, for checks
+   * that need the running service.
+   */
+  when: "staged" | "live";
 }
 
 /** A read-only command whose output must be the same after the deploy as before it. */
@@ -23,64 +29,105 @@ export interface ProofArgs {
   releaseId: string;
   killSwitch: KillSwitchSpec;
   probes: readonly Probe[];
-  /** Each invariant with the output the survey read before the deploy. */
-  invariants: readonly (Invariant & { before: string })[];
-  /** Run in the release before the probes; nothing is restarted when unset. */
+  /**
+   * Each invariant with the output the survey read before the deploy; `before` is undefined
+   * when nothing was live to run it in, and the invariant is then not measured.
+   */
+  invariants: readonly (Invariant & { before?: string })[];
+  /** Run in the release after the switch, before the live probes; nothing is restarted when unset. */
   restartCommand?: string;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude?: readonly string[];
 }
 
-/** Runs `command` in the live release, its output (both streams) in $out and status in $code. */
-function inRelease(command: string): string[] {
-  return ["set +e", `out=$(cd "$CURRENT/" && sh -c ${q(command)} 2>&1)`, "code=$?", "set -e"];
+/** Runs `command` in `dir`, its output (both streams) in $out and its status in $code. */
+function inDir(dir: string, command: string): string[] {
+  return ["set +e", `out=$(cd "${dir}/" && sh -c ${q(command)} 2>&1)`, "code=$?", "set -e"];
 }
 
-/**
- * Gate G6, on the server: current points at the new release; every file of it matches the
- * manifest; the kill-switch reads back as declared; the restart (if any) succeeds; each probe
- * holds; each invariant prints what it printed before. The first failure refuses.
- */
-export function proofScript(a: ProofArgs): string {
-  const probes = a.probes.flatMap((p, i) => [
+/** A probe's checks; `after` ends each refusal with what it left and what to do. */
+function probeLines(p: Probe, i: number, dir: string, where: string, after: string): string[] {
+  const last = 'last=$(printf "%s" "$out" | tail -n 1 | cut -c1-200)';
+  return [
     `name=${q(p.name)}`,
-    ...inRelease(p.command),
+    ...inDir(dir, p.command),
     `echo "probe_${i}_exit=$code"`,
-    `[ "$code" -eq ${p.expectExit} ] || block "probe $name exited $code, expected ${p.expectExit}"`,
+    last,
+    `[ "$code" -eq ${p.expectExit} ] || block "probe $name exited $code ${where}, expected ${p.expectExit}\${last:+ (last line: $last)}; ${after}"`,
     ...(p.expectOutput === undefined
       ? []
       : [
-          `printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || block "probe $name: output does not match "${q(p.expectOutput)}`,
+          `printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || block "probe $name ${where}: output does not match "${q(p.expectOutput)}"; ${after}"`,
         ]),
-  ]);
-  const invariants = a.invariants.flatMap((v, i) => [
-    `name=${q(v.name)}`,
-    `before=${q(v.before)}`,
-    ...inRelease(v.command),
-    `echo "invariant_${i}_same=$([ "$out" = "$before" ] && echo yes || echo no)"`,
-    '[ "$out" = "$before" ] || block "invariant $name changed: it printed \\"$before\\" before the deploy and \\"$out\\" after"',
-  ]);
+  ];
+}
+
+/**
+ * The part of G6 that can run before the switch: each "staged" probe, inside the staged
+ * release, with the kill-switch already as declared when it is OFF. A failure refuses with
+ * current where it was; the transaction then gives the lock back.
+ */
+export function stagedProofScript(a: ProofArgs): string {
+  const after = `${NOT_SWITCHED}; fix the release in the SSOT repo, commit, then run pulumi up again`;
+  return script(
+    ...preamble(a.root, a.exclude),
+    `ID=${q(a.releaseId)}`,
+    '[ -d "$RELEASES/$ID" ] || block "release $ID is not staged; ' + NOT_SWITCHED + '"',
+    ...a.probes.flatMap((p, i) =>
+      p.when === "staged" ? probeLines(p, i, "$RELEASES/$ID", "in the staged release", after) : [],
+    ),
+    "echo staged_proof=passed",
+  );
+}
+
+/**
+ * G6 after the switch, what only the live release can show: current points at the new release
+ * and matches its manifest; the kill-switch reads back as declared (ON is written only now); the
+ * restart (if any) succeeds; each "live" probe holds; each measured invariant prints what it
+ * printed before. The first failure refuses and keeps the lock.
+ */
+export function proofScript(a: ProofArgs): string {
+  const after = "current was switched; the lock is kept until a deploy proves its release";
+  const ks = a.killSwitch;
+  const killSwitch = ks.value
+    ? killSwitchWriteLines(ks, after)
+    : [
+        `F="$SHARED/"${q(ks.file)}`,
+        '[ -f "$F" ] || block "the kill-switch file $F is missing; ' + after + '"',
+        'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+        `[ "$(cat "$F")" = ${q(renderKillSwitch(ks).trimEnd())} ] || block "the kill-switch file $F does not read back as declared; ${after}"`,
+      ];
+  const invariants = a.invariants.flatMap((v, i) =>
+    v.before === undefined
+      ? [`echo invariant_${i}=unmeasured`]
+      : [
+          `name=${q(v.name)}`,
+          `before=${q(v.before)}`,
+          ...inDir("$CURRENT", v.command),
+          `echo "invariant_${i}=$([ "$out" = "$before" ] && echo same || echo changed)"`,
+          `[ "$out" = "$before" ] || block "invariant $name changed: it printed \\"$before\\" before the deploy and \\"$out\\" after; ${after}"`,
+        ],
+  );
   const restart =
     a.restartCommand === undefined
       ? ["echo restarted=none"]
       : [
-          ...inRelease(a.restartCommand),
-          '[ "$code" -eq 0 ] || block "restartCommand exited $code"',
+          ...inDir("$CURRENT", a.restartCommand),
+          `[ "$code" -eq 0 ] || block "restartCommand exited $code; ${after}"`,
           "echo restarted=yes",
         ];
   return script(
     ...preamble(a.root, a.exclude),
     `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
-    '[ "$cur" = "releases/$ID" ] || block "current points at ${cur:-nothing}, not releases/$ID"',
-    'verify_release "$CURRENT/" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" || block "files of current do not match the manifest of $ID"',
+    `[ "$cur" = "releases/$ID" ] || block "current points at \${cur:-nothing}, not releases/$ID; ${after}"`,
+    `verify_release "$CURRENT/" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" || block "files of current do not match the manifest of $ID; ${after}"`,
     "echo current=verified",
-    `F="$SHARED/"${q(a.killSwitch.file)}`,
-    '[ -f "$F" ] || block "the kill-switch file $F is missing"',
-    'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
-    `[ "$(cat "$F")" = ${q(renderKillSwitch(a.killSwitch).trimEnd())} ] || block "the kill-switch file $F does not read back as declared"`,
+    ...killSwitch,
     ...restart,
-    ...probes,
+    ...a.probes.flatMap((p, i) =>
+      p.when === "live" ? probeLines(p, i, "$CURRENT", "in the live release", after) : [],
+    ),
     ...invariants,
     'echo "$ID" >> "$PROVED"',
     "echo proof=passed",

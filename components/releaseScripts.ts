@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { NOTHING, preamble, requireLock, uploadPaths } from "./layout";
+import { NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./layout";
 import { q, script } from "./sh";
 
 /** Who holds the deploy lock, as recorded in `.deploy/lock/info`. */
@@ -49,7 +49,7 @@ export function acquireLockScript(
     // A run of this same deploy whose connection was cut may still be running there.
     "  p=$(field pid)",
     '  if [ -n "$p" ] && [ "$p" != $$ ] && [ -n "$(field start)" ] && [ "$(started "$p")" = "$(field start)" ]; then',
-    `    block "an earlier run of this deploy (pid $p on the server, since $(field since)) is still running and holds the lock; ${NOTHING}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
+    `    block "an earlier run of this deploy (pid $p on the server, since $(field since)) is still running and holds the lock; ${NOT_SWITCHED}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
     "  fi",
     `  ${write('"$LOCK/info.new"')} && mv "$LOCK/info.new" "$LOCK/info"`,
     "  echo lock=reentered; sweep; exit 0",
@@ -67,7 +67,7 @@ export function acquireLockScript(
       staleSeconds +
       's)"',
     'block "the deploy lock $LOCK is held by $(field holder) on $(field host) since $(field since) for artifact $(field artifact), ${age}s ago$stale; ' +
-      `${NOTHING}; wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again"`,
+      `${NOT_SWITCHED}; wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again"`,
   );
 }
 
@@ -148,17 +148,19 @@ export function stageScript(a: StageArgs): string {
     `if [ -e "$REL" ] && [ "$live" != "releases/$ID" ] && [ ${a.acceptDrift ? "yes" : "no"} = no ]; then`,
     '  bad=$(first_differing "$REL" "$MAN")',
     '  block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
-      `${NOTHING}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
+      `${NOT_SWITCHED}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
     "fi",
     `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
-      `block "the live release $ID was modified on the server (drift); ${NOTHING}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
-    `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOTHING}; upload it again: $REUPLOAD"`,
-    `printf '%s  %s\\n' ${q(a.sha256)} "$UP" | sha256sum -c --quiet --strict - >/dev/null 2>&1 || ` +
-      `block "uploaded artifact $UP does not match sha256 ${a.sha256} (a corrupted upload); ${NOTHING}; upload it again: $REUPLOAD"`,
+      `block "the live release $ID was modified on the server (drift); ${NOT_SWITCHED}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
+    `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOT_SWITCHED}; upload it again: $REUPLOAD"`,
+    // Hashed from stdin, so that the path's own characters can never make a good upload look bad.
+    'got=$(sha256sum < "$UP" | cut -c1-64)',
+    `[ "$got" = ${q(a.sha256)} ] || ` +
+      `block "uploaded artifact $UP has sha256 $got, not ${a.sha256} (a corrupted upload); ${NOT_SWITCHED}; upload it again: $REUPLOAD"`,
     // Nothing is created before the upload is known good: a refusal leaves the server as it was.
     'mkdir -p "$RELEASES" "$SHARED" "$BACKUPS" "$MANIFESTS"',
     'TMP="$RELEASES/.tmp-$ID-$$"',
-    `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOTHING}"; }`,
+    `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOT_SWITCHED}"; }`,
     'mkdir "$TMP"',
     ...heredoc('"$TMP.sha256sums"', a.manifest),
     ...heredoc('"$TMP.links"', a.links),

@@ -157,15 +157,19 @@ export function surveyedLines(
 /** Lines for a server the deploy ran on, from its record in the deploy statement. */
 export function deployedLines(rec: HostRecord): HostLines {
   const inv = rec.proof.invariants;
+  const named = (o: string) =>
+    inv
+      .filter((i) => i.outcome === o)
+      .map((i) => i.name)
+      .join(", ");
   const mutation =
-    rec.productionMutation === "UNMEASURED"
-      ? "UNMEASURED (no invariants declared)"
+    rec.productionMutation === "CHANGED"
+      ? `CHANGED (${named("changed")})`
       : rec.productionMutation === "NONE"
-        ? `NONE (${inv.length} invariant(s) unchanged: ${inv.map((i) => i.name).join(", ")})`
-        : `CHANGED (${inv
-            .filter((i) => !i.same)
-            .map((i) => i.name)
-            .join(", ")})`;
+        ? `NONE (${inv.length} invariant(s) unchanged: ${named("same")})`
+        : inv.length === 0
+          ? "UNMEASURED (no invariants declared)"
+          : `UNMEASURED (nothing was live before the deploy to measure ${named("unmeasured")} against)`;
   return {
     host: rec.host,
     productionMutation: mutation,

@@ -96,6 +96,15 @@ export function departures(
  */
 export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { detail: string } {
   const root = c.deploy.deployRoot;
+  if (s.rootBlocker !== undefined) {
+    const b = s.rootBlocker;
+    const what =
+      b.path === root ? `deployRoot ${root} is` : `${b.path}, above deployRoot ${root}, is`;
+    return {
+      gap: `server ${c.hostName}: ${what} a ${b.kind}, not a directory, so the layout cannot be created there; ${NOTHING}`,
+      next: `move ${b.path} out of the way on ${c.hostName}, or set deployRoot to a directory path that is free: pulumi config set deployRoot /srv/app`,
+    };
+  }
   if (s.layout === "other") {
     return {
       gap: `server ${c.hostName}: ${root}/current exists but is neither a symlink nor a directory; ${NOTHING}`,

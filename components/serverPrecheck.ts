@@ -40,6 +40,20 @@ function unwrap(o: pulumi.Output<string>): Promise<string> {
   return new Promise((resolve) => o.apply(resolve));
 }
 
+export interface ServerPrecheckArgs {
+  deploy: DeployConfig;
+  /** The SSH key and its passphrase, secret Outputs unwrapped only to connect. */
+  ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> };
+  stack: string;
+  /** This deploy's lock token: a lock holding it is this deploy's to re-enter. */
+  lockToken: string;
+  /**
+   * The artifact's extra excludes, the same list the deploy steps get: a file matching them on
+   * a server is not drift.
+   */
+  exclude: readonly string[];
+}
+
 /**
  * G0 on the servers: one read-only connection per host, kept open for the check after G4 and
  * closed by `close()`. Every finding that must block blocks before any resource exists.
@@ -49,15 +63,21 @@ export class ServerPrecheck {
   private readonly runners: Runner[] = [];
   /** Whether any server has been connected to (read-only) in this run. */
   contacted = false;
+  private readonly deploy: DeployConfig;
+  private readonly ssh: ServerPrecheckArgs["ssh"];
+  private readonly stack: string;
+  private readonly lockToken: string;
+  private readonly exclude: readonly string[];
 
-  constructor(
-    private readonly deploy: DeployConfig,
-    private readonly ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> },
-    private readonly stack: string,
-    private readonly lockToken: string,
-    /** The artifact's extra excludes: files matching them on a server are not drift. */
-    private readonly exclude: readonly string[] = [],
-  ) {}
+  constructor(args: ServerPrecheckArgs) {
+    ({
+      deploy: this.deploy,
+      ssh: this.ssh,
+      stack: this.stack,
+      lockToken: this.lockToken,
+      exclude: this.exclude,
+    } = args);
+  }
 
   /**
    * Surveys every host; returns the commit live on the first one that has one. `target` is

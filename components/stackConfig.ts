@@ -1,5 +1,6 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { closest, distance } from "fastest-levenshtein";
 import { ed25519Key } from "./dsse";
 import { parseSourceConfig, PROJECT, RawConfig, SOURCE_KEYS, SourceConfig } from "./config";
 import { DEPLOY_KEYS, DeployConfig, parseDeployConfig } from "./deployConfig";
@@ -15,12 +16,41 @@ export interface StackConfig {
   attestationKey: pulumi.Output<string>;
 }
 
+/** The secrets, which only the Pulumi CLI decrypts: read as Outputs, never parsed as text. */
+export const SECRET_KEYS = ["sshPrivateKey", "sshPassphrase", "attestationKey"];
+
+/** Every key of the `ssot-deploy:` namespace, as Pulumi.yaml declares them. */
+export const KNOWN_KEYS = [...SOURCE_KEYS, ...DEPLOY_KEYS, ...SECRET_KEYS];
+
+/**
+ * A key this project does not read: a typo would otherwise be ignored and its default used.
+ * Names the nearest declared key when one is close. Exported for testing.
+ */
+export function unknownKeys(raw: RawConfig): ConfigProblem[] {
+  return Object.keys(raw)
+    .filter((k) => !KNOWN_KEYS.includes(k))
+    .sort()
+    .map((k) => {
+      const near = closest(k, KNOWN_KEYS);
+      const close = distance(k.toLowerCase(), near.toLowerCase()) <= Math.max(2, k.length / 4);
+      return {
+        key: `${PROJECT}:${k}`,
+        rule: close
+          ? `one of the keys Pulumi.yaml declares; did you mean ${near}?`
+          : "one of the keys Pulumi.yaml declares (see its config section)",
+        fix: close
+          ? `pulumi config rm ${k}, then pulumi config set ${near} <its value>`
+          : `pulumi config rm ${k}`,
+      };
+    });
+}
+
 /** Validates both halves and reports the problems of both in one error. Exported for testing. */
 export function parseStackConfig(
   raw: RawConfig,
   cwd?: string,
 ): { source: SourceConfig; deploy: DeployConfig } {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = unknownKeys(raw);
   const attempt = <T>(f: () => T): T | undefined => {
     try {
       return f();
@@ -32,15 +62,18 @@ export function parseStackConfig(
   };
   const source = attempt(() => parseSourceConfig(raw, cwd));
   const deploy = attempt(() => parseDeployConfig(raw, cwd));
-  if (!source || !deploy) throw new ConfigError(problems);
+  if (!source || !deploy || problems.length > 0) throw new ConfigError(problems);
   return { source, deploy };
 }
 
 /** Reads this stack's config through Pulumi: the one place config is read. */
 export function readStackConfig(): StackConfig {
   const config = new pulumi.Config(PROJECT);
+  // Every key of the namespace, so that a mistyped one is refused; secrets stay Outputs.
   const raw: RawConfig = {};
-  for (const key of [...SOURCE_KEYS, ...DEPLOY_KEYS]) raw[key] = config.get(key);
+  for (const [k, v] of Object.entries(pulumi.runtime.allConfig()))
+    if (k.startsWith(`${PROJECT}:`) && !SECRET_KEYS.includes(k.slice(PROJECT.length + 1)))
+      raw[k.slice(PROJECT.length + 1)] = v;
   return {
     ...parseStackConfig(raw),
     ssh: {

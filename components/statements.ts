@@ -151,19 +151,24 @@ export interface HostRecord {
   proof: {
     passed: boolean;
     currentVerified: boolean;
-    probes: { name: string; exit: number }[];
-    invariants: { name: string; same: boolean }[];
+    probes: { name: string; when: "staged" | "live"; exit: number }[];
+    invariants: { name: string; outcome: "same" | "changed" | "unmeasured" }[];
   };
   drift: { modified: string[]; added: string[] } | null;
-  /** "NONE" when every invariant read the same after; "UNMEASURED" when none is declared. */
+  /**
+   * "NONE" when every invariant read the same after; "CHANGED" when one moved; "UNMEASURED"
+   * when none is declared or one had no "before" (nothing was live).
+   */
   productionMutation: "NONE" | "CHANGED" | "UNMEASURED";
 }
 
 export function productionMutation(
-  invariants: readonly { same: boolean }[],
+  invariants: readonly { outcome: "same" | "changed" | "unmeasured" }[],
 ): HostRecord["productionMutation"] {
-  if (invariants.length === 0) return "UNMEASURED";
-  return invariants.every((i) => i.same) ? "NONE" : "CHANGED";
+  if (invariants.some((i) => i.outcome === "changed")) return "CHANGED";
+  if (invariants.length === 0 || invariants.some((i) => i.outcome === "unmeasured"))
+    return "UNMEASURED";
+  return "NONE";
 }
 
 export function deployStatement(

@@ -24,11 +24,16 @@ export interface ServerSurvey {
   diskFreeBytes: number;
   /** The first directory of the layout the login user cannot write to, if any. */
   unwritable?: string;
+  /**
+   * What stands where the root or one of its parents must be a directory (a file, a link to
+   * nowhere), and what kind of thing it is: the root cannot be created under it.
+   */
+  rootBlocker?: { path: string; kind: string };
   loginUser?: string;
   /** The kill-switch file's text, when it exists. */
   killSwitchText?: string;
-  /** Each invariant's output now, before any change. */
-  invariants: string[];
+  /** Each invariant's output now, before any change; undefined when nothing is live to run it in. */
+  invariants: (string | undefined)[];
 }
 
 /**
@@ -68,17 +73,25 @@ export function surveyScript(
     '  sed -n "s/^\\(token\\|holder\\|host\\|since\\|artifact\\)=/lock_\\1=/p" "$LOCK/info"',
     '  echo "lock_age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))"',
     'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
-    'd="$R"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
+    // The nearest part of the root that exists: anything but a directory there (a file, a
+    // dangling link) means the root can never be created.
+    'b="$R"; while [ ! -e "$b" ] && [ ! -L "$b" ]; do b=$(dirname "$b"); done',
+    '[ -d "$b" ] || { echo "root_blocker=$b"; echo "root_blocker_kind=$(stat -c %F "$b" 2>/dev/null || echo unknown)"; }',
+    'd="$b"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
     'echo "disk_free_kb=$(df -Pk "$d" | awk \'NR==2 {print $4}\')"',
+
     // The first directory of the layout (or, before the first deploy, the nearest existing
     // parent of the root) that the login user cannot write to.
     'for x in "$d" "$RELEASES" "$R/.deploy" "$MANIFESTS" "$UPLOADS" "$SHARED" "$BACKUPS"; do [ ! -d "$x" ] || [ -w "$x" ] || { echo "unwritable=$x"; break; }; done',
     'echo "login_user=$(id -un)"',
     `F="$SHARED/"${q(killSwitchFile)}`,
     '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+    // With nothing live there is no "before" to hold an invariant to: it is not measured.
     ...invariants.flatMap((v, i) => [
-      `out=$( [ -d "$CURRENT/" ] && cd "$CURRENT/" && sh -c ${q(v.command)} 2>&1 || true)`,
-      `echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
+      'if [ -d "$CURRENT/" ]; then',
+      `  out=$(cd "$CURRENT/" && sh -c ${q(v.command)} 2>&1 || true)`,
+      `  echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
+      `else echo invariant_${i}=unmeasured; fi`,
     ]),
     "echo survey=done",
   );
@@ -156,11 +169,16 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
           },
     diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
     unwritable: single.unwritable,
+    rootBlocker:
+      single.root_blocker === undefined
+        ? undefined
+        : { path: single.root_blocker, kind: single.root_blocker_kind ?? "unknown" },
     loginUser: single.login_user,
     killSwitchText: b64(single.killswitch_b64),
-    invariants: Array.from(
-      { length: invariantCount },
-      (_, i) => b64(single[`invariant_${i}_b64`]) ?? "",
+    invariants: Array.from({ length: invariantCount }, (_, i) =>
+      single[`invariant_${i}`] === "unmeasured"
+        ? undefined
+        : (b64(single[`invariant_${i}_b64`]) ?? ""),
     ),
   };
 }

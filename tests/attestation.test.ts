@@ -119,10 +119,15 @@ describe("sealed statements", () => {
     });
   });
 
-  it("calls production unmeasured without invariants, and changed when one moved", () => {
+  it("calls production unmeasured without invariants or with one not measured, and changed when one moved", () => {
     expect(productionMutation([])).to.equal("UNMEASURED");
-    expect(productionMutation([{ same: true }])).to.equal("NONE");
-    expect(productionMutation([{ same: true }, { same: false }])).to.equal("CHANGED");
+    expect(productionMutation([{ outcome: "same" }])).to.equal("NONE");
+    expect(productionMutation([{ outcome: "same" }, { outcome: "unmeasured" }])).to.equal(
+      "UNMEASURED",
+    );
+    expect(productionMutation([{ outcome: "unmeasured" }, { outcome: "changed" }])).to.equal(
+      "CHANGED",
+    );
   });
 
   it("names the builder's version as package.json does", () => {

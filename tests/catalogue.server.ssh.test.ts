@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
@@ -76,10 +76,11 @@ describe("bad input on the server side: each refused with its exact text, the se
       };
       const before = snapshotBesideUploads(root);
       const run = await up();
+      const corrupted = createHash("sha256").update(fs.readFileSync(upload)).digest("hex");
       expectRunRefused(
         "artifact",
         run,
-        `uploaded artifact ${upload} does not match sha256 ${v2.sha256} (a corrupted upload); nothing was changed; upload it again: ${REUPLOAD}`,
+        `uploaded artifact ${upload} has sha256 ${corrupted}, not ${v2.sha256} (a corrupted upload); current was not switched; upload it again: ${REUPLOAD}`,
         before,
         snapshotBesideUploads(root),
       );
@@ -132,7 +133,7 @@ describe("bad input on the server side: each refused with its exact text, the se
         expectRefused(
           "artifact",
           out.blocked,
-          `${refusal} (release crafted-${id}); nothing was changed`,
+          `${refusal} (release crafted-${id}); current was not switched`,
           before,
           snapshotBesideUploads(root),
         );

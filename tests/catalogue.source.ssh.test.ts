@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { PATH_RULE } from "../components/pathRule";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
@@ -100,28 +101,28 @@ describe("bad input on the source side: each refused with its exact text, the se
       category: "config",
       config: () => ({ deployRoot: "/" }),
       refusal: () =>
-        `${key("deployRoot")} a path other than / without . or .. segments (absolute for target ssh) (got "/"). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got "/": it names /). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "deployRoot climbs out with ..",
       category: "config",
       config: () => ({ deployRoot: `${root}/../../etc` }),
       refusal: () =>
-        `${key("deployRoot")} a path other than / without . or .. segments (absolute for target ssh) (got ${JSON.stringify(`${root}/../../etc`)}). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}/../../etc`)}: it has a '..' segment). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "a shared file's path climbs out of the release",
       category: "config",
       config: () => ({ sharedFiles: '["../../etc/passwd"]' }),
       refusal: () =>
-        `${key("sharedFiles")} a list of relative paths without '..' (got sharedFiles[0] = "../../etc/passwd"). Fix: pulumi config set --path 'sharedFiles[0]' .env`,
+        `${key("sharedFiles")} a list of relative paths with ${PATH_RULE} (got sharedFiles[0] = "../../etc/passwd": it has a '..' segment). Fix: pulumi config set --path 'sharedFiles[0]' .env`,
     },
     {
       name: "a host's name climbs out of its directory",
       category: "config",
       config: () => ({ hosts: host({ name: "../web1" }) }),
       refusal: () =>
-        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].name = "../web1"). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].name = "../web1": it holds a '/'). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
     },
     {
       name: "the kill-switch file's path climbs out of shared/",
@@ -131,7 +132,7 @@ describe("bad input on the source side: each refused with its exact text, the se
           '{"file":"../kill.json","key":"execution_enabled","format":"json","value":false}',
       }),
       refusal: () =>
-        `${key("killSwitch")} an object {file, key, format: "json"|"env", value: boolean} (got killSwitch.file = "../kill.json"). Fix: pulumi config set --path killSwitch.value false`,
+        `${key("killSwitch")} an object {file, key, format: "json"|"env", value: boolean}, file a relative path with ${PATH_RULE} (got killSwitch.file = "../kill.json": it has a '..' segment). Fix: pulumi config set --path killSwitch.value false`,
     },
     {
       name: "the kill-switch is turned on without its confirmation key",

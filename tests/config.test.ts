@@ -5,6 +5,7 @@ import * as yaml from "js-yaml";
 import { DEFAULTS, parseSourceConfig } from "../components/config";
 import { DEPLOY_DEFAULTS } from "../components/deployConfig";
 import { ConfigError } from "../components/errors";
+import { KNOWN_KEYS } from "../components/stackConfig";
 
 const base = { repo: "/srv/app", testCommand: "make test" };
 
@@ -137,6 +138,9 @@ describe("config", () => {
     expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal([
       "repo",
       "testCommand",
+      "target",
+      "deployRoot",
     ]);
+    expect(Object.keys(declared).sort()).to.deep.equal([...KNOWN_KEYS].sort());
   });
 });

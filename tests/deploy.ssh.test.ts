@@ -83,7 +83,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     expect(out.deploy?.web1.proof).to.deep.include({
       passed: true,
       currentVerified: true,
-      probes: [{ name: "live-refused", exit: 1 }],
+      probes: [{ name: "live-refused", when: "staged", exit: 1 }],
     });
     expect(lifecycle.operations.filter((o) => o.op === "create").map((o) => o.name)).to.include(
       "web1-release-upload",

@@ -55,7 +55,7 @@ describe("faults between the steps of a deploy, against a real sshd", function (
     const stale = await runProgram(config, { preview: false, lifecycle });
     expect(stale.error?.message).to.match(
       new RegExp(
-        `artifact \\S+ is not on the server; nothing was changed; upload it again: ${REUPLOAD.replace(/[$.*?'()]/g, "\\$&")}`,
+        `artifact \\S+ is not on the server; current was not switched; upload it again: ${REUPLOAD.replace(/[$.*?'()]/g, "\\$&")}`,
       ),
     );
     expect(snapshot(root)).to.deep.equal(before);

@@ -40,6 +40,12 @@ const FAULTS: Fault[] = [
     pattern: "^tail -n 1 .*/\\.deploy/revisions\\.jsonl$",
     switched: true,
   },
+  {
+    when: "during the staged probes, before the switch",
+    step: "staged-proof",
+    pattern: "^cat README\\.md$",
+    switched: false,
+  },
   { when: "during the proof", step: "proof", pattern: "^cat app/service\\.py$", switched: true },
 ];
 
@@ -59,7 +65,10 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
     ({ sshd, repo, work } = suite);
     root = path.join(work, "srv", "app");
     config = sshStackConfig(repo.dir, work, sshd, {
-      proof: JSON.stringify([{ name: "reads", command: "cat app/service.py >/dev/null" }]),
+      proof: JSON.stringify([
+        { name: "reads-staged", command: "cat README.md >/dev/null" },
+        { name: "reads-live", command: "cat app/service.py >/dev/null", when: "live" },
+      ]),
     });
     const first = await deploy();
     expect(first.error, first.error?.message).to.equal(undefined);
@@ -132,7 +141,7 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
     const since = /^since=(.+)$/m.exec(info)![1];
     const again = await deploy();
     expect(again.error?.message).to.contain(
-      `BLOCKED: an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; nothing was changed; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
+      `BLOCKED: an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
     );
     expect(liveRelease(root)).to.deep.equal({ id: old, complete: true });
     // Its process group: the shell and the command it waits on.

@@ -86,6 +86,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
       "backup",
       "stage",
       "killswitch",
+      "staged-proof",
       "promote",
       "proof",
       "unlock",
@@ -145,7 +146,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     const refused = await deploy(v1);
     expect(refused.code).to.equal(3);
     expect(refused.blocked).to.equal(
-      `the live release ${v1.releaseId} no longer matches its manifest (drift since the survey); nothing was changed; ` +
+      `the live release ${v1.releaseId} no longer matches its manifest (drift since the survey); current was not switched; ` +
         "run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup",
     );
     expect(snapshot(root)).to.deep.equal(before);
@@ -196,7 +197,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     expect(out.code).to.equal(3);
     expect(out.blocked).to.equal(
       `release ${v1.releaseId} on the server does not match its manifest (app/service.py differs): it was changed after it was staged; ` +
-        `nothing was changed; inspect ${rel}, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it`,
+        `current was not switched; inspect ${rel}, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it`,
     );
     expect(link()).to.equal(`releases/${v2.releaseId}`);
     // The upload went again (deploy() uploads first); everything else is as it was.
@@ -237,7 +238,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     );
     expect(staged.code).to.equal(3);
     expect(staged.blocked).to.equal(
-      `artifact ${up} is not on the server; nothing was changed; upload it again: ${REUPLOAD}`,
+      `artifact ${up} is not on the server; current was not switched; upload it again: ${REUPLOAD}`,
     );
     const promoted = await run(
       promoteScript({
@@ -252,19 +253,21 @@ describe("the release scripts, over SSH to a real sshd", function () {
       }),
     );
     expect(promoted.blocked).to.equal(
-      "release never-staged is not staged; refusing to switch current to it; nothing was changed; run pulumi up again to stage it",
+      "release never-staged is not staged; refusing to switch current to it; current was not switched; run pulumi up again to stage it",
     );
     expect(link()).to.equal(`releases/${v2.releaseId}`);
   });
 
   it("refuses a corrupted upload before extracting anything", async () => {
     await upload(ssh, root, v1);
-    fs.appendFileSync(path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`), "x");
+    const file = path.join(root, `.deploy/uploads/${v1.releaseId}.tar.gz`);
+    fs.appendFileSync(file, "x");
+    const corrupted = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
     await run(acquireLockScript(root, ME, false, 3600));
     const before = snapshot(path.join(root, "releases"));
     const r = await stage(v1, []);
     expect(r.blocked).to.equal(
-      `uploaded artifact ${root}/.deploy/uploads/${v1.releaseId}.tar.gz does not match sha256 ${v1.sha256} (a corrupted upload); nothing was changed; upload it again: ${REUPLOAD}`,
+      `uploaded artifact ${root}/.deploy/uploads/${v1.releaseId}.tar.gz has sha256 ${corrupted}, not ${v1.sha256} (a corrupted upload); current was not switched; upload it again: ${REUPLOAD}`,
     );
     expect(snapshot(path.join(root, "releases"))).to.deep.equal(before);
   });
@@ -281,13 +284,13 @@ describe("the release scripts, over SSH to a real sshd", function () {
     expect(mine.code).to.equal(3);
     expect(mine.blocked).to.match(
       new RegExp(
-        `^the deploy lock ${root}/\\.deploy/lock is held by ci on runner since \\S+Z for artifact ${v2.sha256}, \\d+s ago; nothing was changed; ` +
+        `^the deploy lock ${root}/\\.deploy/lock is held by ci on runner since \\S+Z for artifact ${v2.sha256}, \\d+s ago; current was not switched; ` +
           "wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again$",
       ),
     );
     const refusedStage = await stage(v1, []);
     expect(refusedStage.blocked).to.equal(
-      `the deploy lock ${root}/.deploy/lock is not held by this deploy; nothing was changed; run pulumi up again`,
+      `the deploy lock ${root}/.deploy/lock is not held by this deploy; current was not switched; run pulumi up again`,
     );
     expect((await run(releaseLockScript(root, ME.token, v1.releaseId))).kv.lock).to.equal(
       "not-held",
@@ -302,7 +305,7 @@ describe("the release scripts, over SSH to a real sshd", function () {
     fs.utimesSync(path.join(root, ".deploy/lock"), old, old);
     const refused = await run(acquireLockScript(root, ME, false, 3600));
     expect(refused.blocked).to.match(
-      /, 7\d{3}s ago \(stale: older than 3600s\); nothing was changed;/,
+      /, 7\d{3}s ago \(stale: older than 3600s\); current was not switched;/,
     );
     const broken = await run(acquireLockScript(root, ME, true, 3600));
     expect(broken.kv.lock).to.equal("acquired-after-break");

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../components/artifactBuild";
+import { Probe } from "../components/proofScripts";
 import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
 import { SshSession } from "../components/ssh";
 import {
@@ -14,7 +15,8 @@ import {
 } from "./helpers/release";
 import { sshSuite } from "./helpers/stack";
 
-const FAILS = [{ name: "health", command: "false", expectExit: 0 }];
+// A live probe: it fails after the switch, so the release is switched to and then not proved.
+const FAILS: Probe[] = [{ name: "health", command: "false", expectExit: 0, when: "live" }];
 
 describe("retention with failed and good releases mixed, over SSH to a real sshd", function () {
   this.timeout(120_000);
@@ -44,7 +46,10 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
       expect((await deployOver(ssh, root, a, ME, { keepReleases })).code).to.equal(0);
     // Switched to, then its proof failed: it stays live until the next deploy.
     const f1 = await deployOver(ssh, root, failed1, ME, { keepReleases, probes: FAILS });
-    expect([f1.code, f1.blocked]).to.deep.equal([3, "probe health exited 1, expected 0"]);
+    expect([f1.code, f1.blocked]).to.deep.equal([
+      3,
+      "probe health exited 1 in the live release, expected 0; current was switched; the lock is kept until a deploy proves its release",
+    ]);
     // Staged, never switched to (its deploy stopped after staging).
     await upload(ssh, root, neverSwitched);
     await ssh.run(acquireLockScript(root, ME, false, 3600));

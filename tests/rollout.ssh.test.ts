@@ -45,7 +45,9 @@ describe("a serial rollout over two real sshd servers", function () {
       },
       { preview: false, lifecycle },
     );
-    expect(run.error?.message).to.match(/BLOCKED: probe not-on-web1 exited 1, expected 0/);
+    expect(run.error?.message).to.match(
+      /BLOCKED: probe not-on-web1 exited 1 in the staged release, expected 0/,
+    );
     const ran = lifecycle.operations.map((o) => `${o.op} ${o.name}`);
     expect(ran).to.deep.equal(["create web1-release-upload"]);
     // web2 is declared, but its upload and deploy wait on web1's deploy, which failed.

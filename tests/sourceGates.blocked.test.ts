@@ -51,6 +51,7 @@ describe("a blocked run", function () {
       repo: repo.dir,
       testCommand: PY_TEST_COMMAND,
       workDir,
+      target: "local",
       deployRoot: path.join(workDir, "server", "app"),
       reportDir,
     };
@@ -236,7 +237,12 @@ describe("a blocked run", function () {
 
   it("stops on invalid config before any gate runs", async () => {
     const run = await runProgram(
-      { testCommand: PY_TEST_COMMAND, workDir, deployRoot: path.join(workDir, "app") },
+      {
+        testCommand: PY_TEST_COMMAND,
+        workDir,
+        target: "local",
+        deployRoot: path.join(workDir, "app"),
+      },
       { preview: false },
     );
     expect(run.resources).to.deep.equal([]);
@@ -260,6 +266,7 @@ describe("the change set against baseRef", function () {
     try {
       const work = tempDir();
       const run = await runProgram({
+        target: "local",
         deployRoot: path.join(work, "app"),
         repo: repo.dir,
         testCommand: "echo '1 passed, 0 failed'",

@@ -22,6 +22,7 @@ describe("the program with a good repository, target local", function () {
       testCommand: PY_TEST_COMMAND,
       expectedTests: "3",
       workDir,
+      target: "local",
       deployRoot: root,
       reportDir: path.join(workDir, "reports"),
     };

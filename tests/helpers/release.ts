@@ -3,10 +3,10 @@ import * as path from "node:path";
 import { buildArtifact, BuiltArtifact } from "../../components/artifactBuild";
 import { parseSourceConfig } from "../../components/config";
 import { resolveCommit, openRepo } from "../../components/git";
-import { uploadPaths } from "../../components/layout";
-import { KillSwitchSpec, writeKillSwitchScript } from "../../components/killSwitch";
+import { NOT_SWITCHED, uploadPaths } from "../../components/layout";
+import { KillSwitchSpec, killSwitchStepScript } from "../../components/killSwitch";
 import { backupScript, promoteScript } from "../../components/promoteScripts";
-import { Probe, proofScript } from "../../components/proofScripts";
+import { Probe, proofScript, stagedProofScript } from "../../components/proofScripts";
 import {
   acquireLockScript,
   LockInfo,
@@ -102,6 +102,7 @@ export function deploySteps(
   const token = info.token;
   const acceptDrift = o.acceptDrift ?? false;
   const unlock = releaseLockScript(root, token, a.releaseId);
+  const proof = { root, releaseId: a.releaseId, killSwitch: KILL_SWITCH, invariants: [] };
   const steps: Step[] = [
     { name: "lock", script: acquireLockScript(root, { ...info, artifact: a.sha256 }, false, 3600) },
     {
@@ -127,7 +128,11 @@ export function deploySteps(
         acceptDrift,
       }),
     },
-    { name: "killswitch", script: writeKillSwitchScript(root, KILL_SWITCH) },
+    { name: "killswitch", script: killSwitchStepScript(root, KILL_SWITCH, NOT_SWITCHED) },
+    {
+      name: "staged-proof",
+      script: stagedProofScript({ ...proof, probes: o.probes ?? [] }),
+    },
     {
       name: "promote",
       script: promoteScript({
@@ -141,20 +146,11 @@ export function deploySteps(
         lockToken: token,
       }),
     },
-    {
-      name: "proof",
-      script: proofScript({
-        root,
-        releaseId: a.releaseId,
-        killSwitch: KILL_SWITCH,
-        probes: o.probes ?? [],
-        invariants: [],
-      }),
-    },
+    { name: "proof", script: proofScript({ ...proof, probes: o.probes ?? [] }) },
     { name: "unlock", script: unlock },
   ];
   // A refusal before the switch gives the lock back.
-  const guarded = ["backup", "stage", "killswitch", "promote"];
+  const guarded = ["backup", "stage", "killswitch", "staged-proof", "promote"];
   return steps.map((s) => (guarded.includes(s.name) ? { ...s, onRefusal: unlock } : s));
 }
 
