@@ -106,6 +106,7 @@ export = async () => {
   const attestation = new Attestation("attestation", {
     build: source.artifact,
     source: config.source,
+    sourceUri: source.sourceUri,
     tests: source.tests,
     changeSet: source.changeSet,
     deploy: config.deploy,
@@ -113,7 +114,7 @@ export = async () => {
       stack,
       invocationId: randomUUID(),
       startedOn,
-      builder: `${deployer.holder}@${deployer.host}`,
+      operator: `${deployer.holder}@${deployer.host}`,
       toolVersion: TOOL_VERSION,
     },
     builtOn,

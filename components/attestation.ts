@@ -8,7 +8,14 @@ import { DeployConfig } from "./deployConfig";
 import { BUILTIN_EXCLUDES } from "./excludes";
 import { GateResult } from "./gates";
 import { HostSummary } from "./hostDeployment";
-import { deployedLines, FinalResult, renderReport, replaceReport, saveReport } from "./report";
+import {
+  deployedLines,
+  FinalResult,
+  renderReport,
+  replaceReport,
+  saveBundle,
+  saveReport,
+} from "./report";
 import {
   deployStatement,
   HostRecord,
@@ -30,6 +37,8 @@ export interface AttestedHost {
 export interface AttestationArgs {
   build: BuiltArtifact;
   source: SourceConfig;
+  /** The source as the provenance names it: its remote URL, or its path. */
+  sourceUri: string;
   tests: SourceResult["tests"];
   changeSet: ChangeSet;
   deploy: DeployConfig;
@@ -100,7 +109,12 @@ export class Attestation extends pulumi.ComponentResource {
       const result: FinalResult = args.hosts.some((h) => h.changes) ? "deployed" : "no change";
       const src = args.source;
       const statements = [
-        provenanceStatement(a, { ...src, builtinExclude: BUILTIN_EXCLUDES }, run, args.builtOn),
+        provenanceStatement(
+          a,
+          { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
+          run,
+          args.builtOn,
+        ),
         testResultStatement(a, {
           ...args.tests,
           expected: src.expectedTests ?? 0,
@@ -111,6 +125,9 @@ export class Attestation extends pulumi.ComponentResource {
         }),
       ];
       const b = bundle(statements, args.signingKey);
+      const dryRun = pulumi.runtime.isDryRun();
+      const bundleFile =
+        b.envelopes.length === 0 || dryRun ? undefined : saveBundle(args.reportFile, b.envelopes);
       const text = renderReport({
         stack: run.stack,
         mode: "up",
@@ -122,8 +139,9 @@ export class Attestation extends pulumi.ComponentResource {
         hosts: records.map(deployedLines),
         statements: b.statements.map((s) => ({ predicateType: s.predicateType, sha256: s.sha256 })),
         signed: b.envelopes.length > 0,
+        bundle: bundleFile,
       });
-      const report = pulumi.runtime.isDryRun()
+      const report = dryRun
         ? ""
         : replaceReport(args.reportFile, text, () =>
             saveReport(src.reportDir, run.stack, finished, text),

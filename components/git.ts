@@ -137,3 +137,23 @@ export function parseNameStatus(z: string): NameStatus[] {
   }
   return out;
 }
+
+/**
+ * The source as the provenance names it: the remote `origin` (or the first remote) as a
+ * `git+` URI, else the repository's path as `git+file://`. Credentials in a URL are dropped:
+ * the provenance is published. Exported for testing.
+ */
+export async function sourceUri(git: SimpleGit, repo: string): Promise<string> {
+  const remotes = (await git.raw(["remote"]).catch(() => "")).split("\n").filter((r) => r !== "");
+  const name = remotes.includes("origin") ? "origin" : remotes[0];
+  const url =
+    name === undefined
+      ? ""
+      : (await git.raw(["remote", "get-url", "--", name]).catch(() => "")).trim();
+  return url === "" ? `git+file://${repo}` : `git+${withoutCredentials(url)}`;
+}
+
+/** A URL without its user-info password or token; scp-like `user@host:path` is left as is. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
+}

@@ -110,7 +110,7 @@ export function refusalStateScript(root: string, killSwitchFile: string): string
   return [
     ...preamble(root),
     `F="$SHARED/"${q(killSwitchFile)}`,
-    'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " || true)',
+    'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " | sed "s/ *$//" || true)',
     'echo "after the refusal: current -> $(readlink "$CURRENT" 2>/dev/null || echo nothing); $F reads ${ks:-nothing}"',
   ].join("\n");
 }

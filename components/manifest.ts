@@ -11,13 +11,26 @@ export interface ManifestEntry {
  * Names holding a backslash or newline get coreutils' escaped form (a leading backslash).
  */
 export function manifestLine(sha256: string, path: string): string {
-  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`;
-  const escaped = path.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r");
-  return `\\${sha256}  ${escaped}\n`;
+  const escaped = escapedName(path);
+  return escaped === path ? `${sha256}  ${path}\n` : `\\${sha256}  ${escaped}\n`;
+}
+
+/** A name as the manifests print it: a backslash and a newline escaped, as sha256sum does. */
+export function escapedName(name: string): string {
+  return /[\\\n\r]/.test(name)
+    ? name.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    : name;
 }
 
 export function formatManifest(entries: readonly { path: string; sha256: string }[]): string {
   return entries.map((e) => manifestLine(e.sha256, e.path)).join("");
+}
+
+/** A name as coreutils escapes it (after its line's leading backslash), back to the name. */
+export function unescapeName(escaped: string): string {
+  return escaped.replace(/\\(\\|n|r)/g, (_, c: string) =>
+    c === "n" ? "\n" : c === "r" ? "\r" : "\\",
+  );
 }
 
 /** Parses `sha256sum` output back into digest and path. Exported for testing. */
@@ -29,9 +42,7 @@ export function parseManifest(text: string): { path: string; sha256: string }[] 
     const body = escaped ? line.slice(1) : line;
     const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(body);
     if (!m) throw new Error(`manifest line is not in sha256sum format: ${JSON.stringify(line)}`);
-    const path = escaped
-      ? m[2].replace(/\\(\\|n|r)/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : "\\"))
-      : m[2];
+    const path = escaped ? unescapeName(m[2]) : m[2];
     out.push({ sha256: m[1], path });
   }
   return out;

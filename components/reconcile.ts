@@ -5,7 +5,8 @@ import { findingsFailure } from "./changeSet";
 import { RawConfig } from "./config";
 import { GateRun, GateFailure } from "./gates";
 import * as g from "./git";
-import { parseManifest } from "./manifest";
+import { leavesRelease } from "./artifactBuild";
+import { escapedName, parseManifest } from "./manifest";
 import { diffTrees, expectDifferences, ReconciledFile, reconcileMessage } from "./reconcileDiff";
 import { commitOnNewBranch, executables, shippedTree, writeChangeTree } from "./reconcileRepo";
 import {
@@ -128,6 +129,8 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
       sha256,
       (p) => base.exec.has(p),
     );
+    const link = linkRefusal(changes, `${hostName}:${tree.path}`);
+    if (link) run.block("G1", link);
     if (o.expect !== undefined) {
       const expected = new Map(
         parseManifest(fs.readFileSync(o.expect, "utf8")).map((e) => [e.path, e.sha256]),
@@ -247,6 +250,32 @@ async function resolveBase(
       next: "fetch it into the repo (git fetch), then run again",
     });
   return { commit: found.commit, source, exec: await executables(repoDir, found.commit) };
+}
+
+/**
+ * The deploy's own rule for links, applied before anything is committed: G4 refuses a commit
+ * holding a symlink that leaves the release, and the release's link list cannot carry a tab or
+ * a newline. Exported for testing.
+ */
+export function linkRefusal(
+  changes: readonly ReconciledFile[],
+  where: string,
+): GateFailure | undefined {
+  for (const c of changes) {
+    if (c.mode !== "120000") continue;
+    const target = c.linkTarget!;
+    if (/[\t\n]/.test(c.path + target))
+      return {
+        gap: `${where}/${escapedName(c.path)} is a symlink whose name or target holds a tab or a newline, which a release cannot carry; ${NOTHING}`,
+        next: "rename it on the server (or replace it with the file itself), then run again",
+      };
+    if (leavesRelease(c.path, target))
+      return {
+        gap: `${where}/${escapedName(c.path)} is a symlink to ${JSON.stringify(target)}, which points outside the release; the deploy would refuse that commit at G4; ${NOTHING}`,
+        next: "replace it on the server with the file it points at, or with a link inside the tree (or list the path in sharedFiles), then run again",
+      };
+  }
+  return undefined;
 }
 
 function noBase(tree: ServerTree, stack: string, hostName: string): GateFailure {

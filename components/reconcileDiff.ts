@@ -1,3 +1,4 @@
+import { escapedName } from "./manifest";
 import { ServerTree } from "./reconcileScripts";
 
 /** One path of a change set brought back from the server. */
@@ -75,6 +76,11 @@ export function expectDifferences(
   return out;
 }
 
+/** What a changed path now holds: a file's sha256, or a symlink's target. */
+export function describeContent(c: ReconciledFile): string {
+  return c.mode === "120000" ? `symlink -> ${JSON.stringify(c.linkTarget)}` : `sha256 ${c.sha256}`;
+}
+
 /** The commit message: what came back, from where, each file's sha256, and the test result. */
 export function reconcileMessage(a: {
   stack: string;
@@ -91,11 +97,12 @@ export function reconcileMessage(a: {
     "",
     `Base ${a.base}; ${counts("modified")} modified, ${counts("added")} added, ${counts("deleted")} deleted.`,
     "",
-    ...a.changes.map((c) =>
-      c.kind === "deleted"
-        ? `${letter[c.kind]} ${c.path}  (deleted: ${a.host}:${a.from}/${c.path})`
-        : `${letter[c.kind]} ${c.path}  sha256 ${c.sha256}  from ${a.host}:${a.from}/${c.path}`,
-    ),
+    ...a.changes.map((c) => {
+      const p = escapedName(c.path);
+      return c.kind === "deleted"
+        ? `${letter[c.kind]} ${p}  (deleted: ${a.host}:${a.from}/${p})`
+        : `${letter[c.kind]} ${p}  ${describeContent(c)}  from ${a.host}:${a.from}/${p}`;
+    }),
     "",
     `Tests (G3, in a clean export of this tree): ${a.tests}`,
     "",

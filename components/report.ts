@@ -36,6 +36,8 @@ export interface ReportInput {
   /** The attestation's statements, by type and JCS sha256. */
   statements?: { predicateType: string; sha256: string }[];
   signed?: boolean;
+  /** Where the signed statements were written as an in-toto bundle, or why they were not. */
+  bundle?: string;
 }
 
 const MAX_LISTED = 50;
@@ -109,10 +111,12 @@ export function renderReport(r: ReportInput): string {
     "```",
   ]);
   if (r.statements) {
-    section(
-      `Attestation (${r.signed ? "signed, DSSE ed25519" : "unsigned"})`,
-      r.statements.map((s) => `- ${s.predicateType} sha256 ${s.sha256}`),
-    );
+    section(`Attestation (${r.signed ? "signed, DSSE ed25519" : "unsigned"})`, [
+      ...r.statements.map((s) => `- ${s.predicateType} sha256 ${s.sha256}`),
+      ...(r.bundle === undefined
+        ? []
+        : ["", `in-toto bundle (one DSSE envelope a line): ${r.bundle}`]),
+    ]);
   }
   if (r.blocked) section("Exact next action", [r.blocked.next]);
   lines.push(
@@ -201,6 +205,23 @@ export function replaceReport(file: string, text: string, otherwise: () => strin
     return file;
   } catch {
     return otherwise();
+  }
+}
+
+/**
+ * Writes the signed statements beside the report as an in-toto bundle, `<report>.intoto.jsonl`,
+ * one DSSE envelope a line, and returns its path; or why it was not written.
+ */
+export function saveBundle(reportFile: string, envelopes: readonly object[]): string {
+  if (!path.isAbsolute(reportFile)) return "not written: the report itself was not written";
+  const file = reportFile.replace(/\.md$/, "") + ".intoto.jsonl";
+  try {
+    fs.writeFileSync(file, envelopes.map((e) => `${JSON.stringify(e)}\n`).join(""), {
+      mode: 0o600,
+    });
+    return file;
+  } catch (e) {
+    return `not written (${(e as Error).message})`;
   }
 }
 

@@ -13,6 +13,8 @@ import { ranClean, runTests, TestRunResult } from "./testRun";
 export interface SourceResult {
   gates: GateResult[];
   commit: g.ResolvedCommit;
+  /** The source as the provenance names it: its remote URL, or its path (see `sourceUri`). */
+  sourceUri: string;
   changeSet: ChangeSet;
   tests: {
     command: string;
@@ -245,6 +247,7 @@ export async function runSourceGates(
   return {
     gates: run.results,
     commit,
+    sourceUri: await g.sourceUri(git, cfg.repo),
     changeSet,
     tests: {
       command: r.command,

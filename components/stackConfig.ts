@@ -36,7 +36,7 @@ export function unknownKeys(raw: RawConfig): ConfigProblem[] {
       return {
         key: `${PROJECT}:${k}`,
         rule: close
-          ? `one of the keys Pulumi.yaml declares; did you mean ${near}?`
+          ? `one of the keys Pulumi.yaml declares (did you mean ${near}?)`
           : "one of the keys Pulumi.yaml declares (see its config section)",
         fix: close
           ? `pulumi config rm ${k}, then pulumi config set ${near} <its value>`

@@ -27,12 +27,15 @@ export interface RunFacts {
   invocationId: string;
   startedOn: string;
   finishedOn: string;
-  /** Who ran it, "user@machine": the builder. */
-  builder: string;
+  /** Who ran it, "user@machine": recorded as a parameter, never as the builder's identity. */
+  operator: string;
   toolVersion: string;
 }
 
 export interface SourceFacts {
+  /** The source's URI: its remote URL (`git+https://…`), or `git+file://<path>` without one. */
+  uri: string;
+  /** Where the build read it on this machine. */
   repo: string;
   ref: string;
   branch: string;
@@ -70,22 +73,26 @@ export function provenanceStatement(
       buildDefinition: {
         buildType: BUILD_TYPE,
         externalParameters: {
-          repo: src.repo,
+          source: src.uri,
           ref: src.ref,
           branch: src.branch,
           excludes: [...src.exclude],
         },
-        internalParameters: { builtinExcludes: [...src.builtinExclude] },
+        internalParameters: {
+          builtinExcludes: [...src.builtinExclude],
+          repo: src.repo,
+          operator: run.operator,
+        },
         resolvedDependencies: [
           {
-            uri: `git+file://${src.repo}`,
+            uri: src.uri,
             digest: { gitCommit: a.commit, gitTree: a.tree },
           },
         ],
       },
       runDetails: {
         builder: {
-          id: `urn:ssot-deploy:builder:${run.builder}`,
+          id: builderId(run.toolVersion),
           version: { "ssot-deploy": run.toolVersion },
         },
         metadata: { invocationId: run.invocationId, startedOn: run.startedOn, finishedOn: builtOn },
@@ -210,6 +217,14 @@ export function seal(statement: Statement): SealedStatement {
     sha256: sha256Hex(canonicalJson(statement)),
     statement,
   };
+}
+
+/**
+ * The SLSA builder: this tool at its version, the same URI whoever runs it; who ran it is a
+ * parameter of the build, not the builder's identity.
+ */
+export function builderId(version: string): string {
+  return `urn:ssot-deploy:builder:v${version}`;
 }
 
 /** This tool's version, as the provenance's builder records it; a test keeps it equal to package.json. */

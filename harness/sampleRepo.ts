@@ -3,6 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { readTree, SAMPLE_APP_DIR } from "./paths";
 
+/** The repo path Pulumi.local.yaml ships with: the only one `npm run local` creates. */
+export const SAMPLE_REPO = ".ssot-deploy/sample-repo";
+
 const IDENTITY = {
   GIT_AUTHOR_NAME: "ssot-deploy sample",
   GIT_AUTHOR_EMAIL: "sample@example.invalid",

@@ -1,28 +1,60 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { renderChecks, verifyAttestation } from "../components/verifyRun";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { describeBackup } from "../components/targets";
 import { projectRoot } from "../harness/paths";
-import { ensureSampleRepo } from "../harness/sampleRepo";
+import { ensureSampleRepo, SAMPLE_REPO } from "../harness/sampleRepo";
 import { readStackFile, stackFilePath } from "../components/stackFile";
+
+/** Where the local stack's signing key lives: made once, kept, shown by path. */
+const SIGNING_KEY = ".ssot-deploy/attestation-key.pem";
+
+/**
+ * The local stack's signing key: an ed25519 key generated on the first run (private key mode
+ * 600, the public key beside it as .pub), so the main job signs and verifies its attestation.
+ */
+function localSigningKey(root: string): { pem: string; file: string; publicFile: string } {
+  const file = path.join(root, SIGNING_KEY);
+  const publicFile = file.replace(/\.pem$/, ".pub");
+  if (!fs.existsSync(file)) {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    fs.writeFileSync(publicFile, publicKey.export({ type: "spki", format: "pem" }));
+  }
+  return { pem: fs.readFileSync(file, "utf8"), file, publicFile };
+}
 
 /**
  * The local stack, run in-process: the program under Pulumi's mocked engine, first as a
  * preview and then as an up, with the command provider's lifecycle played for real against
  * .ssot-deploy/local-server. The provider state lives for this process only, as if each run
- * were a fresh stack: the layout on disk is what carries over. Exits non-zero when a gate blocks.
+ * were a fresh stack: the layout on disk is what carries over. The sample repository is made
+ * only at the path the stack ships with; any other missing repo is G0's refusal. Exits
+ * non-zero when a gate blocks or the attestation does not verify.
  */
 async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { "config-file": { type: "string" } } });
   const root = projectRoot();
+  const configFile = path.resolve(values["config-file"] ?? stackFilePath(root, "local"));
   process.chdir(root);
-  const config = readStackFile(stackFilePath(root, "local"));
-  ensureSampleRepo(path.resolve(root, config.repo));
+  const config = readStackFile(configFile);
+  if (config.repo === SAMPLE_REPO) ensureSampleRepo(path.resolve(root, SAMPLE_REPO));
+  const key = localSigningKey(root);
+  console.log(
+    `signing key: ${path.relative(root, key.file)} (public: ${path.relative(root, key.publicFile)})`,
+  );
   const lifecycle = new CommandLifecycle();
   for (const preview of [true, false]) {
     console.log(`\n== ${preview ? "preview" : "up"} (stack local, in-process) ==`);
-    const run = await runProgram(config, { preview, stack: "local", lifecycle });
+    const run = await runProgram(
+      { ...config, attestationKey: key.pem },
+      { preview, stack: "local", lifecycle },
+    );
     if (run.error) {
       console.error(run.error.message);
       return 1;
@@ -43,7 +75,7 @@ async function main(): Promise<number> {
         `  kill-switch declared ${d.killSwitch.declared}, read back ${d.killSwitch.readBack}; restarted ${d.restarted}`,
       );
       console.log(
-        `  proof ${d.proof.passed ? "passed" : "FAILED"}: ${d.proof.probes.map((p) => `${p.name} exit ${p.exit}`).join(", ")}`,
+        `  proof ${d.proof.passed ? "passed" : "FAILED"}: ${d.proof.probes.map((p) => `${p.name} (${p.when}) exit ${p.exit}`).join(", ")}`,
       );
     }
     console.log(out.gates.map((g) => `${g.id} ${g.status}`).join("  "));
@@ -55,12 +87,14 @@ async function main(): Promise<number> {
       console.log(`result: ${out.result}; attestation: ${saved}`);
       const checks = await verifyAttestation({
         attestation: fs.readFileSync(saved, "utf8"),
+        publicKey: fs.readFileSync(key.publicFile, "utf8"),
         artifact: out.artifact.path,
         servers: { raw: config },
       });
-      const { text, ok } = renderChecks(checks);
+      const { text, ok } = renderChecks(checks, { requireSignature: true });
+      const rel = (f: string) => path.relative(root, f);
       console.log(
-        `npm run verify -- --attestation ${path.relative(root, saved)} --artifact ${path.relative(root, out.artifact.path)} --stack local\n${text}`,
+        `npm run verify -- --attestation ${rel(saved)} --public-key ${rel(key.publicFile)} --require-signature --artifact ${rel(out.artifact.path)} --stack local\n${text}`,
       );
       if (!ok) return 1;
     }

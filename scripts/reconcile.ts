@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { BlockedError } from "../components/errors";
 import { renderGateTable } from "../components/gates";
 import { reconcile } from "../components/reconcile";
+import { describeContent } from "../components/reconcileDiff";
+import { escapedName } from "../components/manifest";
 import { readStackFile, stackFilePath } from "../components/stackFile";
 import { projectRoot } from "../harness/paths";
 
@@ -59,7 +61,9 @@ async function main(): Promise<number> {
   }
   console.log(`RESULT: RECONCILED into branch ${r.branch} at ${r.commit} (base ${r.base})`);
   for (const c of r.changes)
-    console.log(`  ${c.kind.padEnd(8)} ${c.path}${c.sha256 ? `  sha256 ${c.sha256}` : ""}`);
+    console.log(
+      `  ${c.kind.padEnd(8)} ${escapedName(c.path)}${c.kind === "deleted" ? "" : `  ${describeContent(c)}`}`,
+    );
   console.log(`tests: ${r.tests}`);
   console.log(
     `next action: review it (git -C ${raw.repo} show ${r.branch}), merge it into the mainline, then pulumi preview and pulumi up`,

@@ -6,11 +6,13 @@ import { renderChecks, verifyAttestation } from "../components/verifyRun";
 import { projectRoot } from "../harness/paths";
 
 const USAGE =
-  "usage: npm run verify -- --attestation <file> [--public-key <ed25519 public key PEM>] [--artifact <.tar.gz>] " +
+  "usage: npm run verify -- --attestation <file> [--public-key <ed25519 public key PEM>] [--require-signature] [--artifact <.tar.gz>] " +
   "[--stack <stack> [--host <name>] [--key <private key file>] [--config-file <Pulumi.<stack>.yaml>]]";
 
 /**
  * `npm run verify`: checks a saved attestation (pulumi stack output attestation --json > FILE).
+ * Without a signature checked against --public-key it proves consistency, not origin, and says
+ * so; --require-signature makes that a rejection.
  * With --stack it also reads each server named in the deploy statement, read-only; the SSH key
  * comes from --key (or SSOT_SSH_KEY_FILE), as for npm run reconcile. Exits 1 when rejected.
  */
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
       host: { type: "string" },
       key: { type: "string" },
       "config-file": { type: "string" },
+      "require-signature": { type: "boolean" },
     },
   });
   if (values.attestation === undefined) {
@@ -57,7 +60,7 @@ async function main(): Promise<number> {
             host: values.host,
           },
   });
-  const { text, ok } = renderChecks(checks);
+  const { text, ok } = renderChecks(checks, { requireSignature: values["require-signature"] });
   console.log(text);
   return ok ? 0 : 1;
 }

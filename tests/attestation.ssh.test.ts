@@ -1,11 +1,14 @@
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { TOOL_VERSION } from "../components/statements";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram, StackOutputs } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
 import { Check } from "../components/verify";
+import { renderChecks } from "../components/verifyRun";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "./helpers/attest";
 import { FixtureRepo } from "./helpers/repo";
 import { sshStackConfig, sshSuite } from "./helpers/stack";
@@ -66,16 +69,29 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     const provenance = a.statements[0].statement.predicate as {
       buildDefinition: {
         externalParameters: Record<string, unknown>;
-        resolvedDependencies: { digest: Record<string, string> }[];
+        internalParameters: Record<string, unknown>;
+        resolvedDependencies: { uri: string; digest: Record<string, string> }[];
       };
-      runDetails: { metadata: { invocationId: string; startedOn: string; finishedOn: string } };
+      runDetails: {
+        builder: { id: string };
+        metadata: { invocationId: string; startedOn: string; finishedOn: string };
+      };
     };
+    // The fixture repo has no remote: the source is named by its path.
     expect(provenance.buildDefinition.externalParameters).to.deep.equal({
-      repo: repo.dir,
+      source: `git+file://${repo.dir}`,
       ref: "HEAD",
       branch: "main",
       excludes: [],
     });
+    expect(provenance.buildDefinition.resolvedDependencies[0].uri).to.equal(
+      `git+file://${repo.dir}`,
+    );
+    // The builder is this tool at its version, whoever runs it; the operator is a parameter.
+    expect(provenance.runDetails.builder.id).to.equal(`urn:ssot-deploy:builder:v${TOOL_VERSION}`);
+    expect(provenance.buildDefinition.internalParameters.operator).to.equal(
+      `${os.userInfo().username}@${os.hostname()}`,
+    );
     expect(provenance.buildDefinition.resolvedDependencies[0].digest.gitCommit).to.equal(
       repo.head(),
     );
@@ -140,7 +156,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     ]);
   });
 
-  it("rejects an artifact one byte different, naming both digests", async () => {
+  it("rejects an artifact one byte different, naming both digests, and says when no manifest is beside it", async () => {
     const copy = path.join(work, "artifact-copy.tar.gz");
     fs.copyFileSync(out.artifact.path, copy);
     flipByte(copy, (b) => b.length >> 1);
@@ -151,8 +167,37 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     expect(failedOf(checks)).to.have.length(1);
     expect(failedOf(checks)[0]).to.match(
       new RegExp(
-        `^artifact: ${copy} has sha256 [0-9a-f]{64}, the attestation's subject is ${out.artifact.sha256}$`,
+        `^artifact: ${copy} has sha256 [0-9a-f]{64}, the attestation's subject is ${out.artifact.sha256}; ` +
+          `no manifest at ${work}/artifact-copy.sha256sums to name the files that differ$`,
       ),
+    );
+  });
+
+  it("names the files of an artifact that changed, were added or went missing, read against its manifest", async () => {
+    const dir = path.join(work, "rebuilt");
+    fs.mkdirSync(dir, { recursive: true });
+    // An archive with one file changed, one added and one gone, beside the attested manifest.
+    const tree = path.join(work, "tree");
+    fs.rmSync(tree, { recursive: true, force: true });
+    fs.mkdirSync(tree);
+    execFileSync("tar", ["-xzf", out.artifact.path, "-C", tree]);
+    fs.appendFileSync(path.join(tree, "app", "service.py"), "# changed\n");
+    fs.writeFileSync(path.join(tree, "app", "added.py"), "Y = 1\n");
+    fs.rmSync(path.join(tree, "app", "extra.py"));
+    const copy = path.join(dir, path.basename(out.artifact.path));
+    execFileSync("tar", ["-czf", copy, "-C", tree, "."]);
+    const manifest = out.artifact.path.replace(/\.tar\.gz$/, ".sha256sums");
+    fs.copyFileSync(manifest, copy.replace(/\.tar\.gz$/, ".sha256sums"));
+    const failed = failedOf(await verifyAgainst(saved, config, { artifact: copy }));
+    expect(failed).to.have.length(1);
+    expect(failed[0]).to.match(
+      /; 3 file\(s\) differ \(1 changed, 1 added, 1 missing\): app\/service\.py \(changed\), app\/added\.py \(added\), app\/extra\.py \(missing\)$/,
+    );
+    // A manifest that is not the attested one is not trusted to name anything.
+    fs.appendFileSync(copy.replace(/\.tar\.gz$/, ".sha256sums"), "\n");
+    const untrusted = failedOf(await verifyAgainst(saved, config, { artifact: copy }));
+    expect(untrusted[0]).to.match(
+      /is not the manifest the provenance records, so the files that differ are not named$/,
     );
   });
 
@@ -215,11 +260,56 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     try {
       const failed = failedOf(await verifyAgainst(saved, config, {}));
       expect(failed).to.deep.equal([
-        `web1: tree: releases/${out.artifact.releaseId} does not match its manifest (a file changed, was added or is missing)`,
+        `web1: tree: releases/${out.artifact.releaseId} does not match its manifest: 1 file(s) differ (1 changed, 0 added, 0 missing): app/extra.py (changed)`,
       ]);
     } finally {
       restore();
     }
+  });
+
+  it("names every live file that changed, was added or went missing, the first ten and the count", async () => {
+    const live = path.join(work, "srv", "app", "current");
+    const service = path.join(live, "app", "service.py");
+    const original = fs.readFileSync(service);
+    fs.rmSync(service);
+    const added = Array.from({ length: 9 }, (_, i) => path.join(live, `added-${i}.txt`));
+    for (const f of added) fs.writeFileSync(f, "x\n");
+    fs.writeFileSync(path.join(live, "odd\nname.txt"), "y\n");
+    try {
+      const failed = failedOf(await verifyAgainst(saved, config, {}));
+      expect(failed).to.deep.equal([
+        `web1: tree: releases/${out.artifact.releaseId} does not match its manifest: 11 file(s) differ (0 changed, 10 added, 1 missing): ` +
+          [
+            ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `added-${i}.txt (added)`),
+            "odd\\nname.txt (added)",
+          ].join(", ") +
+          ", and 1 more",
+      ]);
+    } finally {
+      for (const f of added) fs.rmSync(f);
+      fs.rmSync(path.join(live, "odd\nname.txt"));
+      fs.writeFileSync(service, original);
+    }
+  });
+
+  it("calls an unsigned attestation UNSIGNED, not VERIFIED, and --require-signature rejects it", async () => {
+    const unsigned = JSON.stringify({ ...out.attestation, envelopes: [] });
+    const checks = await verifyAgainst(unsigned, config, { artifact: out.artifact.path });
+    const plain = renderChecks(checks);
+    expect(plain.ok).to.equal(true);
+    expect(plain.text.split("\n").pop()).to.equal(
+      "UNSIGNED: consistent with the artifact and the servers; origin not proven (10 check(s) held, 1 skipped); set attestationKey to sign",
+    );
+    const required = renderChecks(checks, { requireSignature: true });
+    expect(required.ok).to.equal(false);
+    expect(required.text.split("\n").pop()).to.equal(
+      "REJECTED: --require-signature, and the origin is not proven: unsigned; set attestationKey to sign",
+    );
+    // Signed, but checked without the public key: consistent, origin still not proven.
+    const unkeyed = renderChecks(await verifyAgainst(saved, config, {}));
+    expect(unkeyed.text.split("\n").pop()).to.match(
+      /^ORIGIN NOT CHECKED: consistent with the servers; origin not proven \(9 check\(s\) held, 1 skipped\); pass --public-key/,
+    );
   });
 
   it("runs as npm run verify: exit 0 when it holds, exit 1 with the reason when one byte changed", () => {
@@ -250,7 +340,9 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       keyFile,
     ];
     const okRun = execFileSync("node", [cli, ...args], { encoding: "utf8" });
-    expect(okRun).to.match(/^VERIFIED: 13 check\(s\) held, 0 skipped$/m);
+    expect(okRun).to.match(
+      /^VERIFIED: 13 check\(s\) held, 0 skipped; signed by the key given, so its origin is proven$/m,
+    );
     fs.writeFileSync(
       file,
       saved.replace(out.artifact.sha256, `${out.artifact.sha256.slice(0, 63)}0`),

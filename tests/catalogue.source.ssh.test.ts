@@ -111,6 +111,51 @@ describe("bad input on the source side: each refused with its exact text, the se
         `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}/../../etc`)}: it has a '..' segment). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
+      name: "deployRoot ends with a newline",
+      category: "config",
+      config: () => ({ deployRoot: `${root}\n` }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}\n`)}: it holds the control character U+000A). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot ends with a space",
+      category: "config",
+      config: () => ({ deployRoot: `${root} ` }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root} `)}: it ends with whitespace). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot has an empty segment",
+      category: "config",
+      config: () => ({ deployRoot: root.replace("/srv/", "/srv//") }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(root.replace("/srv/", "/srv//"))}: it has an empty segment ('//')). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "the stack names no target",
+      category: "config",
+      config: () => ({ target: undefined }),
+      refusal: () =>
+        `${key("target")} set to "ssh" (the servers in hosts) or "local" (a directory on this machine): nothing deploys where the stack does not say. Fix: pulumi config set target ssh, with hosts and deployRoot; or pulumi config set target local`,
+    },
+    {
+      name: "a key is misspelt, so its value would be ignored",
+      category: "config",
+      config: () => ({ expectedTest: "30" }),
+      refusal: () =>
+        `- config key "ssot-deploy:expectedTest" must be one of the keys Pulumi.yaml declares (did you mean expectedTests?). Fix: pulumi config rm expectedTest, then pulumi config set expectedTests <its value>`,
+    },
+    {
+      name: "a required key is misspelt: both the stray key and the missing one are named",
+      category: "config",
+      config: () => ({ testCommand: undefined, testComand: "python3 -m unittest" }),
+      refusal: () =>
+        [
+          `- config key "ssot-deploy:testComand" must be one of the keys Pulumi.yaml declares (did you mean testCommand?). Fix: pulumi config rm testComand, then pulumi config set testCommand <its value>`,
+          `${key("testCommand")} set to a non-empty shell command. Fix: pulumi config set testCommand 'python3 -m unittest discover -s tests'`,
+        ].join("\n"),
+    },
+    {
       name: "a shared file's path climbs out of the release",
       category: "config",
       config: () => ({ sharedFiles: '["../../etc/passwd"]' }),

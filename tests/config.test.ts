@@ -5,7 +5,8 @@ import * as yaml from "js-yaml";
 import { DEFAULTS, parseSourceConfig } from "../components/config";
 import { DEPLOY_DEFAULTS } from "../components/deployConfig";
 import { ConfigError } from "../components/errors";
-import { KNOWN_KEYS } from "../components/stackConfig";
+import { KNOWN_KEYS, parseStackConfig } from "../components/stackConfig";
+import { readStackFile } from "../components/stackFile";
 
 const base = { repo: "/srv/app", testCommand: "make test" };
 
@@ -142,5 +143,77 @@ describe("config", () => {
       "deployRoot",
     ]);
     expect(Object.keys(declared).sort()).to.deep.equal([...KNOWN_KEYS].sort());
+  });
+});
+
+describe("the stack's config as a whole", () => {
+  const ssh = {
+    repo: "/srv/repo",
+    testCommand: "make test",
+    target: "ssh",
+    hosts: JSON.stringify([
+      { name: "web1", host: "10.0.0.5", port: 22, user: "deploy", hostKey: "ssh-ed25519 AAAA" },
+    ]),
+    deployRoot: "/srv/app",
+  };
+  const problems = (raw: Record<string, string>) => {
+    try {
+      parseStackConfig(raw, "/project");
+    } catch (e) {
+      return (e as ConfigError).message.split("\n").slice(1);
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  it("refuses a key of the namespace that Pulumi.yaml does not declare, naming the nearest", () => {
+    expect(problems({ ...ssh, expectedTest: "30" })).to.deep.equal([
+      '- config key "ssot-deploy:expectedTest" must be one of the keys Pulumi.yaml declares (did you mean expectedTests?). Fix: pulumi config rm expectedTest, then pulumi config set expectedTests <its value>',
+    ]);
+  });
+
+  it("names no nearest key when none is close", () => {
+    expect(problems({ ...ssh, colour: "blue" })).to.deep.equal([
+      '- config key "ssot-deploy:colour" must be one of the keys Pulumi.yaml declares (see its config section). Fix: pulumi config rm colour',
+    ]);
+  });
+
+  it("refuses a stack that names no target, instead of deploying to this machine", () => {
+    const none: Record<string, string> = { ...ssh };
+    delete none.target;
+    expect(problems(none)).to.deep.equal([
+      '- config key "ssot-deploy:target" must be set to "ssh" (the servers in hosts) or "local" (a directory on this machine): nothing deploys where the stack does not say. Fix: pulumi config set target ssh, with hosts and deployRoot; or pulumi config set target local',
+    ]);
+  });
+
+  it("refuses Pulumi.contabo.yaml exactly until its placeholders are filled in, and accepts it then", () => {
+    const file = path.join(__dirname, "..", "..", "Pulumi.contabo.yaml");
+    const raw = readStackFile(file);
+    expect(raw.target).to.equal("ssh");
+    expect(problems(raw)).to.deep.equal([
+      `- config key "ssot-deploy:hosts" must be filled in (got hosts[0].host = "<fill in: the address of vmi3080463>"). Fix: pulumi config set --path 'hosts[0].host' <the address of vmi3080463>`,
+      `- config key "ssot-deploy:hosts" must be filled in (got hosts[0].hostKey = "<fill in: the line ssh-keyscan -t ed25519 prints for that address, checked against the provider console>"). Fix: pulumi config set --path 'hosts[0].hostKey' <the line ssh-keyscan -t ed25519 prints for that address, checked against the provider console>`,
+      `- config key "ssot-deploy:proof" must be filled in (got proof[0].command = "<fill in: a command that asks the service for Mode.LIVE and exits non-zero when refused>"). Fix: pulumi config set --path 'proof[0].command' <a command that asks the service for Mode.LIVE and exits non-zero when refused>`,
+      `- config key "ssot-deploy:proof" must be filled in (got proof[1].command = "<fill in: a command that prints which backend Mode.LIVE is wired to>"). Fix: pulumi config set --path 'proof[1].command' <a command that prints which backend Mode.LIVE is wired to>`,
+      `- config key "ssot-deploy:invariants" must be filled in (got invariants[0].command = "<fill in: a read-only command that prints the production row counts>"). Fix: pulumi config set --path 'invariants[0].command' <a read-only command that prints the production row counts>`,
+    ]);
+    const hosts = JSON.parse(raw.hosts) as Record<string, unknown>[];
+    const filled = {
+      ...raw,
+      hosts: JSON.stringify([{ ...hosts[0], host: "203.0.113.10", hostKey: "ssh-ed25519 AAAA" }]),
+      proof: raw.proof.replace(/<fill in: [^>]*>/g, "python3 -c pass"),
+      invariants: raw.invariants.replace(/<fill in: [^>]*>/g, "echo 0"),
+    };
+    const { deploy } = parseStackConfig(filled, "/project");
+    expect(deploy.killSwitch).to.deep.equal({
+      file: "kill-switch.json",
+      key: "execution_enabled",
+      format: "json",
+      value: false,
+    });
+    expect(deploy.deployRoot).to.equal("/srv/iu-cutter-v0.6");
+    expect(deploy.proof.map((p) => p.name)).to.deep.equal([
+      "live-refused-while-off",
+      "live-reaches-adapter-seam",
+    ]);
   });
 });

@@ -147,6 +147,40 @@ describe("npm run reconcile, against a real sshd", function () {
     expect(err.message).to.contain("changed: nothing. No server was contacted");
   });
 
+  it("refuses a changed file replaced by a symlink that leaves the tree, naming the path and its target", async () => {
+    const file = live("app/service.py");
+    const original = fs.readFileSync(file);
+    fs.rmSync(file);
+    fs.symlinkSync("../../outside/more.pyi", file);
+    try {
+      const err = await refused();
+      expect(err.gap).to.equal(
+        `web1:${fs.realpathSync(path.join(root, "current"))}/app/service.py is a symlink to "../../outside/more.pyi", which points outside the release; ` +
+          "the deploy would refuse that commit at G4; the server was only read and the SSOT repo was not changed",
+      );
+      expect(err.message).to.contain(
+        "next action: replace it on the server with the file it points at, or with a link inside the tree (or list the path in sharedFiles), then run again",
+      );
+    } finally {
+      fs.rmSync(file);
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it("prints a name holding a newline escaped, as the manifests do, in the commit message", async () => {
+    const odd = live("app/odd\nname.py");
+    fs.writeFileSync(odd, "ODD = 1\n");
+    try {
+      const r = await reconcile(options({ now: new Date(Date.UTC(2026, 10, 24, 9, 0, 0)) }));
+      const message = repo.git("log", "-1", "--format=%B", r.branch!);
+      expect(message).to.contain(`A app/odd\\nname.py  sha256 ${sha("ODD = 1\n")}`);
+      expect(message).to.not.contain("odd\nname");
+      repo.git("branch", "-q", "-D", r.branch!);
+    } finally {
+      fs.rmSync(odd);
+    }
+  });
+
   it("brings edits made on the live tree back as a tested commit on a new branch, and deploying it clears the drift block", async () => {
     fs.writeFileSync(live("app/service.py"), SERVICE_V2);
     fs.writeFileSync(live("app/hotfix.py"), "PATCHED = True\n");

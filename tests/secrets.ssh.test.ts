@@ -125,10 +125,11 @@ describe("secrets never reach an output, a report, a log line or the recorded st
     const unredacted = JSON.stringify([...lifecycle.state.values()]);
     const keyLines = needles(sshd.userKey.privateKey, PASSPHRASE, signer.privateKey);
     expect(keyLines.filter((n) => unredacted.includes(n)).length).to.be.greaterThan(2);
-    // One report per run: the preview, two ups and the blocked up.
-    expect(
-      [...haystacks.keys()].filter((k) => k.startsWith(path.join(work, "reports"))),
-    ).to.have.length(4);
+    // One report per run (the preview, two ups and the blocked up), and beside each of the two
+    // signed ups its in-toto bundle: all searched.
+    const written = [...haystacks.keys()].filter((k) => k.startsWith(path.join(work, "reports")));
+    expect(written.filter((k) => k.endsWith(".md"))).to.have.length(4);
+    expect(written.filter((k) => k.endsWith(".intoto.jsonl"))).to.have.length(2);
     const leaks: string[] = [];
     for (const needle of keyLines) {
       for (const [where, text] of haystacks)
