@@ -15,6 +15,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../harness/paths";
+import { openRepo, sourceUri } from "../components/git";
+import { FixtureRepo } from "./helpers/repo";
 
 const artifact = {
   path: "/tmp/x/abc-12345678.tar.gz",
@@ -231,5 +233,21 @@ describe("saving a report", () => {
     expect(saveReport(file, "s", new Date(0), "text")).to.match(
       /^not written \(ENOTDIR: .*\); fix reportDir: pulumi config set reportDir <writable directory>$/,
     );
+  });
+});
+
+describe("the source the provenance names", () => {
+  it("is the remote URL without its credentials when the repo has a remote, else the path", async () => {
+    const repo = FixtureRepo.create();
+    try {
+      const git = openRepo(repo.dir);
+      expect(await sourceUri(git, repo.dir)).to.equal(`git+file://${repo.dir}`);
+      repo.git("remote", "add", "upstream", "git@example.com:org/other.git");
+      expect(await sourceUri(git, repo.dir)).to.equal("git+git@example.com:org/other.git");
+      repo.git("remote", "add", "origin", "https://deployer:t0ken@example.com/org/app.git");
+      expect(await sourceUri(git, repo.dir)).to.equal("git+https://example.com/org/app.git");
+    } finally {
+      repo.remove();
+    }
   });
 });
