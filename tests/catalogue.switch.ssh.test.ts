@@ -2,13 +2,9 @@ import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandLifecycle } from "../harness/lifecycle";
-import { runProgram } from "../harness/program";
-import { TestSshd } from "../harness/sshd";
 import { expectRunRefused, refusalOf } from "./helpers/catalogue";
 import { snapshot } from "./helpers/release";
-import { FixtureRepo } from "./helpers/repo";
-import { sshStackConfig, sshSuite, web1Hosts } from "./helpers/stack";
+import { deployedSuite, web1Hosts } from "./helpers/stack";
 
 const NOCREATE = "ssot-nocreate";
 
@@ -33,29 +29,12 @@ function liveState(root: string): Record<string, string> {
 
 describe("bad input at the deploy root and before the switch: refused with current where it was", function () {
   this.timeout(180_000);
-  const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
-  let v1: string;
-  const lifecycle = new CommandLifecycle();
-  const config = (over: Record<string, string> = {}) => sshStackConfig(repo.dir, work, sshd, over);
-  const up = (over: Record<string, string> = {}) =>
-    runProgram(config(over), { preview: false, lifecycle });
-
-  before(async () => {
-    ({ sshd, repo, work } = suite);
-    root = path.join(work, "srv", "app");
-    v1 = repo.head();
-    const first = await up();
-    if (first.error) throw first.error;
-  });
-  afterEach(() => repo.git("reset", "-q", "--hard", v1));
+  const s = deployedSuite();
+  const up = (over: Record<string, string> = {}) => s.up(over);
 
   describe("the deploy root", () => {
     it("refuses a deployRoot that is a file, at G0, before anything is created", async () => {
-      const dir = path.join(work, "odd-1");
+      const dir = path.join(s.work, "odd-1");
       const file = path.join(dir, "not-a-dir");
       fs.mkdirSync(dir);
       fs.writeFileSync(file, "x\n");
@@ -74,7 +53,7 @@ describe("bad input at the deploy root and before the switch: refused with curre
     });
 
     it("refuses a deployRoot under a file, naming the file", async () => {
-      const dir = path.join(work, "odd-2");
+      const dir = path.join(s.work, "odd-2");
       const file = path.join(dir, "plain");
       fs.mkdirSync(dir);
       fs.writeFileSync(file, "x\n");
@@ -95,15 +74,15 @@ describe("bad input at the deploy root and before the switch: refused with curre
         "-c",
         `id ${NOCREATE} >/dev/null 2>&1 || useradd -M -s /bin/sh ${NOCREATE}; usermod -p '*' ${NOCREATE}`,
       ]);
-      fs.chmodSync(sshd.dir, 0o755);
-      fs.chmodSync(path.join(sshd.dir, "authorized_keys"), 0o644);
-      const parent = path.join(work, "root-owned");
+      fs.chmodSync(s.sshd.dir, 0o755);
+      fs.chmodSync(path.join(s.sshd.dir, "authorized_keys"), 0o644);
+      const parent = path.join(s.work, "root-owned");
       fs.mkdirSync(parent, { mode: 0o755 });
-      fs.chmodSync(work, 0o755);
+      fs.chmodSync(s.work, 0o755);
       try {
         const before = snapshot(parent);
         const run = await up({
-          hosts: web1Hosts(sshd, { user: NOCREATE }),
+          hosts: web1Hosts(s.sshd, { user: NOCREATE }),
           deployRoot: path.join(parent, "app"),
         });
         expectRunRefused(
@@ -121,8 +100,8 @@ describe("bad input at the deploy root and before the switch: refused with curre
 
   describe("checks that run before the switch", () => {
     it("refuses a release whose staged probe fails, with current where it was and the lock given back", async () => {
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const before = liveState(root);
+      s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      const before = liveState(s.root);
       const run = await up({
         proof: JSON.stringify([{ name: "imports", command: "python3 -c 'import app.never'" }]),
       });
@@ -131,32 +110,32 @@ describe("bad input at the deploy root and before the switch: refused with curre
         run,
         /^probe imports exited 1 in the staged release, expected 0 \(last line: ModuleNotFoundError: No module named 'app\.never'\); current was not switched; fix the release in the SSOT repo, commit, then run pulumi up again$/,
         before,
-        liveState(root),
+        liveState(s.root),
       );
       // What the server holds after the refusal is printed with it.
       expect(run.error?.message).to.match(
         /^after the refusal: current -> releases\/\S+; \S+\/shared\/kill-switch\.json reads \{"execution_enabled":false\}$/m,
       );
       // Never proved, so neither retention nor a rollback counts it as good.
-      const proved = fs.readFileSync(path.join(root, ".deploy", "proved"), "utf8");
-      expect(proved).to.not.contain(repo.head().slice(0, 12));
+      const proved = fs.readFileSync(path.join(s.root, ".deploy", "proved"), "utf8");
+      expect(proved).to.not.contain(s.repo.head().slice(0, 12));
     });
 
     it("refuses when the kill-switch cannot be written as declared, before current moves", async () => {
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const ks = path.join(root, "shared", "kill-switch.json");
+      s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      const ks = path.join(s.root, "shared", "kill-switch.json");
       const original = fs.readFileSync(ks);
       fs.rmSync(ks);
       fs.mkdirSync(ks);
       try {
-        const before = liveState(root);
+        const before = liveState(s.root);
         const run = await up();
         expectRunRefused(
           "proof",
           run,
-          `the kill-switch file ${ks} is a directory, so execution_enabled=false cannot be written; current was not switched; make ${root}/shared a writable directory on the server, then run pulumi up again`,
+          `the kill-switch file ${ks} is a directory, so execution_enabled=false cannot be written; current was not switched; make ${s.root}/shared a writable directory on the server, then run pulumi up again`,
           before,
-          liveState(root),
+          liveState(s.root),
         );
       } finally {
         fs.rmSync(ks, { recursive: true });
@@ -167,7 +146,7 @@ describe("bad input at the deploy root and before the switch: refused with curre
 
   describe("what must not be refused", () => {
     it("deploys a first release with an invariant, recording it as not measured rather than failing after the switch", async () => {
-      const fresh = path.join(work, "fresh", "app");
+      const fresh = path.join(s.work, "fresh", "app");
       const invariants = JSON.stringify([{ name: "machine", command: "echo vm" }]);
       const run = await up({ deployRoot: fresh, invariants });
       expect(refusalOf(run.error), run.error?.message).to.equal(undefined);
@@ -179,7 +158,7 @@ describe("bad input at the deploy root and before the switch: refused with curre
       };
       expect(record.hosts[0].productionMutation).to.equal("UNMEASURED");
       // With a release live, the next deploy measures it.
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
       const next = await up({ deployRoot: fresh, invariants });
       expect(next.error, next.error?.message).to.equal(undefined);
       expect(next.outputs!.deploy!.web1.proof.invariants).to.deep.equal([
@@ -191,10 +170,10 @@ describe("bad input at the deploy root and before the switch: refused with curre
       const exclude = JSON.stringify(["*.log"]);
       const first = await up({ exclude });
       expect(first.error, first.error?.message).to.equal(undefined);
-      const log = path.join(root, "current", "app", "run.log");
+      const log = path.join(s.root, "current", "app", "run.log");
       fs.writeFileSync(log, "written by the running app\n");
       try {
-        repo.commit("v2", { "app/extra.py": "X = 2\n" });
+        s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
         const run = await up({ exclude });
         expect(run.error, run.error?.message).to.equal(undefined);
         expect(run.outputs!.deploy!.web1.promoted).to.equal("switched");

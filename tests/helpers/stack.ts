@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { CommandLifecycle } from "../../harness/lifecycle";
+import { ProgramRun, runProgram } from "../../harness/program";
 import { SshdOptions, TestSshd } from "../../harness/sshd";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
@@ -68,5 +70,38 @@ export function sshSuite(opts: SshdOptions = {}): SshSuite {
     s.repo?.remove();
     if (s.work) fs.rmSync(s.work, { recursive: true, force: true });
   });
+  return s;
+}
+
+/** An SSH suite whose server holds a first deploy of the fixture repo, made before its tests. */
+export interface DeployedSuite extends SshSuite {
+  /** The deploy root on the test server. */
+  root: string;
+  /** The fixture repo's first commit, the one deployed. */
+  v1: string;
+  lifecycle: CommandLifecycle;
+  /** An up of the suite's stack config, with `over` replacing keys. */
+  up(over?: Record<string, string>): Promise<ProgramRun>;
+}
+
+/**
+ * sshSuite, then a first deploy of the fixture repo through the program; after each test the
+ * repo goes back to that commit. Call it first in the describe body.
+ */
+export function deployedSuite(): DeployedSuite {
+  const s = sshSuite() as DeployedSuite;
+  s.lifecycle = new CommandLifecycle();
+  s.up = (over = {}) =>
+    runProgram(sshStackConfig(s.repo.dir, s.work, s.sshd, over), {
+      preview: false,
+      lifecycle: s.lifecycle,
+    });
+  before(async () => {
+    s.root = path.join(s.work, "srv", "app");
+    s.v1 = s.repo.head();
+    const first = await s.up();
+    if (first.error) throw first.error;
+  });
+  afterEach(() => s.repo.git("reset", "-q", "--hard", s.v1));
   return s;
 }
