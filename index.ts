@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { Artifact } from "./components/artifact";
-import { Attestation } from "./components/attestation";
-import { renderGateTable } from "./components/gates";
-import { HostDeployment } from "./components/hostDeployment";
-import { changesHost, reportBlocked, reportPreview, reportStarted } from "./components/runReport";
-import { ServerPrecheck } from "./components/serverPrecheck";
-import { runSourceGates } from "./components/sourceGates";
-import { readSigningKey, readStackConfig } from "./components/stackConfig";
-import { TOOL_VERSION } from "./components/statements";
-import { deployedGates, endpointFor, lockInfoFor, previewGates } from "./components/targets";
+import { Artifact } from "./deploy/artifact";
+import { Attestation } from "./evidence/attestation";
+import { renderGateTable } from "./gates/gateRun";
+import { HostDeployment } from "./deploy/hostDeployment";
+import { changesHost, reportBlocked, reportPreview, reportStarted } from "./evidence/runReport";
+import { ServerPrecheck } from "./survey/serverSurvey";
+import { runSourceGates } from "./gates/sequence";
+import { readSigningKey, readStackConfig } from "./config/stack";
+import { TOOL_VERSION } from "./evidence/statements";
+import { deployedGates, endpointFor, lockInfoFor, previewGates } from "./deploy/targets";
 
 // An async program: every gate, on this machine and the read-only survey of each server, is
 // awaited before any resource is registered, so a blocked gate fails preview and up alike

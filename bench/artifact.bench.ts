@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildTarball } from "../components/tarball";
+import { buildTarball } from "../gates/artifact/tarball";
 import { generateRepo } from "./generateRepo";
 
 const ROUNDS = 3;

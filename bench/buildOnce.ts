@@ -1,4 +1,4 @@
-import { buildTarball } from "../components/tarball";
+import { buildTarball } from "../gates/artifact/tarball";
 
 // One build in a process of its own, so its peak RSS is the build's alone.
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { SshSession } from "../components/ssh";
+import { SshSession } from "../survey/ssh";
 
 type Inputs = Record<string, unknown>;
 

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactSummary } from "../components/artifact";
-import type { AttestationBundle } from "../components/bundle";
-import type { ChangeSet } from "../components/changeSet";
-import type { FinalResult } from "../components/report";
-import type { GateResult } from "../components/gates";
-import type { HostSummary } from "../components/hostDeployment";
-import type { SourceResult } from "../components/sourceGates";
+import type { ArtifactSummary } from "../deploy/artifact";
+import type { AttestationBundle } from "../evidence/bundle";
+import type { ChangeSet } from "../gates/changeSet";
+import type { FinalResult } from "../evidence/report";
+import type { GateResult } from "../gates/gateRun";
+import type { HostSummary } from "../deploy/hostDeployment";
+import type { SourceResult } from "../gates/sequence";
 import { CommandLifecycle } from "./lifecycle";
 
 /** The stack outputs, resolved. */

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { SshTarget } from "../components/ssh";
+import type { SshTarget } from "../survey/ssh";
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { HistoryUpdate, historyRows, renderHistory, rollbackCommands } from "../components/history";
+import { HistoryUpdate, historyRows, renderHistory, rollbackCommands } from "../tools/history";
 
 const USAGE =
   "usage: npm run history -- --stack <stack> [--from-file <saved pulumi stack history --json>] " +

@@ -2,13 +2,13 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { renderChecks, verifyAttestation } from "../components/verifyRun";
+import { renderChecks, verifyAttestation } from "../tools/verify/run";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
-import { describeBackup } from "../components/targets";
+import { describeBackup } from "../deploy/targets";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo, SAMPLE_REPO } from "../harness/sampleRepo";
-import { readStackFile, stackFilePath } from "../components/stackFile";
+import { readStackFile, stackFilePath } from "../config/stackFile";
 
 /** Where the local stack's signing key lives: made once, kept, shown by path. */
 const SIGNING_KEY = ".ssot-deploy/attestation-key.pem";

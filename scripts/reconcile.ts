@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { BlockedError } from "../components/errors";
-import { renderGateTable } from "../components/gates";
-import { reconcile } from "../components/reconcile";
-import { describeContent } from "../components/reconcileDiff";
-import { escapedName } from "../components/manifest";
-import { readStackFile, stackFilePath } from "../components/stackFile";
+import { BlockedError } from "../config/errors";
+import { renderGateTable } from "../gates/gateRun";
+import { reconcile } from "../tools/reconcile/reconcile";
+import { describeContent } from "../tools/reconcile/diff";
+import { escapedName } from "../gates/artifact/manifest";
+import { readStackFile, stackFilePath } from "../config/stackFile";
 import { projectRoot } from "../harness/paths";
 
 const USAGE =

@@ -1,8 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { readStackFile, stackFilePath } from "../components/stackFile";
-import { renderChecks, verifyAttestation } from "../components/verifyRun";
+import { readStackFile, stackFilePath } from "../config/stackFile";
+import { renderChecks, verifyAttestation } from "../tools/verify/run";
 import { projectRoot } from "../harness/paths";
 
 const USAGE =

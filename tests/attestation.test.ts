@@ -1,21 +1,21 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/errors";
-import { readSigningKey } from "../components/stackConfig";
+import { ConfigError } from "../config/errors";
+import { readSigningKey } from "../config/stack";
 import { generateKeyPairSync } from "node:crypto";
-import { bundle } from "../components/bundle";
-import { ed25519Key, keyIdOf, openEnvelope, pae, signEnvelope } from "../components/dsse";
-import { canonicalJson, sha256Hex } from "../components/jcs";
-import { checkChain, entryHash } from "../components/revisions";
-import { renderReport, saveReport, surveyedLines } from "../components/report";
-import { productionMutation, testResultStatement, TOOL_VERSION } from "../components/statements";
-import { checkSignatures, checkStatements } from "../components/verify";
-import { BuiltArtifact } from "../components/artifactBuild";
+import { bundle } from "../evidence/bundle";
+import { ed25519Key, keyIdOf, openEnvelope, pae, signEnvelope } from "../evidence/dsse";
+import { canonicalJson, sha256Hex } from "../evidence/jcs";
+import { checkChain, entryHash } from "../evidence/revisions";
+import { renderReport, saveReport, surveyedLines } from "../evidence/report";
+import { productionMutation, testResultStatement, TOOL_VERSION } from "../evidence/statements";
+import { checkSignatures, checkStatements } from "../tools/verify/checks";
+import { BuiltArtifact } from "../gates/artifact/build";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../harness/paths";
-import { openRepo, sourceUri } from "../components/git";
+import { openRepo, sourceUri } from "../gates/git";
 import { FixtureRepo } from "./helpers/repo";
 
 const artifact = {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PATH_RULE } from "../components/pathRule";
+import { PATH_RULE } from "../config/pathRule";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";

@@ -2,11 +2,11 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { DEFAULTS, parseSourceConfig } from "../components/config";
-import { DEPLOY_DEFAULTS } from "../components/deployConfig";
-import { ConfigError } from "../components/errors";
-import { KNOWN_KEYS, parseStackConfig } from "../components/stackConfig";
-import { readStackFile } from "../components/stackFile";
+import { DEFAULTS, parseSourceConfig } from "../config/source";
+import { DEPLOY_DEFAULTS } from "../config/deploy";
+import { ConfigError } from "../config/errors";
+import { KNOWN_KEYS, parseStackConfig } from "../config/stack";
+import { readStackFile } from "../config/stackFile";
 
 const base = { repo: "/srv/app", testCommand: "make test" };
 

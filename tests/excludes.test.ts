@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ExcludeFilter } from "../components/excludes";
+import { ExcludeFilter } from "../gates/artifact/excludes";
 
 describe("ExcludeFilter", () => {
   const builtin = new ExcludeFilter();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HistoryUpdate, historyRows, rollbackCommands } from "../components/history";
+import { HistoryUpdate, historyRows, rollbackCommands } from "../tools/history";
 import { projectRoot } from "../harness/paths";
 
 const FIXTURES = path.join(projectRoot(), "tests", "fixtures", "history");

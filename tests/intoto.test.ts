@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { keyIdOf } from "../components/dsse";
+import { keyIdOf } from "../evidence/dsse";
 import { projectRoot } from "../harness/paths";
 import { runProgram } from "../harness/program";
 import { signingKeyPair } from "./helpers/attest";

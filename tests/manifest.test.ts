@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { formatManifest, manifestLine, parseManifest } from "../components/manifest";
+import { formatManifest, manifestLine, parseManifest } from "../gates/artifact/manifest";
 
 const digest = "a".repeat(64);
 

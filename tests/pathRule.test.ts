@@ -4,11 +4,11 @@ import * as net from "node:net";
 import * as path from "node:path";
 import fc from "fast-check";
 import * as fs from "node:fs";
-import { BlockedError, ConfigError } from "../components/errors";
+import { BlockedError, ConfigError } from "../config/errors";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
-import { pathProblem, PathShape } from "../components/pathRule";
-import { q } from "../components/sh";
-import { parseStackConfig } from "../components/stackConfig";
+import { pathProblem, PathShape } from "../config/pathRule";
+import { q } from "../remote/sh";
+import { parseStackConfig } from "../config/stack";
 import { runProgram } from "../harness/program";
 
 const HOST = {

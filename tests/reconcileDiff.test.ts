@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { diffTrees, expectDifferences } from "../components/reconcileDiff";
-import { parseServerTree } from "../components/reconcileScripts";
+import { diffTrees, expectDifferences } from "../tools/reconcile/diff";
+import { parseServerTree } from "../remote/serverTree";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const H = (c: string) => c.repeat(64);

@@ -3,16 +3,11 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuiltArtifact } from "../components/artifactBuild";
-import { promoteScript } from "../components/promoteScripts";
-import {
-  acquireLockScript,
-  LockInfo,
-  releaseLockScript,
-  stageScript,
-} from "../components/releaseScripts";
-import { blockedLine, keyValues } from "../components/sh";
-import { SshSession } from "../components/ssh";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { promoteScript } from "../remote/promote";
+import { acquireLockScript, LockInfo, releaseLockScript, stageScript } from "../remote/stage";
+import { blockedLine, keyValues } from "../remote/sh";
+import { SshSession } from "../survey/ssh";
 import {
   artifactOf,
   deployOver,

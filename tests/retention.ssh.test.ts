@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuiltArtifact } from "../components/artifactBuild";
-import { Probe } from "../components/proofScripts";
-import { acquireLockScript, releaseLockScript, stageScript } from "../components/releaseScripts";
-import { SshSession } from "../components/ssh";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { Probe } from "../remote/proof";
+import { acquireLockScript, releaseLockScript, stageScript } from "../remote/stage";
+import { SshSession } from "../survey/ssh";
 import {
   artifactOf,
   deployOver,

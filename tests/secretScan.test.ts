@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { scanCommit, scanText } from "../components/secretScan";
+import { scanCommit, scanText } from "../gates/secretScan";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 
 // Built at run time so that no scanner, ours or a host's, finds a secret in this file.

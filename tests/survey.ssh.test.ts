@@ -2,23 +2,18 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuiltArtifact } from "../components/artifactBuild";
-import { parseDeployConfig } from "../components/deployConfig";
-import { ExcludeFilter } from "../components/excludes";
-import { acquireLockScript } from "../components/releaseScripts";
-import { SshRunner } from "../components/runner";
-import {
-  connectionFailure,
-  diskFailure,
-  judgeSurvey,
-  SurveyContext,
-} from "../components/serverGate";
-import { SshError } from "../components/ssh";
-import { parseSurvey, parseTarget, surveyScript, targetScript } from "../components/surveyScript";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { parseDeployConfig } from "../config/deploy";
+import { ExcludeFilter } from "../gates/artifact/excludes";
+import { acquireLockScript } from "../remote/stage";
+import { SshRunner } from "../survey/runner";
+import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "../survey/judge";
+import { SshError } from "../survey/ssh";
+import { parseSurvey, parseTarget, surveyScript, targetScript } from "../remote/survey";
 import { artifactOf, deployOver, snapshot } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
-import { SshSession } from "../components/ssh";
+import { SshSession } from "../survey/ssh";
 
 describe("the server survey (G0 on the server), over SSH", function () {
   this.timeout(60_000);

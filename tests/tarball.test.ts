@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { formatManifest } from "../components/manifest";
-import { buildTarball, TarballResult } from "../components/tarball";
+import { formatManifest } from "../gates/artifact/manifest";
+import { buildTarball, TarballResult } from "../gates/artifact/tarball";
 import { FixtureRepo, PY_APP, tempDir } from "./helpers/repo";
 
 describe("the artifact tarball", function () {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseTestOutput, TestCounts } from "../components/testParse";
+import { parseTestOutput, TestCounts } from "../gates/testParse";
 
 const cases: [
   string,

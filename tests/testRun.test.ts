@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runTests, scrubbedEnv } from "../components/testRun";
+import { runTests, scrubbedEnv } from "../gates/testRun";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
 
 describe("the test run (G3)", function () {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { splitSteps, transactionScript } from "../components/transaction";
-import { script } from "../components/sh";
+import { splitSteps, transactionScript } from "../remote/transaction";
+import { script } from "../remote/sh";
 
 const run = (text: string) => {
   const r = spawnSync("sh", ["-s"], { input: text, encoding: "utf8" });

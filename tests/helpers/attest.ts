@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { generateKeyPairSync } from "node:crypto";
 import type { StackOutputs } from "../../harness/program";
-import { renderChecks, verifyAttestation } from "../../components/verifyRun";
-import type { Check } from "../../components/verify";
+import { renderChecks, verifyAttestation } from "../../tools/verify/run";
+import type { Check } from "../../tools/verify/checks";
 
 /** An ed25519 key pair for signing attestations in tests, as PEM. */
 export function signingKeyPair(): { privateKey: string; publicKey: string } {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { isDeepStrictEqual } from "node:util";
-import { BlockedError, ConfigError } from "../../components/errors";
-import { blockedLine } from "../../components/sh";
+import { BlockedError, ConfigError } from "../../config/errors";
+import { blockedLine } from "../../remote/sh";
 import { ProgramRun } from "../../harness/program";
 import { snapshot } from "./release";
 import { tally } from "./tally";

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuiltArtifact } from "../../components/artifactBuild";
+import { BuiltArtifact } from "../../gates/artifact/build";
 
 /** An entry a crafted archive adds: a file, a symlink, or a character device. */
 export type CraftedEntry =

@@ -1,21 +1,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildArtifact, BuiltArtifact } from "../../components/artifactBuild";
-import { parseSourceConfig } from "../../components/config";
-import { resolveCommit, openRepo } from "../../components/git";
-import { NOT_SWITCHED, uploadPaths } from "../../components/layout";
-import { KillSwitchSpec, killSwitchStepScript } from "../../components/killSwitch";
-import { backupScript, promoteScript } from "../../components/promoteScripts";
-import { Probe, proofScript, stagedProofScript } from "../../components/proofScripts";
-import {
-  acquireLockScript,
-  LockInfo,
-  releaseLockScript,
-  stageScript,
-} from "../../components/releaseScripts";
-import { blockedLine, keyValues } from "../../components/sh";
-import { SshSession } from "../../components/ssh";
-import { splitSteps, Step, transactionScript } from "../../components/transaction";
+import { buildArtifact, BuiltArtifact } from "../../gates/artifact/build";
+import { parseSourceConfig } from "../../config/source";
+import { resolveCommit, openRepo } from "../../gates/git";
+import { NOT_SWITCHED, uploadPaths } from "../../remote/layout";
+import { KillSwitchSpec, killSwitchStepScript } from "../../remote/killSwitch";
+import { backupScript, promoteScript } from "../../remote/promote";
+import { Probe, proofScript, stagedProofScript } from "../../remote/proof";
+import { acquireLockScript, LockInfo, releaseLockScript, stageScript } from "../../remote/stage";
+import { blockedLine, keyValues } from "../../remote/sh";
+import { SshSession } from "../../survey/ssh";
+import { splitSteps, Step, transactionScript } from "../../remote/transaction";
 import { FixtureRepo } from "./repo";
 
 /** The re-upload command the stage step names when the upload is missing or corrupt. */

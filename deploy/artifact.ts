@@ -1,0 +1,57 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "../gates/artifact/build";
+
+export interface ArtifactArgs {
+  /** The artifact that gates G0–G4 built and passed; the component only records it. */
+  build: BuiltArtifact;
+}
+
+/** What the `artifact` stack output holds. */
+export interface ArtifactSummary {
+  releaseId: string;
+  commit: string;
+  tree: string;
+  sha256: string;
+  tarSha256: string;
+  bytes: number;
+  files: number;
+  manifestSha256: string;
+  path: string;
+}
+
+/**
+ * The release artifact in the stack's state. It is built on this machine at program time,
+ * because every gate must hold, in preview as in up, before anything that touches a server
+ * is registered; this component makes the result part of the declared state and its outputs.
+ */
+export class Artifact extends pulumi.ComponentResource {
+  public readonly summary: pulumi.Output<ArtifactSummary>;
+  public readonly releaseId: pulumi.Output<string>;
+  public readonly sha256: pulumi.Output<string>;
+
+  constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ssot-deploy:artifact:Artifact", name, {}, opts);
+    if (!/^[0-9a-f]{40,64}$/.test(args.build.commit)) {
+      throw new pulumi.ResourceError(
+        `build.commit must be a full commit id, got "${args.build.commit}"`,
+        this,
+      );
+    }
+    const b = args.build;
+    const summary: ArtifactSummary = {
+      releaseId: b.releaseId,
+      commit: b.commit,
+      tree: b.tree,
+      sha256: b.sha256,
+      tarSha256: b.tarSha256,
+      bytes: b.bytes,
+      files: b.files,
+      manifestSha256: b.manifestSha256,
+      path: b.path,
+    };
+    this.summary = pulumi.output(summary);
+    this.releaseId = pulumi.output(b.releaseId);
+    this.sha256 = pulumi.output(b.sha256);
+    this.registerOutputs({ summary: this.summary, releaseId: this.releaseId, sha256: this.sha256 });
+  }
+}

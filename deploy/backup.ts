@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackupArgs as ScriptArgs, backupScript } from "../remote/promote";
+import { keyValues } from "../remote/sh";
+import { HostTransaction } from "../remote/transaction";
+
+export interface BackupArgs extends ScriptArgs {
+  tx: HostTransaction;
+}
+
+/** What was done so that the tree live before the switch can be restored. */
+export interface BackupResult {
+  /** "archive" (a .tar.gz), "release" (kept intact in releases/), "none" or "not-needed". */
+  kind: string;
+  /** The archive's path, or releases/<id>; "none" when nothing was live. */
+  path: string;
+  sha256: string | undefined;
+}
+
+/**
+ * The backup step, before the switch: a timestamped (UTC) archive with its sha256 of a live
+ * tree the SSOT cannot rebuild; a live release that still matches its manifest stays in
+ * releases/ instead.
+ */
+export class Backup extends pulumi.ComponentResource {
+  public readonly result: pulumi.Output<BackupResult>;
+
+  constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ssot-deploy:backup:Backup", name, {}, opts);
+    const { tx, ...script } = args;
+    const out = tx.add("backup", backupScript(script));
+    this.result = out.apply((o) => {
+      const kv = keyValues(o);
+      return {
+        kind: kv.backup_kind ?? "unknown",
+        path: kv.backup ?? "unknown",
+        sha256: kv.backup_sha256,
+      };
+    });
+    this.registerOutputs({ result: this.result });
+  }
+}

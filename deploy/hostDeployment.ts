@@ -1,0 +1,190 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { Backup, BackupResult } from "./backup";
+import { Endpoint } from "./commands";
+import { DeployConfig } from "../config/deploy";
+import { DeployLock } from "./deployLock";
+import { readKillSwitch } from "../remote/killSwitch";
+import { KillSwitch } from "./killSwitch";
+import { PostdeployProof, ProofResult } from "./postdeployProof";
+import { Promote } from "./promote";
+import { Release } from "./release";
+import { refusalStateScript } from "../remote/layout";
+import { LockInfo } from "../remote/stage";
+import { HostTransaction } from "../remote/transaction";
+
+const HOST_TYPE = "ssot-deploy:host:HostDeployment";
+
+export interface HostDeploymentArgs {
+  endpoint: Endpoint;
+  deploy: DeployConfig;
+  artifact: BuiltArtifact;
+  manifest: string;
+  links: string;
+  lock: LockInfo;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude: readonly string[];
+  /** Whether the survey found the release staged here already (then nothing is uploaded). */
+  alreadyStaged: boolean;
+  /** Each invariant's output before the deploy, as the survey read it; undefined when nothing was live. */
+  invariantsBefore: (string | undefined)[];
+  /** Whether the live tree's drift is already in the commit being deployed. */
+  driftReconciled: boolean;
+  /** How the server departs from the last deploy of this release; each one makes up run. */
+  departures: readonly string[];
+  /** Resources that must finish first: the previous host, in a serial rollout. */
+  after?: pulumi.Resource[];
+}
+
+/** What one host's deploy leaves, for the stack outputs. */
+export interface HostSummary {
+  releaseId: string;
+  staged: string;
+  promoted: string;
+  previous: string;
+  backup: BackupResult;
+  killSwitch: { declared: boolean; readBack: boolean | undefined };
+  restarted: string;
+  proof: ProofResult;
+  pruned: string[];
+  lock: string;
+  /** sha256 of the revisions-log entry that records this release going live. */
+  revision: string;
+}
+
+/**
+ * One host's deploy, in the order that never leaves it half-switched: the upload (when the
+ * release is not staged there yet), then one transaction: lock, backup of what the SSOT cannot
+ * rebuild, stage side by side, the kill-switch as declared, the atomic switch, the post-deploy
+ * proof, the lock back. Each part is its own component; all run in one SSH session.
+ */
+export class HostDeployment extends pulumi.ComponentResource {
+  public readonly summary: pulumi.Output<HostSummary>;
+  /** Finishes last: a serial rollout starts the next host after it. */
+  public readonly done: pulumi.Resource;
+
+  constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(HOST_TYPE, name, {}, opts);
+    const d = args.deploy;
+    const root = d.deployRoot;
+    const a = args.artifact;
+    const token = args.lock.token;
+    // Drift the commit already holds is replaced like accepted drift: archived first.
+    const acceptDrift = d.acceptDrift || args.driftReconciled;
+    const child = { parent: this };
+    const tx = new HostTransaction(args.endpoint);
+    for (const found of args.departures) tx.note(`found at the survey: ${found}`);
+    const lock = new DeployLock(
+      `${name}-lock`,
+      {
+        tx,
+        root,
+        info: args.lock,
+        breakStale: d.breakStaleLock,
+        staleSeconds: d.staleLockSeconds,
+      },
+      child,
+    );
+    // Until the switch, a refusal leaves the live release as it was: the lock goes back with
+    // it, and what the server holds then is printed. After the switch a failure keeps the
+    // lock, so that nothing starts on top of a failed deploy.
+    tx.whenRefused(
+      `${lock.releaseScript(a.releaseId)}\n${refusalStateScript(root, d.killSwitch.file)}`,
+    );
+    const backup = new Backup(
+      `${name}-backup`,
+      {
+        tx,
+        root,
+        releaseId: a.releaseId,
+        keep: d.keepBackups,
+        lockToken: token,
+        acceptDrift,
+        exclude: args.exclude,
+      },
+      child,
+    );
+    const release = new Release(
+      `${name}-release`,
+      {
+        tx,
+        root,
+        artifact: a,
+        manifest: args.manifest,
+        links: args.links,
+        sharedFiles: d.sharedFiles,
+        lockToken: token,
+        alreadyStaged: args.alreadyStaged,
+        exclude: args.exclude,
+        acceptDrift,
+        after: args.after,
+        parentTypes: [HOST_TYPE],
+      },
+      child,
+    );
+    new KillSwitch(`${name}-killswitch`, { tx, root, spec: d.killSwitch }, child);
+    // Every check that can run before the switch does: the staged probes come here.
+    const proof = new PostdeployProof(
+      `${name}-proof`,
+      {
+        tx,
+        root,
+        releaseId: a.releaseId,
+        killSwitch: d.killSwitch,
+        probes: d.proof,
+        invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] })),
+        restartCommand: d.restartCommand,
+        exclude: args.exclude,
+      },
+      child,
+    );
+    const promote = new Promote(
+      `${name}-promote`,
+      {
+        tx,
+        root,
+        releaseId: a.releaseId,
+        commit: a.commit,
+        sha256: a.sha256,
+        who: args.lock.holder,
+        host: args.lock.host,
+        keepReleases: d.keepReleases,
+        lockToken: token,
+      },
+      child,
+    );
+    tx.whenRefused(undefined);
+    proof.afterSwitch();
+    const unlocked = lock.release(a.releaseId);
+    this.done = tx.run(`${name}-deploy`, {
+      parent: this,
+      dependsOn: [...(args.after ?? []), ...release.uploads],
+    });
+    const switched = pulumi.all([
+      promote.result,
+      promote.previous,
+      promote.pruned,
+      promote.revision,
+    ]);
+    this.summary = pulumi
+      .all([release.staged, switched, backup.result, proof.result, unlocked])
+      .apply(([staged, [promoted, previous, pruned, revision], backupResult, p, lockState]) => ({
+        releaseId: a.releaseId,
+        staged,
+        promoted,
+        previous,
+        backup: backupResult,
+        // As the proof read it after the switch: the state the deploy left.
+        killSwitch: {
+          declared: d.killSwitch.value,
+          readBack: readKillSwitch(p.killSwitchReadBack, d.killSwitch),
+        },
+        restarted: p.restarted,
+        proof: p,
+        pruned,
+        lock: lockState,
+        revision,
+      }));
+    this.registerOutputs({ summary: this.summary });
+  }
+}

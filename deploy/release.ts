@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { resourceUrn, uploadFile, uploadType } from "./commands";
+
+const RELEASE_TYPE = "ssot-deploy:release:Release";
+import { uploadPaths } from "../remote/layout";
+import { stageScript } from "../remote/stage";
+import { keyValues } from "../remote/sh";
+import { HostTransaction } from "../remote/transaction";
+
+export interface ReleaseArgs {
+  tx: HostTransaction;
+  root: string;
+  artifact: BuiltArtifact;
+  /** The artifact's manifest and symlink list. */
+  manifest: string;
+  links: string;
+  sharedFiles: readonly string[];
+  lockToken: string;
+  /** True when the survey found this release staged, verified and not live: no upload then. */
+  alreadyStaged: boolean;
+  /** The artifact's extra excludes, which verification ignores on the server. */
+  exclude: readonly string[];
+  acceptDrift: boolean;
+  /** Resources the upload must wait for (the previous host, in a serial rollout). */
+  after?: pulumi.Resource[];
+  /** The types of this component's parents, outermost first: they are part of the upload's URN. */
+  parentTypes: readonly string[];
+}
+
+/**
+ * A release side by side under releases/: the artifact's upload (unless it is already
+ * staged), then the stage step of the host's transaction, which verifies the upload and every
+ * extracted file before the directory is renamed into place.
+ */
+export class Release extends pulumi.ComponentResource {
+  /** The upload the transaction must wait for; empty when nothing is uploaded. */
+  public readonly uploads: pulumi.Resource[];
+  /** "new", "present" or "replaced-drifted". */
+  public readonly staged: pulumi.Output<string>;
+
+  constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(RELEASE_TYPE, name, {}, opts);
+    const a = args.artifact;
+    const upload = resourceUrn(
+      pulumi.getStack(),
+      pulumi.getProject(),
+      [...args.parentTypes, RELEASE_TYPE, uploadType(args.tx.endpoint)],
+      `${name}-upload`,
+    );
+    this.uploads = args.alreadyStaged
+      ? []
+      : [
+          uploadFile(
+            `${name}-upload`,
+            args.tx.endpoint,
+            a.path,
+            uploadPaths(args.root, a.releaseId).artifact,
+            { parent: this, dependsOn: args.after },
+          ),
+        ];
+    const out = args.tx.add(
+      "stage",
+      stageScript({
+        root: args.root,
+        releaseId: a.releaseId,
+        sha256: a.sha256,
+        manifest: args.manifest,
+        links: args.links,
+        sharedFiles: args.sharedFiles,
+        lockToken: args.lockToken,
+        exclude: args.exclude,
+        acceptDrift: args.acceptDrift,
+        reupload: `pulumi up --replace '${upload}'`,
+      }),
+    );
+    this.staged = out.apply((o) => keyValues(o).staged ?? "unknown");
+    this.registerOutputs({ staged: this.staged });
+  }
+}

@@ -1,0 +1,156 @@
+import { KeyObject } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { AttestationBundle, bundle } from "./bundle";
+import { ChangeSet } from "../gates/changeSet";
+import { SourceConfig } from "../config/source";
+import { DeployConfig } from "../config/deploy";
+import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
+import { GateResult } from "../gates/gateRun";
+import { HostSummary } from "../deploy/hostDeployment";
+import {
+  deployedLines,
+  FinalResult,
+  renderReport,
+  replaceReport,
+  saveBundle,
+  saveReport,
+} from "./report";
+import {
+  deployStatement,
+  HostRecord,
+  productionMutation,
+  provenanceStatement,
+  RunFacts,
+  testResultStatement,
+} from "./statements";
+import { SourceResult } from "../gates/sequence";
+
+/** One host as the survey left it, before the deploy. */
+export interface AttestedHost {
+  name: string;
+  /** Whether up changes anything there: false when the release is live and as declared. */
+  changes: boolean;
+  drift: { modified: string[]; added: string[] } | null;
+}
+
+export interface AttestationArgs {
+  build: BuiltArtifact;
+  source: SourceConfig;
+  /** The source as the provenance names it: its remote URL, or its path. */
+  sourceUri: string;
+  tests: SourceResult["tests"];
+  changeSet: ChangeSet;
+  deploy: DeployConfig;
+  run: Omit<RunFacts, "finishedOn">;
+  /** When G4 finished: the end of the build that the provenance describes. */
+  builtOn: string;
+  hosts: AttestedHost[];
+  summaries: pulumi.Output<Record<string, HostSummary>>;
+  gates: pulumi.Output<GateResult[]>;
+  /** Signs each statement as a DSSE envelope; the attestation is unsigned without it. */
+  signingKey?: KeyObject;
+  /** The up's first report, which the final one replaces. */
+  reportFile: string;
+}
+
+/** A host's record in the deploy statement, from what its transaction reported. Exported for testing. */
+export function hostRecord(
+  h: AttestedHost,
+  s: HostSummary,
+  build: Pick<BuiltArtifact, "manifestSha256">,
+  d: Pick<DeployConfig, "killSwitch" | "restartCommand">,
+): HostRecord {
+  return {
+    host: h.name,
+    releaseId: s.releaseId,
+    previousRelease: s.previous === "" ? null : s.previous,
+    promoted: s.promoted,
+    staged: s.staged,
+    manifestSha256: build.manifestSha256,
+    revisionSha256: s.revision === "" ? null : s.revision,
+    backup: { kind: s.backup.kind, path: s.backup.path, sha256: s.backup.sha256 ?? null },
+    killSwitch: {
+      file: d.killSwitch.file,
+      key: d.killSwitch.key,
+      declared: s.killSwitch.declared,
+      readBack: s.killSwitch.readBack ?? null,
+    },
+    servicesRestarted: s.restarted === "yes" && d.restartCommand ? [d.restartCommand] : [],
+    proof: {
+      passed: s.proof.passed,
+      currentVerified: s.proof.currentVerified,
+      probes: s.proof.probes,
+      invariants: s.proof.invariants,
+    },
+    drift: h.drift,
+    productionMutation: productionMutation(s.proof.invariants),
+  };
+}
+
+/**
+ * What an up proves, as the `attestation` stack output: SLSA provenance of the artifact, the
+ * test result, and what the deploy did on each host, each canonical (JCS) with its sha256 and
+ * optionally signed. It resolves when every host's deploy has, and writes the run's report.
+ */
+export class Attestation extends pulumi.ComponentResource {
+  public readonly bundle: pulumi.Output<AttestationBundle>;
+  public readonly result: pulumi.Output<FinalResult>;
+  /** The report's path on this machine. */
+  public readonly report: pulumi.Output<string>;
+
+  constructor(name: string, args: AttestationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ssot-deploy:attestation:Attestation", name, {}, opts);
+    const a = args.build;
+    const done = pulumi.all([args.summaries, args.gates]).apply(([summaries, gates]) => {
+      const finished = new Date();
+      const run: RunFacts = { ...args.run, finishedOn: finished.toISOString() };
+      const records = args.hosts.map((h) => hostRecord(h, summaries[h.name], a, args.deploy));
+      const result: FinalResult = args.hosts.some((h) => h.changes) ? "deployed" : "no change";
+      const src = args.source;
+      const statements = [
+        provenanceStatement(
+          a,
+          { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
+          run,
+          args.builtOn,
+        ),
+        testResultStatement(a, {
+          ...args.tests,
+          expected: src.expectedTests ?? 0,
+        }),
+        deployStatement(a, run, result, records, {
+          deployRoot: args.deploy.deployRoot,
+          exclude: src.exclude,
+        }),
+      ];
+      const b = bundle(statements, args.signingKey);
+      const dryRun = pulumi.runtime.isDryRun();
+      const bundleFile =
+        b.envelopes.length === 0 || dryRun ? undefined : saveBundle(args.reportFile, b.envelopes);
+      const text = renderReport({
+        stack: run.stack,
+        mode: "up",
+        time: finished,
+        result,
+        gates,
+        changeSet: args.changeSet,
+        killSwitch: { key: args.deploy.killSwitch.key, declared: args.deploy.killSwitch.value },
+        hosts: records.map(deployedLines),
+        statements: b.statements.map((s) => ({ predicateType: s.predicateType, sha256: s.sha256 })),
+        signed: b.envelopes.length > 0,
+        bundle: bundleFile,
+      });
+      const report = dryRun
+        ? ""
+        : replaceReport(args.reportFile, text, () =>
+            saveReport(src.reportDir, run.stack, finished, text),
+          );
+      return { bundle: b, result, report };
+    });
+    this.bundle = done.apply((d) => d.bundle);
+    this.result = done.apply((d) => d.result);
+    this.report = done.apply((d) => d.report);
+    this.registerOutputs({ bundle: this.bundle, result: this.result, report: this.report });
+  }
+}

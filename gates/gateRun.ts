@@ -1,0 +1,109 @@
+import type { ChangeSet } from "./changeSet";
+import { BlockedError } from "../config/errors";
+
+export type GateId = "G0" | "G1" | "G2" | "G3" | "G4" | "G5" | "G6" | "G7";
+export type GateStatus = "PASS" | "FAIL" | "SKIPPED";
+
+export const GATE_NAMES: Record<GateId, string> = {
+  G0: "precheck",
+  G1: "change-set survey",
+  G2: "SSOT discipline",
+  G3: "tests",
+  G4: "artifact",
+  G5: "deploy",
+  G6: "postdeploy proof",
+  G7: "rollback / disable",
+};
+
+export interface GateResult {
+  id: GateId;
+  name: string;
+  status: GateStatus;
+  /** One line: what was checked and what was found. */
+  detail: string;
+}
+
+/** What a failing gate reports: the exact gap, and the exact next action. */
+export interface GateFailure {
+  gap: string;
+  next: string;
+}
+
+export function gate(id: GateId, status: GateStatus, detail: string): GateResult {
+  return { id, name: GATE_NAMES[id], status, detail };
+}
+
+/** Renders gates as a fixed-width table, in gate order, for logs and blocked reports. */
+export function renderGateTable(gates: readonly GateResult[]): string {
+  const sorted = [...gates].sort((a, b) => a.id.localeCompare(b.id));
+  const width = Math.max(...sorted.map((g) => g.name.length));
+  return sorted
+    .map((g) => `${g.id} ${g.name.padEnd(width)}  ${g.status.padEnd(7)}  ${g.detail}`)
+    .join("\n");
+}
+
+/**
+ * The text of a blocked run, in the seed report's order: the result, the exact gap, what
+ * was changed (nothing), the gates, and the next action.
+ */
+export function renderBlocked(
+  gates: readonly GateResult[],
+  failure: GateFailure,
+  unchanged: string,
+): string {
+  return [
+    "FINAL RESULT: BLOCKED_WITH_EXACT_GAP",
+    `exact gap: ${failure.gap}`,
+    `changed: nothing. ${unchanged}`,
+    "gates:",
+    renderGateTable(gates)
+      .split("\n")
+      .map((l) => `  ${l}`)
+      .join("\n"),
+    `next action: ${failure.next}`,
+  ].join("\n");
+}
+
+/**
+ * Runs gates in order. The first failure stops the run: every later gate is SKIPPED and a
+ * BlockedError carries the report. Each step returns its PASS detail or a GateFailure.
+ */
+export class GateRun {
+  readonly results: GateResult[] = [];
+  /** Set once G1 has surveyed it, so that a later block can still report it. */
+  changeSet?: ChangeSet;
+
+  constructor(
+    private readonly order: readonly GateId[],
+    /** What a blocked report says was touched; asked at the moment of blocking. */
+    private readonly unchanged: () => string,
+  ) {}
+
+  pass(id: GateId, detail: string): void {
+    this.results.push(gate(id, "PASS", detail));
+  }
+
+  skip(id: GateId, detail: string): void {
+    this.results.push(gate(id, "SKIPPED", detail));
+  }
+
+  /** Records the failure, marks every gate not yet run as SKIPPED, and throws. */
+  block(id: GateId, failure: GateFailure): never {
+    this.results.push(gate(id, "FAIL", failure.gap));
+    const done = new Set(this.results.map((r) => r.id));
+    for (const later of this.order) {
+      if (!done.has(later)) this.results.push(gate(later, "SKIPPED", `not run: blocked at ${id}`));
+    }
+    const unchanged = this.unchanged();
+    throw new BlockedError(
+      renderBlocked(this.results, failure, unchanged),
+      failure.gap,
+      this.results,
+      {
+        next: failure.next,
+        unchanged,
+        changeSet: this.changeSet,
+      },
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
+import { q } from "./sh";
+
+/** Paths of the Capistrano-style layout under a deploy root. */
+export function layout(root: string) {
+  const deploy = `${root}/.deploy`;
+  return {
+    root,
+    releases: `${root}/releases`,
+    current: `${root}/current`,
+    shared: `${root}/shared`,
+    backups: `${root}/backups`,
+    deploy,
+    manifests: `${deploy}/manifests`,
+    uploads: `${deploy}/uploads`,
+    lock: `${deploy}/lock`,
+    revisions: `${deploy}/revisions.jsonl`,
+    /** Release ids whose post-deploy proof passed, oldest first: what retention keeps. */
+    proved: `${deploy}/proved`,
+  };
+}
+
+export type Layout = ReturnType<typeof layout>;
+
+/** Where the artifact is uploaded before staging. */
+export function uploadPaths(root: string, releaseId: string) {
+  return { artifact: `${layout(root).uploads}/${releaseId}.tar.gz` };
+}
+
+/**
+ * A find(1) expression that prunes what the artifact never holds, for a search starting at
+ * `start` (an sh word): bare names match at any depth, slashed patterns from the start. It
+ * ends in -o, ready for the test that follows. Exported for testing.
+ */
+export function findPrune(patterns: readonly string[], start: string): string {
+  const tests = patterns.map((p) => {
+    const bare = p.replace(/\/$/, "");
+    return bare.includes("/") ? `-path ${start}/${q(bare.replace(/^\//, ""))}` : `-name ${q(bare)}`;
+  });
+  return tests.length === 0 ? "" : `\\( ${tests.join(" -o ")} \\) -prune -o`;
+}
+
+/**
+ * sh variables for the layout, and `verify_release DIR MANIFEST LINKS`: true when every file
+ * of DIR matches MANIFEST, DIR holds no other regular file, and each symlink listed in LINKS
+ * (path TAB target) points where it did. Shared-file links are not listed, so they may differ.
+ * `first_differing DIR MANIFEST` names the first file whose content differs, for a refusal.
+ * Files the excludes name (a running app's __pycache__, say) are neither shipped nor counted.
+ * The manifest is hashed in two halves at once: hashing is most of a verify, and servers have
+ * more than one core. MANIFEST and LINKS must be absolute paths.
+ */
+export function preamble(root: string, exclude: readonly string[] = []): string[] {
+  const prune = findPrune([...BUILTIN_EXCLUDES, ...exclude], '"${1%/}"');
+  const l = layout(root);
+  const half = (n: 1 | 2) =>
+    `( cd "$1" && sed -n '${n}~2p' "$2" | sha256sum -c --quiet --strict - >/dev/null 2>&1 )`;
+  return [
+    `R=${q(l.root)}`,
+    `RELEASES=${q(l.releases)}`,
+    `CURRENT=${q(l.current)}`,
+    `SHARED=${q(l.shared)}`,
+    `BACKUPS=${q(l.backups)}`,
+    `MANIFESTS=${q(l.manifests)}`,
+    `UPLOADS=${q(l.uploads)}`,
+    `LOCK=${q(l.lock)}`,
+    `REVISIONS=${q(l.revisions)}`,
+    `PROVED=${q(l.proved)}`,
+    "verify_release() {",
+    '  [ -d "$1" ] && [ -f "$2" ] && [ -f "$3" ] || return 1',
+    '  _vn=$(grep -c "" "$2" || true)',
+    '  if [ "$_vn" -gt 1 ]; then',
+    `    ${half(1)} & _vp=$!`,
+    `    ${half(2)} || { wait "$_vp" || true; return 1; }`,
+    '    wait "$_vp" || return 1',
+    '  elif [ "$_vn" -eq 1 ]; then',
+    '    ( cd "$1" && sha256sum -c --quiet --strict "$2" >/dev/null 2>&1 ) || return 1',
+    "  fi",
+    `  [ "$(find "$1" ${prune} -type f -printf . | wc -c)" -eq "$_vn" ] || return 1`,
+    "  _vt=$(printf '\\t')",
+    '  while IFS="$_vt" read -r _vl _vd; do [ "$(readlink "$1/$_vl")" = "$_vd" ] || return 1; done < "$3"',
+    "}",
+    // For a refusal: the first file of DIR whose content differs from MANIFEST, if any.
+    'first_differing() { [ -f "$2" ] && ( cd "$1" 2>/dev/null && sha256sum -c --quiet "$2" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 ) || true; }',
+  ];
+}
+
+/** How a refusal that only read (the survey, the gates) says what it left behind. */
+export const NOTHING = "nothing was changed";
+
+/**
+ * How a refusal inside the deploy transaction, before the switch, says what it left: the lock
+ * was taken and an upload may have landed, so "nothing" would not be true; the live release
+ * is what did not move.
+ */
+export const NOT_SWITCHED = "current was not switched";
+
+/** Fails unless this deploy holds the lock. Every mutating script starts with it. */
+export function requireLock(token: string): string {
+  return (
+    `grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null || ` +
+    `block "the deploy lock $LOCK is not held by this deploy; ${NOT_SWITCHED}; run pulumi up again"`
+  );
+}
+
+/**
+ * What a refusal inside the transaction left, read from the server after it: where current
+ * points and what the kill-switch file says, so that no change goes unreported.
+ */
+export function refusalStateScript(root: string, killSwitchFile: string): string {
+  return [
+    ...preamble(root),
+    `F="$SHARED/"${q(killSwitchFile)}`,
+    'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " | sed "s/ *$//" || true)',
+    'echo "after the refusal: current -> $(readlink "$CURRENT" 2>/dev/null || echo nothing); $F reads ${ks:-nothing}"',
+  ].join("\n");
+}

@@ -1,0 +1,184 @@
+import { Invariant } from "./proof";
+import { preamble } from "./layout";
+import { q, script } from "./sh";
+
+/** What the read-only survey found on one server. */
+export interface ServerSurvey {
+  /** What `current` is: a symlink (this tool's layout), a plain directory, nothing, or else. */
+  layout: "symlink" | "directory" | "absent" | "other";
+  live?: string;
+  /** The revisions-log entry of the live release, when there is one. */
+  liveCommit?: string;
+  /** sha256 of the live release's manifest: the deployed tree's digest. */
+  liveManifestSha256?: string;
+  /** Files of the live release that differ from its manifest; undefined when it has none. */
+  drift?: { modified: string[]; added: string[]; sha256: Record<string, string> };
+  lock?: {
+    token: string;
+    holder: string;
+    host: string;
+    since: string;
+    artifact: string;
+    ageSeconds: number;
+  };
+  diskFreeBytes: number;
+  /** The first directory of the layout the login user cannot write to, if any. */
+  unwritable?: string;
+  /**
+   * What stands where the root or one of its parents must be a directory (a file, a link to
+   * nowhere), and what kind of thing it is: the root cannot be created under it.
+   */
+  rootBlocker?: { path: string; kind: string };
+  loginUser?: string;
+  /** The kill-switch file's text, when it exists. */
+  killSwitchText?: string;
+  /** Each invariant's output now, before any change; undefined when nothing is live to run it in. */
+  invariants: (string | undefined)[];
+}
+
+/**
+ * The survey: reads the layout, the live release and its drift from the manifest, the lock,
+ * the free disk, the kill-switch and the invariants. It writes nothing on the server.
+ */
+export function surveyScript(
+  root: string,
+  killSwitchFile: string,
+  invariants: readonly Invariant[],
+  exclude: readonly string[] = [],
+): string {
+  return script(
+    ...preamble(root, exclude),
+    'if [ -L "$CURRENT" ]; then',
+    "  echo layout=symlink",
+    '  live=$(basename "$(readlink "$CURRENT")"); echo "live=$live"',
+    '  [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
+    '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
+    '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
+    "    echo manifest=present",
+    '    echo "manifest_sha256=$(sha256sum < "$MAN" | cut -c1-64)"',
+    // Two halves hashed at once; line-buffered, so their FAILED lines never interleave.
+    '    half() { sed -n "$1~2p" "$MAN" | stdbuf -oL sha256sum -c --quiet - 2>/dev/null || true; }',
+    // Each drifted path with the sha256 it has now (none when missing), for the reconcile check.
+    '    report() { while IFS= read -r p; do echo "$1=$p"; [ ! -f "$CURRENT/$p" ] || [ -L "$CURRENT/$p" ] || echo "drift_sha256=$(sha256sum < "$CURRENT/$p" | cut -c1-64) $p"; done; }',
+    '    ( cd "$CURRENT/" && { half 1 & half 2; wait; } ) | sed -n "s/: FAILED.*$//p" | report drift_modified',
+    '    { cut -c67- "$MAN" | sed "s/^/M /"; ( cd "$CURRENT/" && find . -type f ) | sed "s|^\\./|F |"; } | ' +
+      "awk 'substr($0,1,2)==\"M \"{m[substr($0,3)]=1; next} !(substr($0,3) in m){print substr($0,3)}' | report drift_added",
+    "    tab=$(printf '\\t')",
+    '    while IFS="$tab" read -r p t; do [ "$(readlink "$CURRENT/$p")" = "$t" ] || echo "drift_modified=$p"; done < "$LINKS"',
+    "  fi",
+    'elif [ -d "$CURRENT" ]; then echo layout=directory',
+    'elif [ -e "$CURRENT" ]; then echo layout=other',
+    "else echo layout=absent; fi",
+    'if [ -f "$LOCK/info" ]; then',
+    '  sed -n "s/^\\(token\\|holder\\|host\\|since\\|artifact\\)=/lock_\\1=/p" "$LOCK/info"',
+    '  echo "lock_age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))"',
+    'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
+    // The nearest part of the root that exists: anything but a directory there (a file, a
+    // dangling link) means the root can never be created.
+    'b="$R"; while [ ! -e "$b" ] && [ ! -L "$b" ]; do b=$(dirname "$b"); done',
+    '[ -d "$b" ] || { echo "root_blocker=$b"; echo "root_blocker_kind=$(stat -c %F "$b" 2>/dev/null || echo unknown)"; }',
+    'd="$b"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
+    'echo "disk_free_kb=$(df -Pk "$d" | awk \'NR==2 {print $4}\')"',
+
+    // The first directory of the layout (or, before the first deploy, the nearest existing
+    // parent of the root) that the login user cannot write to.
+    'for x in "$d" "$RELEASES" "$R/.deploy" "$MANIFESTS" "$UPLOADS" "$SHARED" "$BACKUPS"; do [ ! -d "$x" ] || [ -w "$x" ] || { echo "unwritable=$x"; break; }; done',
+    'echo "login_user=$(id -un)"',
+    `F="$SHARED/"${q(killSwitchFile)}`,
+    '[ -f "$F" ] && echo "killswitch_b64=$(base64 -w 0 < "$F")"',
+    // With nothing live there is no "before" to hold an invariant to: it is not measured.
+    ...invariants.flatMap((v, i) => [
+      'if [ -d "$CURRENT/" ]; then',
+      `  out=$(cd "$CURRENT/" && sh -c ${q(v.command)} 2>&1 || true)`,
+      `  echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
+      `else echo invariant_${i}=unmeasured; fi`,
+    ]),
+    "echo survey=done",
+  );
+}
+
+/**
+ * Whether a release is staged on the target and verifies against its manifest: asked after
+ * G4, when the release id is known, on the survey's open connection. Read-only.
+ */
+export function targetScript(
+  root: string,
+  releaseId: string,
+  exclude: readonly string[] = [],
+): string {
+  return script(
+    ...preamble(root, exclude),
+    `ID=${q(releaseId)}`,
+    'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
+    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad',
+    // The first file that differs, for the refusal; none when only the file count or a link differs.
+    '  first_differing "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" | sed "s/^/target_differs=/"',
+    "else echo target=absent; fi",
+  );
+}
+
+/** Reads targetScript's answer; `differs` is the first file of a bad release that differs. */
+export function parseTarget(stdout: string): {
+  state: "present" | "absent" | "bad";
+  differs?: string;
+} {
+  const m = /^target=(present|absent|bad)$/m.exec(stdout);
+  if (!m) throw new Error(`the target check did not finish: ${stdout.slice(-500)}`);
+  const differs = /^target_differs=(.+)$/m.exec(stdout)?.[1];
+  return { state: m[1] as "present" | "absent" | "bad", ...(differs ? { differs } : {}) };
+}
+
+/** Parses the survey's output. Exported for testing. */
+export function parseSurvey(stdout: string, invariantCount: number): ServerSurvey {
+  const single: Record<string, string> = {};
+  const modified: string[] = [];
+  const added: string[] = [];
+  const sha256: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    const [k, v] = [line.slice(0, eq), line.slice(eq + 1)];
+    if (k === "drift_sha256") sha256[v.slice(65)] = v.slice(0, 64);
+    else if (k === "drift_modified") modified.push(v);
+    else if (k === "drift_added") added.push(v);
+    else single[k] = v;
+  }
+  if (single.survey !== "done")
+    throw new Error(`the server survey did not finish: ${stdout.slice(-500)}`);
+  const b64 = (s?: string) =>
+    s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8");
+  return {
+    layout: single.layout as ServerSurvey["layout"],
+    live: single.live,
+    liveCommit: single.live_commit,
+    liveManifestSha256: single.manifest_sha256,
+    drift:
+      single.manifest === "present"
+        ? { modified: [...new Set(modified)].sort(), added: added.sort(), sha256 }
+        : undefined,
+    lock:
+      single.lock_holder === undefined
+        ? undefined
+        : {
+            token: single.lock_token ?? "",
+            holder: single.lock_holder,
+            host: single.lock_host ?? "unknown",
+            since: single.lock_since ?? "unknown",
+            artifact: single.lock_artifact ?? "unknown",
+            ageSeconds: Number(single.lock_age ?? 0),
+          },
+    diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
+    unwritable: single.unwritable,
+    rootBlocker:
+      single.root_blocker === undefined
+        ? undefined
+        : { path: single.root_blocker, kind: single.root_blocker_kind ?? "unknown" },
+    loginUser: single.login_user,
+    killSwitchText: b64(single.killswitch_b64),
+    invariants: Array.from({ length: invariantCount }, (_, i) =>
+      single[`invariant_${i}`] === "unmeasured"
+        ? undefined
+        : (b64(single[`invariant_${i}_b64`]) ?? ""),
+    ),
+  };
+}

@@ -1,0 +1,176 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { DeployConfig, HostSpec } from "../config/deploy";
+import { GateRun } from "../gates/gateRun";
+import { openRunner, Runner } from "./runner";
+import { contentSha256 } from "../gates/blobs";
+import {
+  connectionFailure,
+  departures,
+  driftOf,
+  driftReconciled,
+  diskFailure,
+  judgeSurvey,
+  SurveyContext,
+  tamperedTarget,
+} from "./judge";
+import { ExcludeFilter } from "../gates/artifact/excludes";
+import { SshError } from "./ssh";
+import {
+  parseSurvey,
+  parseTarget,
+  ServerSurvey,
+  surveyScript,
+  targetScript,
+} from "../remote/survey";
+
+/** One deploy target after the survey: its spec (none for target local) and what was found. */
+export interface SurveyedHost {
+  name: string;
+  spec?: HostSpec;
+  survey: ServerSurvey;
+  /**
+   * Whether the release to deploy is staged there, verifies, and is not live: a rollback,
+   * which uploads nothing. (The live release keeps its upload resource unchanged.)
+   */
+  staged: boolean;
+  /** How the server departs from the last deploy of this release (see `departures`). */
+  departures: string[];
+  /** Whether the live tree drifted in a way the commit being deployed already holds. */
+  driftReconciled: boolean;
+  /** The live release's drift from its manifest, as surveyed; null when there is none. */
+  drift: { modified: string[]; added: string[] } | null;
+}
+
+function unwrap(o: pulumi.Output<string>): Promise<string> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+export interface ServerPrecheckArgs {
+  deploy: DeployConfig;
+  /** The SSH key and its passphrase, secret Outputs unwrapped only to connect. */
+  ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> };
+  stack: string;
+  /** This deploy's lock token: a lock holding it is this deploy's to re-enter. */
+  lockToken: string;
+  /**
+   * The artifact's extra excludes, the same list the deploy steps get: a file matching them on
+   * a server is not drift.
+   */
+  exclude: readonly string[];
+}
+
+/**
+ * G0 on the servers: one read-only connection per host, kept open for the check after G4 and
+ * closed by `close()`. Every finding that must block blocks before any resource exists.
+ */
+export class ServerPrecheck {
+  readonly hosts: SurveyedHost[] = [];
+  private readonly runners: Runner[] = [];
+  /** Whether any server has been connected to (read-only) in this run. */
+  contacted = false;
+  private readonly deploy: DeployConfig;
+  private readonly ssh: ServerPrecheckArgs["ssh"];
+  private readonly stack: string;
+  private readonly lockToken: string;
+  private readonly exclude: readonly string[];
+
+  constructor(args: ServerPrecheckArgs) {
+    ({
+      deploy: this.deploy,
+      ssh: this.ssh,
+      stack: this.stack,
+      lockToken: this.lockToken,
+      exclude: this.exclude,
+    } = args);
+  }
+
+  /**
+   * Surveys every host; returns the commit live on the first one that has one. `target` is
+   * the commit being deployed, against which drift is checked for having been reconciled.
+   */
+  async survey(
+    run: GateRun,
+    target?: { repo: string; commit: string },
+  ): Promise<string | undefined> {
+    const targets = this.deploy.target === "local" ? [undefined] : this.deploy.hosts;
+    const privateKey = this.deploy.target === "ssh" ? await unwrap(this.ssh.privateKey) : "";
+    const passphrase = this.deploy.target === "ssh" ? await unwrap(this.ssh.passphrase) : "";
+    for (const [i, spec] of targets.entries()) {
+      const name = spec?.name ?? "local";
+      this.contacted = true;
+      let runner: Runner;
+      try {
+        runner = await openRunner(spec, { privateKey, passphrase });
+      } catch (e) {
+        if (e instanceof SshError) run.block("G0", connectionFailure(name, i, e));
+        throw e;
+      }
+      this.runners.push(runner);
+      const script = surveyScript(
+        this.deploy.deployRoot,
+        this.deploy.killSwitch.file,
+        this.deploy.invariants,
+        this.exclude,
+      );
+      const out = await runner.run(script);
+      const survey = parseSurvey(out.stdout, this.deploy.invariants.length);
+      const drifted = survey.drift ? [...survey.drift.modified, ...survey.drift.added] : [];
+      const context = {
+        ...this.context(name, runner),
+        target:
+          target && drifted.length > 0
+            ? await contentSha256(target.repo, target.commit, drifted)
+            : undefined,
+      };
+      const { added, drifted: hasDrift } = driftOf(survey, context);
+      // Recorded before it is judged, so that a blocked report can say what this server holds.
+      this.hosts.push({
+        name,
+        spec,
+        survey,
+        staged: false,
+        departures: [],
+        driftReconciled: driftReconciled(survey, context),
+        drift: hasDrift ? { modified: survey.drift!.modified, added } : null,
+      });
+      const judged = judgeSurvey(survey, context);
+      if ("gap" in judged) run.block("G0", judged);
+      run.pass("G0", judged.detail);
+    }
+    return this.hosts.find((h) => h.survey.liveCommit)?.survey.liveCommit;
+  }
+
+  /** After G4: whether each host already holds the release, and has room for it. */
+  async checkArtifact(run: GateRun, a: BuiltArtifact): Promise<void> {
+    for (const [i, h] of this.hosts.entries()) {
+      const out = await this.runners[i].run(
+        targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
+      );
+      const context = this.context(h.name, this.runners[i]);
+      const target = parseTarget(out.stdout);
+      if (target.state === "bad" && h.survey.live !== a.releaseId && !this.deploy.acceptDrift)
+        run.block("G4", tamperedTarget(context, a.releaseId, target.differs));
+      h.staged = target.state === "present" && h.survey.live !== a.releaseId;
+      h.departures = departures(h.survey, context, a.releaseId);
+      const disk = h.staged ? undefined : diskFailure(h.survey, context, a.bytes, a.unpackedBytes);
+      if (disk) run.block("G4", disk);
+    }
+  }
+
+  close(): void {
+    for (const r of this.runners) r.close();
+  }
+
+  private context(hostName: string, runner: Runner): SurveyContext {
+    const filter = new ExcludeFilter(this.exclude);
+    return {
+      hostName,
+      where: runner.where,
+      stack: this.stack,
+      lockToken: this.lockToken,
+      deploy: this.deploy,
+      ignored: (p) => filter.excludes(p),
+    };
+  }
+}

@@ -1,0 +1,141 @@
+import { RevisionEntry } from "../evidence/revisions";
+
+/** One update as `pulumi stack history --json` prints it. */
+export interface HistoryUpdate {
+  version?: number;
+  kind: string;
+  startTime: string;
+  endTime?: string;
+  message?: string;
+  result?: string;
+  config?: Record<string, { value?: string; objectValue?: unknown; secret?: boolean }>;
+  environment?: Record<string, string>;
+}
+
+/** An update as `npm run history` lists it. */
+export interface HistoryRow {
+  version: number;
+  kind: string;
+  result: string;
+  startTime: string;
+  ref: string;
+  /** The commit deployed: the ref itself when it is a full commit id, else from the revisions log. */
+  commit?: string;
+  /** The release the revisions log recorded going live during the update. */
+  releaseId?: string;
+  config: Record<string, string>;
+}
+
+const KEY = "ssot-deploy:";
+const FULL_COMMIT = /^[0-9a-f]{40}$/;
+
+function configOf(u: HistoryUpdate): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(u.config ?? {})) {
+    if (!k.startsWith(KEY)) continue;
+    out[k.slice(KEY.length)] = v.secret
+      ? "[secret]"
+      : (v.value ?? JSON.stringify(v.objectValue ?? null));
+  }
+  return out;
+}
+
+/**
+ * Lists updates, newest first, with the ref each deployed and the commit behind it. A ref that
+ * is a branch or tag may have moved since, so the commit comes from the server's revisions log
+ * (an entry written between the update's start and end) when one is given.
+ */
+export function historyRows(
+  updates: readonly HistoryUpdate[],
+  revisionsLog?: string,
+): HistoryRow[] {
+  // Every entry counts here, chained or not: whether the log was altered is npm run verify's question.
+  const entries = (revisionsLog ?? "").split("\n").flatMap((line): RevisionEntry[] => {
+    try {
+      return line.trim() === "" ? [] : [JSON.parse(line) as RevisionEntry];
+    } catch {
+      return [];
+    }
+  });
+  const rows = updates.map((u, i) => {
+    const config = configOf(u);
+    const ref = config.ref ?? "HEAD";
+    const start = Date.parse(u.startTime);
+    const end = u.endTime === undefined ? Number.POSITIVE_INFINITY : Date.parse(u.endTime);
+    // The log stamps whole seconds; an update's window is widened to match.
+    const live = [...entries]
+      .reverse()
+      .find((e) => Date.parse(e.time) >= start - 1000 && Date.parse(e.time) <= end + 1000);
+    return {
+      version: u.version ?? updates.length - i,
+      kind: u.kind,
+      result: u.result ?? "in progress",
+      startTime: u.startTime,
+      ref,
+      commit: FULL_COMMIT.test(ref) ? ref : live?.commit,
+      releaseId: live?.releaseId,
+      config,
+    };
+  });
+  return rows.sort((a, b) => b.version - a.version);
+}
+
+export function renderHistory(rows: readonly HistoryRow[]): string {
+  const lines = rows.map(
+    (r) =>
+      `${String(r.version).padStart(4)}  ${r.startTime}  ${r.kind.padEnd(8)} ${r.result.padEnd(10)} ` +
+      `ref ${r.ref}${r.commit && r.commit !== r.ref ? ` -> ${r.commit}` : ""}` +
+      (r.releaseId ? `  (release ${r.releaseId})` : ""),
+  );
+  return ["   #  started               kind     result     deployed", ...lines].join("\n");
+}
+
+/**
+ * The exact commands that roll the stack back to update `version`: pin ref to the commit that
+ * update deployed, preview, up. Refuses an update that did not deploy, or whose commit is not
+ * known, with the reason and what to do instead.
+ */
+export function rollbackCommands(
+  rows: readonly HistoryRow[],
+  version: number,
+  stack: string,
+): { commands: string[]; notes: string[] } | { refused: string } {
+  const row = rows.find((r) => r.version === version);
+  if (row === undefined) {
+    return {
+      refused: `the stack has no update ${version}; the updates are ${rows.map((r) => r.version).join(", ")}`,
+    };
+  }
+  if (row.kind !== "update" || row.result !== "succeeded") {
+    const ok = rows
+      .filter((r) => r.kind === "update" && r.result === "succeeded")
+      .map((r) => r.version);
+    return {
+      refused:
+        `update ${version} is ${row.kind === "update" ? "an" : "a"} ${row.kind} that ${row.result === "succeeded" ? "succeeded" : `ended ${row.result}`}; ` +
+        `only a succeeded update deployed something to roll back to: choose one of ${ok.join(", ") || "(none)"}`,
+    };
+  }
+  if (row.commit === undefined) {
+    return {
+      refused:
+        `update ${version} deployed ref ${row.ref}, a name that may have moved since, and no revisions-log entry ` +
+        `falls within it: pass the server's log (--revisions <copy of <deployRoot>/.deploy/revisions.jsonl>) to pin its commit`,
+    };
+  }
+  const latest = rows[0];
+  const notes = Object.keys({ ...row.config, ...latest.config })
+    .filter((k) => k !== "ref" && row.config[k] !== latest.config[k])
+    .map(
+      (k) =>
+        `config ${k} was ${row.config[k] ?? "(unset)"} then and is ${latest.config[k] ?? "(unset)"} now; only ref is rolled back`,
+    );
+  return {
+    commands: [
+      `pulumi config set ref ${row.commit} --stack ${stack}`,
+      `pulumi preview --stack ${stack}`,
+      `pulumi up --stack ${stack}`,
+    ],
+    notes,
+  };
+}

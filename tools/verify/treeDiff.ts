@@ -1,0 +1,66 @@
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import { Parser, ReadEntry } from "tar";
+import { escapedName, parseManifest } from "../../gates/artifact/manifest";
+
+/** How a tree differs from its manifest, by path. */
+export interface TreeDifferences {
+  /** Content (or a symlink's target) differs. */
+  modified: string[];
+  /** Present in the tree, absent from the manifest. */
+  added: string[];
+  /** In the manifest, absent from the tree. */
+  missing: string[];
+}
+
+/**
+ * The differences in words: how many of each kind, then the first ten paths with their kind,
+ * each escaped as in the manifests. Exported for testing.
+ */
+export function describeDifferences(d: TreeDifferences): string {
+  const all = [
+    ...d.modified.map((p) => `${escapedName(p)} (changed)`),
+    ...d.added.map((p) => `${escapedName(p)} (added)`),
+    ...d.missing.map((p) => `${escapedName(p)} (missing)`),
+  ];
+  const shown =
+    all.slice(0, 10).join(", ") + (all.length > 10 ? `, and ${all.length - 10} more` : "");
+  return `${all.length} file(s) differ (${d.modified.length} changed, ${d.added.length} added, ${d.missing.length} missing): ${shown}`;
+}
+
+/**
+ * Compares a .tar.gz with a manifest, file by file, by reading the archive: what changed, what
+ * it adds and what it lacks. Directories and symlinks are not files of the manifest.
+ */
+export async function artifactDifferences(
+  file: string,
+  manifest: string,
+): Promise<TreeDifferences> {
+  const expected = new Map(parseManifest(manifest).map((e) => [e.path, e.sha256]));
+  const seen = new Map<string, string>();
+  const parser = new Parser();
+  parser.on("entry", (e: ReadEntry) => {
+    if (e.type !== "File") {
+      e.resume();
+      return;
+    }
+    const h = createHash("sha256");
+    const name = e.path.replace(/^\.\//, "");
+    e.on("data", (c: Buffer) => h.update(c));
+    e.on("end", () => seen.set(name, h.digest("hex")));
+  });
+  await new Promise<void>((resolve, reject) => {
+    parser.on("end", resolve);
+    parser.on("error", reject);
+    fs.createReadStream(file).on("error", reject).pipe(parser);
+  });
+  const modified: string[] = [];
+  const added: string[] = [];
+  for (const [p, sha] of seen) {
+    const want = expected.get(p);
+    if (want === undefined) added.push(p);
+    else if (want !== sha) modified.push(p);
+  }
+  const missing = [...expected.keys()].filter((p) => !seen.has(p));
+  return { modified: modified.sort(), added: added.sort(), missing: missing.sort() };
+}
