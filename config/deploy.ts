@@ -2,9 +2,40 @@ import * as path from "node:path";
 import { z } from "zod";
 import { KeySpec, parseKeys, PROJECT, RawConfig } from "./source";
 import { ConfigError } from "./errors";
-import { KillSwitchSpec } from "../remote/killSwitch";
 import { PATH_RULE, safePath } from "./pathRule";
-import { Invariant, Probe } from "../remote/proof";
+
+/** The kill-switch file under shared/, as config declares it. */
+export interface KillSwitchSpec {
+  /** Path under shared/, e.g. "kill-switch.json". */
+  file: string;
+  /** The key that gates live execution, e.g. "execution_enabled". */
+  key: string;
+  format: "json" | "env";
+  /** The declared value; true turns live execution on. */
+  value: boolean;
+}
+
+/** A check run inside the release: before the switch in the staged copy, or in current after. */
+export interface Probe {
+  name: string;
+  command: string;
+  /** Exit status the command must end with; default 0. */
+  expectExit: number;
+  /** Extended regular expression (grep -E) the output must match, when set. */
+  expectOutput?: string;
+  /**
+   * "staged" (the default): run in the staged release before the switch, so its failure leaves
+   * current where it was. "live": run in current after the switch and the restart, for checks
+   * that need the running service.
+   */
+  when: "staged" | "live";
+}
+
+/** A read-only command whose output must be the same after the deploy as before it. */
+export interface Invariant {
+  name: string;
+  command: string;
+}
 
 /** One server to deploy to. */
 export interface HostSpec {

@@ -1,10 +1,11 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { closest, distance } from "fastest-levenshtein";
-import { ed25519Key } from "../evidence/dsse";
+import { ed25519Key } from "../lib/keys";
 import { parseSourceConfig, PROJECT, RawConfig, SOURCE_KEYS, SourceConfig } from "./source";
 import { DEPLOY_KEYS, DeployConfig, parseDeployConfig } from "./deploy";
 import { ConfigError, ConfigProblem } from "./errors";
+import { valueOf } from "../lib/output";
 
 /** Everything the program reads from config, validated together. */
 export interface StackConfig {
@@ -89,7 +90,7 @@ export function readStackConfig(): StackConfig {
  * not an up halfway. Undefined when none is set: the attestation is then unsigned.
  */
 export async function readSigningKey(key: pulumi.Output<string>): Promise<KeyObject | undefined> {
-  const pem = await new Promise<string>((resolve) => key.apply(resolve));
+  const pem = await valueOf(key);
   if (pem.trim() === "") return undefined;
   try {
     return ed25519Key(pem, "private");

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackupArgs as ScriptArgs, backupScript } from "../remote/promote";
+import { BackupArgs as ScriptArgs, backupScript } from "../remote/backup";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "../remote/transaction";
+import { HostTransaction } from "./hostTransaction";
 
 export interface BackupArgs extends ScriptArgs {
   tx: HostTransaction;

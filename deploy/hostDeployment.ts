@@ -9,9 +9,9 @@ import { KillSwitch } from "./killSwitch";
 import { PostdeployProof, ProofResult } from "./postdeployProof";
 import { Promote } from "./promote";
 import { Release } from "./release";
-import { refusalStateScript } from "../remote/layout";
-import { LockInfo } from "../remote/stage";
-import { HostTransaction } from "../remote/transaction";
+import { refusalStateScript } from "../remote/transaction";
+import { LockInfo } from "../remote/lock";
+import { HostTransaction } from "./hostTransaction";
 
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
   disableKillSwitchScript,
-  KillSwitchSpec,
   killSwitchStepScript,
   readKillSwitch,
 } from "../remote/killSwitch";
-import { NOT_SWITCHED } from "../remote/layout";
+import { KillSwitchSpec } from "../config/deploy";
+import { NOT_SWITCHED } from "../remote/preamble";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "../remote/transaction";
+import { HostTransaction } from "./hostTransaction";
 
 export interface KillSwitchArgs {
   tx: HostTransaction;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProofArgs, proofScript, stagedProofScript } from "../remote/proof";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "../remote/transaction";
+import { HostTransaction } from "./hostTransaction";
 
 export interface PostdeployProofArgs extends ProofArgs {
   /** The host's transaction: the staged probes are added at once, the rest by `afterSwitch()`. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PromoteArgs as ScriptArgs, promoteScript } from "../remote/promote";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "../remote/transaction";
+import { HostTransaction } from "./hostTransaction";
 
 export interface PromoteArgs extends ScriptArgs {
   tx: HostTransaction;

@@ -3,10 +3,10 @@ import { BuiltArtifact } from "../gates/artifact/build";
 import { resourceUrn, uploadFile, uploadType } from "./commands";
 
 const RELEASE_TYPE = "ssot-deploy:release:Release";
-import { uploadPaths } from "../remote/layout";
+import { uploadPaths } from "../remote/preamble";
 import { stageScript } from "../remote/stage";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "../remote/transaction";
+import { HostTransaction } from "./hostTransaction";
 
 export interface ReleaseArgs {
   tx: HostTransaction;

@@ -1,12 +1,13 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { Endpoint } from "./commands";
-import { GateResult, gate } from "../gates/gateRun";
+import { GateResult, gate } from "../gates/gate";
 import { BackupResult } from "./backup";
 import { HostSummary } from "./hostDeployment";
-import { LockInfo } from "../remote/stage";
+import { LockInfo } from "../remote/lock";
 import { StackConfig } from "../config/stack";
 import { SurveyedHost } from "../survey/serverSurvey";
+import { short } from "../lib/hash";
 
 /**
  * Who deploys. The token names the deploy source (user, machine, project directory, stack), so
@@ -57,7 +58,7 @@ export function previewGates(hosts: readonly SurveyedHost[], releaseId: string):
 export function describeBackup(b: BackupResult): string {
   switch (b.kind) {
     case "archive":
-      return `backup ${b.path} (sha256 ${(b.sha256 ?? "unknown").slice(0, 12)})`;
+      return `backup ${b.path} (sha256 ${short(b.sha256 ?? "unknown")})`;
     case "release":
       return `backup not needed: ${b.path} matched its manifest and stays staged`;
     case "none":

@@ -6,7 +6,7 @@ import { ChangeSet } from "../gates/changeSet";
 import { SourceConfig } from "../config/source";
 import { DeployConfig } from "../config/deploy";
 import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
-import { GateResult } from "../gates/gateRun";
+import { GateResult } from "../gates/gate";
 import { HostSummary } from "../deploy/hostDeployment";
 import {
   deployedLines,

@@ -1,5 +1,5 @@
 import * as crypto from "node:crypto";
-import { sha256Hex } from "./jcs";
+import { sha256Hex } from "../lib/hash";
 
 /** A DSSE envelope (v1): the payload, base64, and signatures over its PAE encoding. */
 export interface Envelope {
@@ -25,15 +25,6 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 export function keyIdOf(key: crypto.KeyObject): string {
   const pub = key.type === "private" ? crypto.createPublicKey(key) : key;
   return sha256Hex(pub.export({ type: "spki", format: "der" }));
-}
-
-/** Reads an ed25519 key (PEM, PKCS#8 private or SPKI public); anything else is refused. */
-export function ed25519Key(pem: string, kind: "private" | "public"): crypto.KeyObject {
-  const key = kind === "private" ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem);
-  if (key.asymmetricKeyType !== "ed25519") {
-    throw new Error(`the ${kind} key is ${key.asymmetricKeyType}, not ed25519`);
-  }
-  return key;
 }
 
 export function signEnvelope(

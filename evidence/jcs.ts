@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /**
  * JSON Canonicalization Scheme (RFC 8785): object keys sorted by UTF-16 code units, no
  * whitespace, numbers and strings as ECMAScript serializes them. Two parties that hash the
@@ -24,8 +22,4 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
   throw new TypeError(`JCS cannot encode a value of type ${typeof value}`);
-}
-
-export function sha256Hex(data: string | Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
 }

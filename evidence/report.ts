@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ChangeSet } from "../gates/changeSet";
-import { GATE_NAMES, GateResult } from "../gates/gateRun";
+import { GATE_NAMES, GateResult } from "../gates/gate";
 import type { HostRecord } from "./statements";
 
 export type FinalResult =

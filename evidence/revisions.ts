@@ -1,4 +1,4 @@
-import { sha256Hex } from "./jcs";
+import { sha256Hex } from "../lib/hash";
 
 /** One line of `.deploy/revisions.jsonl`, as the promote step writes it. */
 export interface RevisionEntry {

@@ -1,7 +1,8 @@
 import { ChangeSet } from "../gates/changeSet";
-import { BlockedError } from "../config/errors";
-import { GateResult } from "../gates/gateRun";
-import { KillSwitchSpec, readKillSwitch } from "../remote/killSwitch";
+import { BlockedError } from "../gates/gateRun";
+import { GateResult } from "../gates/gate";
+import { readKillSwitch } from "../remote/killSwitch";
+import { KillSwitchSpec } from "../config/deploy";
 import { HostLines, renderReport, ReportInput, saveReport, surveyedLines } from "./report";
 import { SurveyedHost } from "../survey/serverSurvey";
 

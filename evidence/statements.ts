@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { canonicalJson, sha256Hex } from "./jcs";
+import { canonicalJson } from "./jcs";
+import { sha256Hex } from "../lib/hash";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";

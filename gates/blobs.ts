@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lib/hash";
 
 /** A blob of a commit's tree. */
 export interface Blob {
@@ -39,7 +39,7 @@ export async function contentSha256(
   if (paths.length === 0) return out;
   const wanted = (await listBlobs(repo, commit)).filter((b) => out.has(b.path));
   for await (const { blob, content } of readBlobs(repo, wanted))
-    out.set(blob.path, createHash("sha256").update(content).digest("hex"));
+    out.set(blob.path, sha256Hex(content));
   return out;
 }
 

@@ -1,8 +1,9 @@
 import { SimpleGit } from "simple-git";
 import { ExcludeFilter } from "./artifact/excludes";
-import { GateFailure } from "./gateRun";
+import { GateFailure } from "./gate";
 import { diffNameStatus, NameStatus } from "./git";
 import { Finding, scanCommit } from "./secretScan";
+import { short } from "../lib/hash";
 
 /** A changed path; `sha256` is set when the file goes into the artifact. */
 export interface ChangedFile {
@@ -56,9 +57,9 @@ export function classify(
 
 export function summarize(cs: ChangeSet): string {
   const base =
-    cs.base === null ? "no base (first deploy)" : `base ${cs.base.slice(0, 12)} (${cs.baseSource})`;
+    cs.base === null ? "no base (first deploy)" : `base ${short(cs.base)} (${cs.baseSource})`;
   return (
-    `${base} -> ${cs.target.slice(0, 12)}: ${cs.added.length} added, ${cs.modified.length} modified, ` +
+    `${base} -> ${short(cs.target)}: ${cs.added.length} added, ${cs.modified.length} modified, ` +
     `${cs.deleted.length} deleted, ${cs.renamed.length} renamed; ${cs.artifactFiles} files to ship, ` +
     `${cs.scan.scanned} scanned, ${cs.scan.skipped} binary or large, ${cs.scan.findings} secret findings`
   );

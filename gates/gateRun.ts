@@ -1,37 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
 import type { ChangeSet } from "./changeSet";
-import { BlockedError } from "../config/errors";
-
-export type GateId = "G0" | "G1" | "G2" | "G3" | "G4" | "G5" | "G6" | "G7";
-export type GateStatus = "PASS" | "FAIL" | "SKIPPED";
-
-export const GATE_NAMES: Record<GateId, string> = {
-  G0: "precheck",
-  G1: "change-set survey",
-  G2: "SSOT discipline",
-  G3: "tests",
-  G4: "artifact",
-  G5: "deploy",
-  G6: "postdeploy proof",
-  G7: "rollback / disable",
-};
-
-export interface GateResult {
-  id: GateId;
-  name: string;
-  status: GateStatus;
-  /** One line: what was checked and what was found. */
-  detail: string;
-}
-
-/** What a failing gate reports: the exact gap, and the exact next action. */
-export interface GateFailure {
-  gap: string;
-  next: string;
-}
-
-export function gate(id: GateId, status: GateStatus, detail: string): GateResult {
-  return { id, name: GATE_NAMES[id], status, detail };
-}
+import { gate, GateFailure, GateId, GateResult } from "./gate";
 
 /** Renders gates as a fixed-width table, in gate order, for logs and blocked reports. */
 export function renderGateTable(gates: readonly GateResult[]): string {
@@ -105,5 +74,30 @@ export class GateRun {
         changeSet: this.changeSet,
       },
     );
+  }
+}
+
+/** What a blocked run knew: the way out, what it left alone, and the change set if G1 ran. */
+export interface BlockedContext {
+  next: string;
+  unchanged: string;
+  changeSet?: ChangeSet;
+}
+
+/**
+ * Raised when a gate blocks. Its message is the whole blocked report (gap, gate table, next
+ * action), which is also what `pulumi preview` and `pulumi up` print.
+ */
+export class BlockedError extends pulumi.RunError {
+  constructor(
+    message: string,
+    public readonly gap: string,
+    /** Every gate's result, the failing one included. */
+    public readonly gates: readonly GateResult[] = [],
+    /** The failing gate's next action, and what the run had surveyed when it blocked. */
+    public readonly context: BlockedContext = { next: "", unchanged: "" },
+  ) {
+    super(message);
+    this.name = "BlockedError";
   }
 }

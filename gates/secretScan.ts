@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { lintSource } from "@secretlint/core";
 import { secretLintProfiler } from "@secretlint/profiler";
 import * as preset from "@secretlint/secretlint-rule-preset-recommend";
 import * as pattern from "@secretlint/secretlint-rule-pattern";
 import type { SecretLintCoreConfig } from "@secretlint/types";
 import { listBlobs, readBlobs } from "./blobs";
+import { sha256Hex } from "../lib/hash";
 
 /** Where a secret sits. Never the secret itself. */
 export interface Finding {
@@ -94,7 +94,7 @@ export async function scanCommit(
   const targets = (await listBlobs(repo, commit)).filter((b) => include(b.path));
   const result: ScanResult = { sha256: new Map(), scanned: 0, skipped: 0, findings: [] };
   for await (const { blob, content } of readBlobs(repo, targets)) {
-    result.sha256.set(blob.path, createHash("sha256").update(content).digest("hex"));
+    result.sha256.set(blob.path, sha256Hex(content));
     const scan = await scanBuffer(blob.path, content);
     if (scan.skipped) result.skipped++;
     else result.scanned++;

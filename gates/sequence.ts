@@ -5,8 +5,10 @@ import { SimpleGit } from "simple-git";
 import { buildArtifact, BuiltArtifact } from "./artifact/build";
 import { ChangeSet, findingsFailure, summarize, surveyChangeSet } from "./changeSet";
 import { SourceConfig } from "../config/source";
-import { GateFailure, GateId, GateResult, GateRun } from "./gateRun";
+import { GateRun } from "./gateRun";
+import { GateFailure, GateId, GateResult } from "./gate";
 import * as g from "./git";
+import { short } from "../lib/hash";
 import { ranClean, runTests, TestRunResult } from "./testRun";
 
 /** What the gates on this machine hand to the deploy: only produced when all of G0–G4 pass. */
@@ -42,7 +44,6 @@ export interface SourceGateOptions {
 }
 
 const ORDER: GateId[] = ["G0", "G2", "G1", "G3", "G4"];
-const short = (c: string) => c.slice(0, 12);
 
 /** The seed's case: the deploy was started on a machine that does not hold the SSOT repo. */
 export function missingRepo(

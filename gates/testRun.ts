@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { extract } from "tar";
 import { parseTestOutput, TestCounts } from "./testParse";
+import { sha256Hex } from "../lib/hash";
 
 export interface TestRunOptions {
   repo: string;
@@ -55,7 +55,7 @@ export function scrubbedEnv(
 }
 
 export function cacheKey(tree: string, command: string): string {
-  return createHash("sha256").update(`${tree}\0${command}`).digest("hex");
+  return sha256Hex(`${tree}\0${command}`);
 }
 
 /** Passing means exit 0, counts read, nothing failed. Only passing runs are cached. */

@@ -3,7 +3,7 @@ import type { ArtifactSummary } from "../deploy/artifact";
 import type { AttestationBundle } from "../evidence/bundle";
 import type { ChangeSet } from "../gates/changeSet";
 import type { FinalResult } from "../evidence/report";
-import type { GateResult } from "../gates/gateRun";
+import type { GateResult } from "../gates/gate";
 import type { HostSummary } from "../deploy/hostDeployment";
 import type { SourceResult } from "../gates/sequence";
 import { CommandLifecycle } from "./lifecycle";

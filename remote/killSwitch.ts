@@ -1,16 +1,6 @@
-import { preamble } from "./layout";
+import { KillSwitchSpec } from "../config/deploy";
+import { preamble } from "./preamble";
 import { q, script } from "./sh";
-
-/** The kill-switch file under shared/, as config declares it. */
-export interface KillSwitchSpec {
-  /** Path under shared/, e.g. "kill-switch.json". */
-  file: string;
-  /** The key that gates live execution, e.g. "execution_enabled". */
-  key: string;
-  format: "json" | "env";
-  /** The declared value; true turns live execution on. */
-  value: boolean;
-}
 
 /** The whole file the declared state stands for. Exported for testing. */
 export function renderKillSwitch(s: KillSwitchSpec): string {

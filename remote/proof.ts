@@ -1,28 +1,7 @@
-import { KillSwitchSpec, killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
-import { NOT_SWITCHED, preamble } from "./layout";
+import { Invariant, Probe, KillSwitchSpec } from "../config/deploy";
+import { killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
+import { NOT_SWITCHED, preamble } from "./preamble";
 import { q, script } from "./sh";
-
-/** A check run inside the release: before the switch in the staged copy, or in current after. */
-export interface Probe {
-  name: string;
-  command: string;
-  /** Exit status the command must end with; default 0. */
-  expectExit: number;
-  /** Extended regular expression (grep -E) the output must match, when set. */
-  expectOutput?: string;
-  /**
-   * "staged" (the default): run in the staged release before the switch, so its failure leaves
-   * current where it was. "live": run in current after the switch and the restart, for checks
-   * that need the running service.
-   */
-  when: "staged" | "live";
-}
-
-/** A read-only command whose output must be the same after the deploy as before it. */
-export interface Invariant {
-  name: string;
-  command: string;
-}
 
 export interface ProofArgs {
   root: string;

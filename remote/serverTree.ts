@@ -1,6 +1,6 @@
 import { Parser, ReadEntry } from "tar";
 import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
-import { findPrune, preamble } from "./layout";
+import { findPrune, preamble } from "./preamble";
 import { q, script } from "./sh";
 
 /** A tree on the server, as one read-only pass over it found it. */

@@ -1,5 +1,5 @@
-import { Invariant } from "./proof";
-import { preamble } from "./layout";
+import { Invariant } from "../config/deploy";
+import { preamble } from "./preamble";
 import { q, script } from "./sh";
 
 /** What the read-only survey found on one server. */

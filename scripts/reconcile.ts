@@ -1,7 +1,6 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { BlockedError } from "../config/errors";
-import { renderGateTable } from "../gates/gateRun";
+import { BlockedError, renderGateTable } from "../gates/gateRun";
 import { reconcile } from "../tools/reconcile/reconcile";
 import { describeContent } from "../tools/reconcile/diff";
 import { escapedName } from "../gates/artifact/manifest";

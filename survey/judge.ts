@@ -1,9 +1,10 @@
 import { DeployConfig } from "../config/deploy";
-import { GateFailure } from "../gates/gateRun";
-import { NOTHING } from "../remote/layout";
+import { GateFailure } from "../gates/gate";
+import { NOTHING } from "../remote/preamble";
 import { readKillSwitch, renderKillSwitch } from "../remote/killSwitch";
 import { SshError } from "./ssh";
 import { ServerSurvey } from "../remote/survey";
+import { short } from "../lib/hash";
 
 /** What a survey is judged against. */
 export interface SurveyContext {
@@ -157,7 +158,7 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
       ? "nothing live"
       : s.layout === "directory"
         ? "a plain directory live (it will be backed up and adopted)"
-        : `live ${s.live}${s.liveCommit ? ` (commit ${s.liveCommit.slice(0, 12)})` : ""}`;
+        : `live ${s.live}${s.liveCommit ? ` (commit ${short(s.liveCommit)})` : ""}`;
   const notes = [
     `server ${c.hostName} (${c.where}): ${live}`,
     !drifted

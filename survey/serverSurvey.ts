@@ -23,6 +23,7 @@ import {
   surveyScript,
   targetScript,
 } from "../remote/survey";
+import { valueOf } from "../lib/output";
 
 /** One deploy target after the survey: its spec (none for target local) and what was found. */
 export interface SurveyedHost {
@@ -40,10 +41,6 @@ export interface SurveyedHost {
   driftReconciled: boolean;
   /** The live release's drift from its manifest, as surveyed; null when there is none. */
   drift: { modified: string[]; added: string[] } | null;
-}
-
-function unwrap(o: pulumi.Output<string>): Promise<string> {
-  return new Promise((resolve) => o.apply(resolve));
 }
 
 export interface ServerPrecheckArgs {
@@ -94,8 +91,8 @@ export class ServerPrecheck {
     target?: { repo: string; commit: string },
   ): Promise<string | undefined> {
     const targets = this.deploy.target === "local" ? [undefined] : this.deploy.hosts;
-    const privateKey = this.deploy.target === "ssh" ? await unwrap(this.ssh.privateKey) : "";
-    const passphrase = this.deploy.target === "ssh" ? await unwrap(this.ssh.passphrase) : "";
+    const privateKey = this.deploy.target === "ssh" ? await valueOf(this.ssh.privateKey) : "";
+    const passphrase = this.deploy.target === "ssh" ? await valueOf(this.ssh.passphrase) : "";
     for (const [i, spec] of targets.entries()) {
       const name = spec?.name ?? "local";
       this.contacted = true;

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { uploadPaths } from "../remote/layout";
+import { uploadPaths } from "../remote/preamble";
 import { SshSession } from "../survey/ssh";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { acquireLockScript } from "../remote/stage";
+import { acquireLockScript } from "../remote/lock";
 import { blockedLine } from "../remote/sh";
 import { SshSession } from "../survey/ssh";
 import { TestSshd } from "../harness/sshd";

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { BlockedError } from "../config/errors";
+import { BlockedError } from "../gates/gateRun";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { snapshot } from "./helpers/release";

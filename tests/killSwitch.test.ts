@@ -3,9 +3,10 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KillSwitchSpec, killSwitchStepScript, renderKillSwitch } from "../remote/killSwitch";
-import { NOT_SWITCHED } from "../remote/layout";
-import { Probe, proofScript, stagedProofScript } from "../remote/proof";
+import { killSwitchStepScript, renderKillSwitch } from "../remote/killSwitch";
+import { KillSwitchSpec, Probe } from "../config/deploy";
+import { NOT_SWITCHED } from "../remote/preamble";
+import { proofScript, stagedProofScript } from "../remote/proof";
 import { blockedLine, keyValues } from "../remote/sh";
 import { tempDir } from "./helpers/repo";
 

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BlockedError } from "../config/errors";
+import { BlockedError } from "../gates/gateRun";
 import { reconcile, ReconcileOptions } from "../tools/reconcile/reconcile";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { promoteScript } from "../remote/promote";
-import { acquireLockScript, LockInfo, releaseLockScript, stageScript } from "../remote/stage";
+import { stageScript } from "../remote/stage";
+import { acquireLockScript, LockInfo, releaseLockScript } from "../remote/lock";
 import { blockedLine, keyValues } from "../remote/sh";
 import { SshSession } from "../survey/ssh";
 import {

@@ -2,8 +2,9 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { Probe } from "../remote/proof";
-import { acquireLockScript, releaseLockScript, stageScript } from "../remote/stage";
+import { Probe } from "../config/deploy";
+import { stageScript } from "../remote/stage";
+import { acquireLockScript, releaseLockScript } from "../remote/lock";
 import { SshSession } from "../survey/ssh";
 import {
   artifactOf,

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BlockedError } from "../config/errors";
+import { BlockedError } from "../gates/gateRun";
 import { runProgram } from "../harness/program";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./helpers/repo";
 

@@ -5,15 +5,14 @@ import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { parseDeployConfig } from "../config/deploy";
 import { ExcludeFilter } from "../gates/artifact/excludes";
-import { acquireLockScript } from "../remote/stage";
+import { acquireLockScript } from "../remote/lock";
 import { SshRunner } from "../survey/runner";
 import { connectionFailure, diskFailure, judgeSurvey, SurveyContext } from "../survey/judge";
-import { SshError } from "../survey/ssh";
+import { SshError, SshSession } from "../survey/ssh";
 import { parseSurvey, parseTarget, surveyScript, targetScript } from "../remote/survey";
 import { artifactOf, deployOver, snapshot } from "./helpers/release";
 import { FixtureRepo, tempDir } from "./helpers/repo";
 import { TestSshd } from "../harness/sshd";
-import { SshSession } from "../survey/ssh";
 
 describe("the server survey (G0 on the server), over SSH", function () {
   this.timeout(60_000);

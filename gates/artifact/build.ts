@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SourceConfig } from "../../config/source";
 import { BUILTIN_EXCLUDES } from "./excludes";
-import { GateFailure } from "../gateRun";
+import { GateFailure } from "../gate";
 import { ResolvedCommit } from "../git";
 import { formatLinks, formatManifest } from "./manifest";
 import { buildTarball } from "./tarball";
+import { sha256Hex as sha256, short } from "../../lib/hash";
 
 /** The artifact of one commit, as gate G4 leaves it on this machine. */
 export interface BuiltArtifact {
@@ -33,7 +33,7 @@ export interface BuiltArtifact {
 
 /** Derives the release id. Exported for testing. */
 export function releaseIdOf(commit: string, tarSha256: string): string {
-  return `${commit.slice(0, 12)}-${tarSha256.slice(0, 8)}`;
+  return `${short(commit)}-${tarSha256.slice(0, 8)}`;
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
@@ -48,8 +48,6 @@ export function leavesRelease(link: string, target: string): boolean {
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(link), target));
   return resolved === ".." || resolved.startsWith("../");
 }
-
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /**
  * Builds the artifact into `<workDir>/artifacts` and checks it against any earlier build of the
@@ -75,7 +73,7 @@ export async function buildArtifact(
   if (escaping) {
     await fs.promises.rm(staging, { force: true });
     return {
-      gap: `commit ${c.commit.slice(0, 12)} holds a symlink that points outside the release: ${escaping.path} -> ${escaping.target}`,
+      gap: `commit ${short(c.commit)} holds a symlink that points outside the release: ${escaping.path} -> ${escaping.target}`,
       next: `replace it with a relative link inside the tree, or list the target in sharedFiles; or exclude it (pulumi config set --path 'exclude[0]' '${escaping.path}'); commit, run again`,
     };
   }
@@ -114,7 +112,7 @@ export async function buildArtifact(
     .catch(() => undefined);
   if (earlier && earlier.tarSha256 !== t.tarSha256) {
     return {
-      gap: `building ${c.commit.slice(0, 12)} again gave a different tar (sha256 ${t.tarSha256.slice(0, 12)}, was ${earlier.tarSha256.slice(0, 12)} at ${earlier.at}): the build is not reproducible`,
+      gap: `building ${short(c.commit)} again gave a different tar (sha256 ${short(t.tarSha256)}, was ${short(earlier.tarSha256)} at ${earlier.at}): the build is not reproducible`,
       next: "look for export-subst placeholders or attributes that depend on the time or the machine; remove them, commit, run again",
     };
   }
@@ -141,6 +139,6 @@ export async function buildArtifact(
     path: file,
     manifestPath,
     linksPath,
-    detail: `${releaseId}.tar.gz: ${t.manifest.length} files, ${t.bytes} bytes, sha256 ${t.sha256.slice(0, 12)}; ${t.excluded.length} excluded; ${repro}`,
+    detail: `${releaseId}.tar.gz: ${t.manifest.length} files, ${t.bytes} bytes, sha256 ${short(t.sha256)}; ${t.excluded.length} excluded; ${repro}`,
   };
 }

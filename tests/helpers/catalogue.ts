@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { isDeepStrictEqual } from "node:util";
-import { BlockedError, ConfigError } from "../../config/errors";
+import { ConfigError } from "../../config/errors";
+import { BlockedError } from "../../gates/gateRun";
 import { blockedLine } from "../../remote/sh";
 import { ProgramRun } from "../../harness/program";
 import { snapshot } from "./release";

@@ -1,5 +1,6 @@
 import { escapedName } from "../../gates/artifact/manifest";
 import { ServerTree } from "../../remote/serverTree";
+import { short } from "../../lib/hash";
 
 /** One path of a change set brought back from the server. */
 export interface ReconciledFile {
@@ -62,13 +63,11 @@ export function expectDifferences(
   for (const [p, sha] of expected) {
     const c = changed.get(p);
     if (c === undefined)
-      out.push(`${p}: expected (sha256 ${sha.slice(0, 12)}) but unchanged on the server`);
+      out.push(`${p}: expected (sha256 ${short(sha)}) but unchanged on the server`);
     else if (c.kind === "deleted")
-      out.push(`${p}: expected (sha256 ${sha.slice(0, 12)}) but deleted on the server`);
+      out.push(`${p}: expected (sha256 ${short(sha)}) but deleted on the server`);
     else if (c.sha256 !== sha)
-      out.push(
-        `${p}: sha256 ${c.sha256!.slice(0, 12)} on the server, ${sha.slice(0, 12)} expected`,
-      );
+      out.push(`${p}: sha256 ${short(c.sha256!)} on the server, ${short(sha)} expected`);
   }
   for (const c of changes)
     if (!expected.has(c.path))

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findingsFailure } from "../../gates/changeSet";
 import { RawConfig } from "../../config/source";
-import { GateRun, GateFailure } from "../../gates/gateRun";
+import { GateRun } from "../../gates/gateRun";
+import { GateFailure } from "../../gates/gate";
 import * as g from "../../gates/git";
 import { leavesRelease } from "../../gates/artifact/build";
 import { escapedName, parseManifest } from "../../gates/artifact/manifest";
@@ -24,6 +24,7 @@ import { SshError } from "../../survey/ssh";
 import { parseStackConfig } from "../../config/stack";
 import { runTests } from "../../gates/testRun";
 import { Finding, scanBuffer } from "../../gates/secretScan";
+import { sha256Hex as sha256, short } from "../../lib/hash";
 
 export interface ReconcileOptions {
   stack: string;
@@ -52,8 +53,6 @@ export interface ReconcileResult {
   gates: GateRun["results"];
 }
 
-const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-const short = (c: string) => c.slice(0, 12);
 const NOTHING = "the server was only read and the SSOT repo was not changed";
 
 /** The UTC time as it appears in branch names: 20261124T101500Z. */
@@ -306,7 +305,7 @@ async function fetchChanged(
     const got = files.get(c.path);
     if (got === undefined || sha256(got) !== c.sha256)
       run.block("G1", {
-        gap: `${hostName}:${tree.path}/${c.path} changed while it was read (sha256 ${c.sha256?.slice(0, 12)} when hashed); ${NOTHING}`,
+        gap: `${hostName}:${tree.path}/${c.path} changed while it was read (sha256 ${short(c.sha256 ?? "")} when hashed); ${NOTHING}`,
         next: "stop whatever writes to that tree, then run again",
       });
   }

@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { RawConfig } from "../../config/source";
 import { parseDeployConfig } from "../../config/deploy";
-import { ed25519Key } from "../../evidence/dsse";
+import { ed25519Key } from "../../lib/keys";
 import { openRunner, Runner } from "../../survey/runner";
 import { AttestationBundle } from "../../evidence/bundle";
-import { sha256Hex } from "../../evidence/jcs";
+import { sha256Hex, fileSha256 } from "../../lib/hash";
 import { PROVENANCE_TYPE } from "../../evidence/statements";
 import { artifactDifferences, describeDifferences } from "./treeDiff";
 import {
@@ -16,9 +15,8 @@ import {
   checkSubject,
   deployPredicate,
   parseBundle,
-  parseServerFacts,
-  serverFactsScript,
 } from "./checks";
+import { parseServerFacts, serverFactsScript } from "../../remote/serverFacts";
 
 export interface VerifyOptions {
   /** The saved attestation's text (`pulumi stack output attestation --json`). */
@@ -29,16 +27,6 @@ export interface VerifyOptions {
   artifact?: string;
   /** The stack whose servers are read (read-only) and checked against the deploy statement. */
   servers?: { raw: RawConfig; privateKey?: string; passphrase?: string; host?: string };
-}
-
-function fileSha256(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    fs.createReadStream(file)
-      .on("error", reject)
-      .on("data", (d) => h.update(d))
-      .on("end", () => resolve(h.digest("hex")));
-  });
 }
 
 /** Reads each host named in the deploy statement and checks it; never writes to a server. */

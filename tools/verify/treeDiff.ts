@@ -2,16 +2,7 @@ import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import { Parser, ReadEntry } from "tar";
 import { escapedName, parseManifest } from "../../gates/artifact/manifest";
-
-/** How a tree differs from its manifest, by path. */
-export interface TreeDifferences {
-  /** Content (or a symlink's target) differs. */
-  modified: string[];
-  /** Present in the tree, absent from the manifest. */
-  added: string[];
-  /** In the manifest, absent from the tree. */
-  missing: string[];
-}
+import { TreeDifferences } from "../../remote/serverFacts";
 
 /**
  * The differences in words: how many of each kind, then the first ten paths with their kind,

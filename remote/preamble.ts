@@ -101,16 +101,3 @@ export function requireLock(token: string): string {
     `block "the deploy lock $LOCK is not held by this deploy; ${NOT_SWITCHED}; run pulumi up again"`
   );
 }
-
-/**
- * What a refusal inside the transaction left, read from the server after it: where current
- * points and what the kill-switch file says, so that no change goes unreported.
- */
-export function refusalStateScript(root: string, killSwitchFile: string): string {
-  return [
-    ...preamble(root),
-    `F="$SHARED/"${q(killSwitchFile)}`,
-    'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " | sed "s/ *$//" || true)',
-    'echo "after the refusal: current -> $(readlink "$CURRENT" 2>/dev/null || echo nothing); $F reads ${ks:-nothing}"',
-  ].join("\n");
-}
