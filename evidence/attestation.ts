@@ -2,11 +2,10 @@ import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { AttestationBundle, bundle } from "./bundle";
-import { ChangeSet } from "../gates/changeSet";
+import { ChangeSet, GateResult } from "../gates/gate";
 import { SourceConfig } from "../config/source";
 import { DeployConfig } from "../config/deploy";
 import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
-import { GateResult } from "../gates/gate";
 import { HostSummary } from "../deploy/hostDeployment";
 import {
   deployedLines,

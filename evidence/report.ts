@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ChangeSet } from "../gates/changeSet";
+import type { ChangeSet } from "../gates/gate";
 import { GATE_NAMES, GateResult } from "../gates/gate";
 import type { HostRecord } from "./statements";
 
@@ -47,9 +47,8 @@ function gateTable(gates: readonly GateResult[]): string[] {
   return [
     "| Gate | Outcome | Detail |",
     "|---|---|---|",
-    ...[...gates]
-      .sort((a, b) => a.id.localeCompare(b.id))
-      .map((g) => `| ${g.id} ${GATE_NAMES[g.id]} | ${g.status} | ${cell(g.detail)} |`),
+    // In the order the gates ran, as the sequence lists them.
+    ...gates.map((g) => `| ${g.id} ${GATE_NAMES[g.id]} | ${g.status} | ${cell(g.detail)} |`),
   ];
 }
 

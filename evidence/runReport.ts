@@ -1,10 +1,12 @@
-import { ChangeSet } from "../gates/changeSet";
+import { ChangeSet, GateResult } from "../gates/gate";
 import { BlockedError } from "../gates/gateRun";
-import { GateResult } from "../gates/gate";
 import { readKillSwitch } from "../remote/killSwitch";
 import { KillSwitchSpec } from "../config/deploy";
 import { HostLines, renderReport, ReportInput, saveReport, surveyedLines } from "./report";
 import { SurveyedHost } from "../survey/serverSurvey";
+import { SourceResult } from "../gates/sequence";
+import { AttestedHost } from "./attestation";
+import { previewGates } from "./gateLines";
 
 /** Where and for what a run reports. */
 export interface RunReportContext {
@@ -121,4 +123,26 @@ export function changesHost(h: SurveyedHost, releaseId: string): boolean {
     h.survey.live === releaseId &&
     h.departures.length === 0
   );
+}
+
+/** Each host as the attestation records it: whether up changes it, and the drift it had. */
+export function attestedHosts(hosts: readonly SurveyedHost[], releaseId: string): AttestedHost[] {
+  return hosts.map((h) => ({ name: h.name, changes: changesHost(h, releaseId), drift: h.drift }));
+}
+
+/**
+ * A preview's outputs: every gate that ran, then G5–G7 as what up would do, and its report,
+ * which says whether up would change anything and that nothing changed.
+ */
+export function previewRun(
+  ctx: RunReportContext,
+  source: SourceResult,
+  hosts: readonly SurveyedHost[],
+  unchanged: string,
+) {
+  const releaseId = source.artifact.releaseId;
+  const gates = [...source.gates, ...previewGates(hosts, releaseId)];
+  const wouldChange = hosts.some((h) => changesHost(h, releaseId));
+  const report = reportPreview(ctx, gates, source.changeSet, hosts, wouldChange, unchanged);
+  return { gates, tests: source.tests, changeSet: source.changeSet, report };
 }

@@ -1,32 +1,12 @@
 import { SimpleGit } from "simple-git";
 import { ExcludeFilter } from "./artifact/excludes";
-import { GateFailure } from "./gate";
+import { ChangedFile, ChangeSet, GateFailure } from "./gate";
+import * as g from "./git";
 import { diffNameStatus, NameStatus } from "./git";
-import { Finding, scanCommit } from "./secretScan";
+import { GateRun } from "./gateRun";
+import { SourceConfig } from "../config/source";
 import { short } from "../lib/hash";
-
-/** A changed path; `sha256` is set when the file goes into the artifact. */
-export interface ChangedFile {
-  path: string;
-  from?: string;
-  sha256?: string;
-}
-
-export interface ChangeSet {
-  /** The commit compared against, or null on a first deploy with no baseRef. */
-  base: string | null;
-  /** Where the base came from: the server's live release, `baseRef`, or nowhere. */
-  baseSource: "server" | "baseRef" | "none";
-  target: string;
-  added: ChangedFile[];
-  modified: ChangedFile[];
-  deleted: string[];
-  renamed: ChangedFile[];
-  /** Changed paths that the excludes keep out of the artifact. */
-  excluded: string[];
-  artifactFiles: number;
-  scan: { scanned: number; skipped: number; findings: number };
-}
+import { Finding, scanCommit } from "./secretScan";
 
 /** Sorts a diff into the change set's lists. Exported for testing. */
 export function classify(
@@ -100,4 +80,47 @@ export async function surveyChangeSet(
     scan: { scanned: scan.scanned, skipped: scan.skipped, findings: scan.findings.length },
   };
   return { changeSet, findings: scan.findings };
+}
+
+/** The base G1 compares against: the commit live on the servers, else `baseRef`, else none. */
+async function resolveBase(run: GateRun, git: SimpleGit, cfg: SourceConfig, deployed?: string) {
+  if (deployed) {
+    const live = await g.resolveCommit(git, deployed);
+    if (!live) {
+      run.block("G1", {
+        gap: `the commit live on the server, ${short(deployed)}, is not in ${cfg.repo}: the server is ahead of the source of truth`,
+        next: `fetch it into ${cfg.repo} if it was pushed elsewhere; otherwise bring the server's tree into the repo with npm run reconcile, review and merge, then run again`,
+      });
+    }
+    return { commit: live.commit, source: "server" as const };
+  }
+  if (!cfg.baseRef) return undefined;
+  const base = await g.resolveCommit(git, cfg.baseRef);
+  if (!base) {
+    run.block("G1", {
+      gap: `baseRef "${cfg.baseRef}" does not resolve to a commit in ${cfg.repo}`,
+      next: "pulumi config set baseRef <commit or tag deployed now>, or remove it: pulumi config rm baseRef",
+    });
+  }
+  return { commit: base.commit, source: "baseRef" as const };
+}
+
+/**
+ * G1, the change-set survey: every file added, modified, deleted or renamed since the base,
+ * the sha256 of each that ships, and a secret scan of each. `deployed` is the commit the
+ * survey found live.
+ */
+export async function changeSetGate(
+  run: GateRun,
+  git: SimpleGit,
+  cfg: SourceConfig,
+  commit: string,
+  deployed: string | undefined,
+): Promise<ChangeSet> {
+  const base = await resolveBase(run, git, cfg, deployed);
+  const { changeSet, findings } = await surveyChangeSet(git, cfg.repo, base, commit, cfg.exclude);
+  run.changeSet = changeSet;
+  if (findings.length > 0) run.block("G1", findingsFailure(findings));
+  run.pass("G1", summarize(changeSet));
+  return changeSet;
 }

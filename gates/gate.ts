@@ -29,3 +29,26 @@ export interface GateFailure {
 export function gate(id: GateId, status: GateStatus, detail: string): GateResult {
   return { id, name: GATE_NAMES[id], status, detail };
 }
+
+/** A changed path; `sha256` is set when the file goes into the artifact. */
+export interface ChangedFile {
+  path: string;
+  from?: string;
+  sha256?: string;
+}
+
+export interface ChangeSet {
+  /** The commit compared against, or null on a first deploy with no baseRef. */
+  base: string | null;
+  /** Where the base came from: the server's live release, `baseRef`, or nowhere. */
+  baseSource: "server" | "baseRef" | "none";
+  target: string;
+  added: ChangedFile[];
+  modified: ChangedFile[];
+  deleted: string[];
+  renamed: ChangedFile[];
+  /** Changed paths that the excludes keep out of the artifact. */
+  excluded: string[];
+  artifactFiles: number;
+  scan: { scanned: number; skipped: number; findings: number };
+}

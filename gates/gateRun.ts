@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ChangeSet } from "./changeSet";
+import type { ChangeSet } from "./gate";
 import { gate, GateFailure, GateId, GateResult } from "./gate";
 
-/** Renders gates as a fixed-width table, in gate order, for logs and blocked reports. */
+/**
+ * Renders gates as a fixed-width table, for logs and blocked reports, in the order they ran
+ * (G0 on this machine, G0 on each server, G2, G1, G3, G4, then G5 to G7).
+ */
 export function renderGateTable(gates: readonly GateResult[]): string {
-  const sorted = [...gates].sort((a, b) => a.id.localeCompare(b.id));
-  const width = Math.max(...sorted.map((g) => g.name.length));
-  return sorted
+  const width = Math.max(...gates.map((g) => g.name.length));
+  return gates
     .map((g) => `${g.id} ${g.name.padEnd(width)}  ${g.status.padEnd(7)}  ${g.detail}`)
     .join("\n");
 }

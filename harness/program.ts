@@ -1,9 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactSummary } from "../deploy/artifact";
 import type { AttestationBundle } from "../evidence/bundle";
-import type { ChangeSet } from "../gates/changeSet";
+import type { ChangeSet, GateResult } from "../gates/gate";
 import type { FinalResult } from "../evidence/report";
-import type { GateResult } from "../gates/gate";
 import type { HostSummary } from "../deploy/hostDeployment";
 import type { SourceResult } from "../gates/sequence";
 import { CommandLifecycle } from "./lifecycle";

@@ -3,7 +3,7 @@ import { preamble } from "./preamble";
 import { q, script } from "./sh";
 
 /** What the read-only survey found on one server. */
-export interface ServerSurvey {
+export interface SurveyReading {
   /** What `current` is: a symlink (this tool's layout), a plain directory, nothing, or else. */
   layout: "symlink" | "directory" | "absent" | "other";
   live?: string;
@@ -129,7 +129,7 @@ export function parseTarget(stdout: string): {
 }
 
 /** Parses the survey's output. Exported for testing. */
-export function parseSurvey(stdout: string, invariantCount: number): ServerSurvey {
+export function parseSurvey(stdout: string, invariantCount: number): SurveyReading {
   const single: Record<string, string> = {};
   const modified: string[] = [];
   const added: string[] = [];
@@ -148,7 +148,7 @@ export function parseSurvey(stdout: string, invariantCount: number): ServerSurve
   const b64 = (s?: string) =>
     s === undefined ? undefined : Buffer.from(s, "base64").toString("utf8");
   return {
-    layout: single.layout as ServerSurvey["layout"],
+    layout: single.layout as SurveyReading["layout"],
     live: single.live,
     liveCommit: single.live_commit,
     liveManifestSha256: single.manifest_sha256,

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { renderChecks, verifyAttestation } from "../tools/verify/run";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
-import { describeBackup } from "../deploy/targets";
+import { describeBackup } from "../evidence/gateLines";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo, SAMPLE_REPO } from "../harness/sampleRepo";
 import { readStackFile, stackFilePath } from "../config/stackFile";

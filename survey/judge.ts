@@ -3,7 +3,7 @@ import { GateFailure } from "../gates/gate";
 import { NOTHING } from "../remote/preamble";
 import { readKillSwitch, renderKillSwitch } from "../remote/killSwitch";
 import { SshError } from "./ssh";
-import { ServerSurvey } from "../remote/survey";
+import { SurveyReading } from "../remote/survey";
 import { short } from "../lib/hash";
 
 /** What a survey is judged against. */
@@ -29,7 +29,7 @@ export interface SurveyContext {
  * reconcile` or by hand, and deploying replaces the live tree with the same content.
  */
 export function driftReconciled(
-  s: ServerSurvey,
+  s: SurveyReading,
   c: Pick<SurveyContext, "ignored" | "target">,
 ): boolean {
   const { added, drifted } = driftOf(s, c);
@@ -65,7 +65,7 @@ function list(xs: readonly string[]): string {
 }
 
 /** The survey's drift, less what the artifact never holds. */
-export function driftOf(s: ServerSurvey, c: Pick<SurveyContext, "ignored">) {
+export function driftOf(s: SurveyReading, c: Pick<SurveyContext, "ignored">) {
   // A running Python app writes __pycache__ beside its code: the excludes say what never ships.
   const added = (s.drift?.added ?? []).filter((p) => !c.ignored(p));
   const drifted = s.drift !== undefined && s.drift.modified.length + added.length > 0;
@@ -79,7 +79,7 @@ export function driftOf(s: ServerSurvey, c: Pick<SurveyContext, "ignored">) {
  * state even though nothing in the stack changed. Exported for testing.
  */
 export function departures(
-  s: ServerSurvey,
+  s: SurveyReading,
   c: Pick<SurveyContext, "ignored" | "deploy">,
   releaseId: string,
 ): string[] {
@@ -95,7 +95,7 @@ export function departures(
  * Judges a survey before anything is created: drift, a foreign lock and a layout this tool
  * cannot own block. Returns the failure, or the PASS detail. Exported for testing.
  */
-export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { detail: string } {
+export function judgeSurvey(s: SurveyReading, c: SurveyContext): GateFailure | { detail: string } {
   const root = c.deploy.deployRoot;
   if (s.rootBlocker !== undefined) {
     const b = s.rootBlocker;
@@ -175,7 +175,7 @@ export function judgeSurvey(s: ServerSurvey, c: SurveyContext): GateFailure | { 
 
 /** Whether the server has room for the upload, the extracted release and a backup. */
 export function diskFailure(
-  s: ServerSurvey,
+  s: SurveyReading,
   c: SurveyContext,
   bytes: number,
   unpackedBytes: number,

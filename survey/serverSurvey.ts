@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
+import { ServerChecks } from "../gates/sequence";
 import { DeployConfig, HostSpec } from "../config/deploy";
 import { GateRun } from "../gates/gateRun";
 import { openRunner, Runner } from "./runner";
@@ -19,7 +20,7 @@ import { SshError } from "./ssh";
 import {
   parseSurvey,
   parseTarget,
-  ServerSurvey,
+  SurveyReading,
   surveyScript,
   targetScript,
 } from "../remote/survey";
@@ -29,7 +30,7 @@ import { valueOf } from "../lib/output";
 export interface SurveyedHost {
   name: string;
   spec?: HostSpec;
-  survey: ServerSurvey;
+  survey: SurveyReading;
   /**
    * Whether the release to deploy is staged there, verifies, and is not live: a rollback,
    * which uploads nothing. (The live release keeps its upload resource unchanged.)
@@ -43,7 +44,7 @@ export interface SurveyedHost {
   drift: { modified: string[]; added: string[] } | null;
 }
 
-export interface ServerPrecheckArgs {
+export interface ServerSurveyArgs {
   deploy: DeployConfig;
   /** The SSH key and its passphrase, secret Outputs unwrapped only to connect. */
   ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> };
@@ -58,21 +59,22 @@ export interface ServerPrecheckArgs {
 }
 
 /**
- * G0 on the servers: one read-only connection per host, kept open for the check after G4 and
- * closed by `close()`. Every finding that must block blocks before any resource exists.
+ * G0 on the servers, and the target check after G4, as the gate sequence calls them: one
+ * read-only connection per host, kept open from the survey to the target check and closed by
+ * `close()`. Every finding that must block blocks before any resource exists.
  */
-export class ServerPrecheck {
+export class ServerSurvey implements ServerChecks {
   readonly hosts: SurveyedHost[] = [];
   private readonly runners: Runner[] = [];
   /** Whether any server has been connected to (read-only) in this run. */
   contacted = false;
   private readonly deploy: DeployConfig;
-  private readonly ssh: ServerPrecheckArgs["ssh"];
+  private readonly ssh: ServerSurveyArgs["ssh"];
   private readonly stack: string;
   private readonly lockToken: string;
   private readonly exclude: readonly string[];
 
-  constructor(args: ServerPrecheckArgs) {
+  constructor(args: ServerSurveyArgs) {
     ({
       deploy: this.deploy,
       ssh: this.ssh,
@@ -153,6 +155,13 @@ export class ServerPrecheck {
       const disk = h.staged ? undefined : diskFailure(h.survey, context, a.bytes, a.unpackedBytes);
       if (disk) run.block("G4", disk);
     }
+  }
+
+  /** What a blocked report says the run left on the servers. */
+  unchanged(): string {
+    return this.contacted
+      ? "No resource was registered; the servers were only read."
+      : "No resource was registered and no server was contacted.";
   }
 
   close(): void {

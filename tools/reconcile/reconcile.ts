@@ -19,7 +19,8 @@ import {
 import { openRunner, Runner } from "../../survey/runner";
 import { connectionFailure } from "../../survey/judge";
 import { blockedLine } from "../../remote/sh";
-import { checkRepo, missingRepo, testFailure } from "../../gates/sequence";
+import { testFailure } from "../../gates/testGate";
+import { checkRepo, missingRepo } from "../../gates/precheck";
 import { SshError } from "../../survey/ssh";
 import { parseStackConfig } from "../../config/stack";
 import { runTests } from "../../gates/testRun";

@@ -1,42 +1,8 @@
-import * as os from "node:os";
-import * as pulumi from "@pulumi/pulumi";
-import { Endpoint } from "./commands";
-import { GateResult, gate } from "../gates/gate";
-import { BackupResult } from "./backup";
-import { HostSummary } from "./hostDeployment";
-import { LockInfo } from "../remote/lock";
-import { StackConfig } from "../config/stack";
-import { SurveyedHost } from "../survey/serverSurvey";
+import { BackupResult } from "../deploy/backup";
+import { HostSummary } from "../deploy/hostDeployment";
+import { gate, GateResult } from "../gates/gate";
 import { short } from "../lib/hash";
-
-/**
- * Who deploys. The token names the deploy source (user, machine, project directory, stack), so
- * a re-run from the same place re-enters its own lock and a second working copy cannot.
- */
-export function lockInfoFor(stack: string, cwd = process.cwd()): Omit<LockInfo, "artifact"> {
-  const user = os.userInfo().username;
-  const host = os.hostname();
-  return { token: `${user}@${host}:${cwd}:${stack}`, holder: user, host };
-}
-
-/** The endpoint a host's commands run on; the key stays a secret Output inside the connection. */
-export function endpointFor(h: SurveyedHost, config: StackConfig): Endpoint {
-  if (!h.spec) return { kind: "local" };
-  return {
-    kind: "ssh",
-    connection: {
-      host: h.spec.host,
-      port: h.spec.port,
-      user: h.spec.user,
-      hostKey: h.spec.hostKey,
-      privateKey: config.ssh.privateKey,
-      privateKeyPassword: config.ssh.passphrase.apply((p) =>
-        p === "" ? undefined : p,
-      ) as pulumi.Output<string>,
-      dialErrorLimit: 3,
-    },
-  };
-}
+import { SurveyedHost } from "../survey/serverSurvey";
 
 /** Gates G5–G7 in a preview: what up would do, run by nobody yet. Exported for testing. */
 export function previewGates(hosts: readonly SurveyedHost[], releaseId: string): GateResult[] {

@@ -1,0 +1,52 @@
+import * as fs from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../config/stack";
+import { BuiltArtifact } from "../gates/artifact/build";
+import { LockInfo } from "../remote/lock";
+import { SurveyedHost } from "../survey/serverSurvey";
+import { endpointFor } from "./endpoint";
+import { HostDeployment, HostSummary } from "./hostDeployment";
+
+export interface RolloutArgs {
+  config: StackConfig;
+  /** The artifact G4 built, with its manifest and symlink list on this machine. */
+  artifact: BuiltArtifact;
+  /** Who deploys (user, machine, token); the artifact's sha256 is added for the lock. */
+  deployer: Omit<LockInfo, "artifact">;
+}
+
+/**
+ * One HostDeployment per surveyed host. With `rollout: serial` each host starts (its upload
+ * included) after the previous host's deploy, so a failed proof stops the rest; with
+ * `parallel` all go at once. Returns every host's summary, by host name.
+ */
+export function deployHosts(
+  hosts: readonly SurveyedHost[],
+  args: RolloutArgs,
+): pulumi.Output<Record<string, HostSummary>> {
+  const { config, artifact } = args;
+  const manifest = fs.readFileSync(artifact.manifestPath, "utf8");
+  const links = fs.readFileSync(artifact.linksPath, "utf8");
+  const lock = { ...args.deployer, artifact: artifact.sha256 };
+  const summaries: Record<string, pulumi.Output<HostSummary>> = {};
+  let previous: pulumi.Resource[] = [];
+  for (const h of hosts) {
+    const d = new HostDeployment(h.name, {
+      endpoint: endpointFor(h, config),
+      deploy: config.deploy,
+      artifact,
+      manifest,
+      links,
+      lock,
+      alreadyStaged: h.staged,
+      exclude: config.source.exclude,
+      invariantsBefore: h.survey.invariants,
+      departures: h.departures,
+      driftReconciled: h.driftReconciled,
+      after: config.deploy.rollout === "serial" ? previous : [],
+    });
+    summaries[h.name] = d.summary;
+    previous = [d.done];
+  }
+  return pulumi.all(summaries);
+}
