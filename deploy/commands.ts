@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { q } from "../remote/sh";
+import { localCopyScript } from "../remote/upload";
 
 /** Where a host's commands run: over SSH with a pinned host key, or on this machine. */
 export type Endpoint =
@@ -89,11 +90,5 @@ export function uploadFile(
       opts,
     );
   }
-  const dir = remotePath.slice(0, remotePath.lastIndexOf("/"));
-  return shellCommand(
-    name,
-    endpoint,
-    `set -eu\nmkdir -p ${q(dir)}\ncp ${q(localPath)} ${q(`${remotePath}.tmp`)}\nmv ${q(`${remotePath}.tmp`)} ${q(remotePath)}\n`,
-    opts,
-  );
+  return shellCommand(name, endpoint, localCopyScript(localPath, remotePath), opts);
 }

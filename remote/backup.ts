@@ -34,8 +34,13 @@ export function backupScript(a: BackupArgs): string {
     '  if [ "$live" = "$ID" ]; then echo backup=not-needed; echo backup_kind=not-needed; else echo "backup=releases/$live"; echo backup_kind=release; fi',
     "  exit 0",
     "fi",
-    `[ -z "$cur" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOT_SWITCHED}; ` +
-      'run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"',
+    // Without acceptDrift, drift that appeared after the survey refuses.
+    ...(a.acceptDrift
+      ? []
+      : [
+          `[ -z "$cur" ] || block "the live release $live no longer matches its manifest (drift since the survey); ${NOT_SWITCHED}; ` +
+            'run pulumi preview to see the drift, then npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"',
+        ]),
     'mkdir -p "$BACKUPS"',
     // Under the lock, a temporary archive is what an interrupted backup left.
     'rm -f "$BACKUPS/"*.tmp-*',
@@ -49,7 +54,14 @@ export function backupScript(a: BackupArgs): string {
     'echo "backup=$B"',
     "echo backup_kind=archive",
     'echo "backup_sha256=$sha"',
-    `ls -1 "$BACKUPS" | grep '\\.tar\\.gz$' | sort -r | tail -n +${a.keep + 1} | while IFS= read -r old; do ` +
-      'rm -f "$BACKUPS/$old" "$BACKUPS/$old.sha256"; echo "backup_pruned=$old"; done',
+    // Archives are named by their UTC time, so the glob lists them oldest first: all but the
+    // newest `keep` go.
+    'n=0; for f in "$BACKUPS"/*.tar.gz; do [ ! -e "$f" ] || n=$((n + 1)); done',
+    `drop=$((n - ${a.keep}))`,
+    'for f in "$BACKUPS"/*.tar.gz; do',
+    '  [ "$drop" -gt 0 ] || break',
+    '  [ -e "$f" ] || continue',
+    '  rm -f "$f" "$f.sha256"; echo "backup_pruned=${f##*/}"; drop=$((drop - 1))',
+    "done",
   );
 }

@@ -54,12 +54,17 @@ export function acquireLockScript(
     "  echo lock=reentered; sweep; exit 0",
     "fi",
     'age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))',
-    `if [ ${breakStale ? "yes" : "no"} = yes ] && [ "$age" -ge ${staleSeconds} ]; then`,
-    '  echo "lock_broken=$(field holder)@$(field host) since $(field since)"',
-    '  rm -rf "$LOCK"; mkdir "$T"',
-    `  ${write('"$T/info"')}`,
-    '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && sweep && exit 0',
-    "fi",
+    // Breaking a stale lock is a choice made in config, so the script holds the branch or not.
+    ...(breakStale
+      ? [
+          `if [ "$age" -ge ${staleSeconds} ]; then`,
+          '  echo "lock_broken=$(field holder)@$(field host) since $(field since)"',
+          '  rm -rf "$LOCK"; mkdir "$T"',
+          `  ${write('"$T/info"')}`,
+          '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && sweep && exit 0',
+          "fi",
+        ]
+      : []),
     'stale=""; [ "$age" -ge ' +
       staleSeconds +
       ' ] && stale=" (stale: older than ' +

@@ -55,16 +55,18 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
   const half = (n: 1 | 2) =>
     `( cd "$1" && sed -n '${n}~2p' "$2" | sha256sum -c --quiet --strict - >/dev/null 2>&1 )`;
   return [
-    `R=${q(l.root)}`,
-    `RELEASES=${q(l.releases)}`,
-    `CURRENT=${q(l.current)}`,
-    `SHARED=${q(l.shared)}`,
-    `BACKUPS=${q(l.backups)}`,
-    `MANIFESTS=${q(l.manifests)}`,
-    `UPLOADS=${q(l.uploads)}`,
-    `LOCK=${q(l.lock)}`,
-    `REVISIONS=${q(l.revisions)}`,
-    `PROVED=${q(l.proved)}`,
+    // The whole layout in one command: each step uses the part it needs.
+    "# shellcheck disable=SC2034",
+    `R=${q(l.root)} \\`,
+    `  RELEASES=${q(l.releases)} \\`,
+    `  CURRENT=${q(l.current)} \\`,
+    `  SHARED=${q(l.shared)} \\`,
+    `  BACKUPS=${q(l.backups)} \\`,
+    `  MANIFESTS=${q(l.manifests)} \\`,
+    `  UPLOADS=${q(l.uploads)} \\`,
+    `  LOCK=${q(l.lock)} \\`,
+    `  REVISIONS=${q(l.revisions)} \\`,
+    `  PROVED=${q(l.proved)}`,
     "verify_release() {",
     '  [ -d "$1" ] && [ -f "$2" ] && [ -f "$3" ] || return 1',
     '  _vn=$(grep -c "" "$2" || true)',

@@ -64,13 +64,18 @@ export function stageScript(a: StageArgs): string {
     'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
     // A staged release that no longer matches its manifest was changed on the server: it is
     // evidence, so it is never switched to nor silently replaced.
-    `if [ -e "$REL" ] && [ "$live" != "releases/$ID" ] && [ ${a.acceptDrift ? "yes" : "no"} = no ]; then`,
-    '  bad=$(first_differing "$REL" "$MAN")',
-    '  block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
-      `${NOT_SWITCHED}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
-    "fi",
-    `[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || [ ${a.acceptDrift ? "yes" : "no"} = yes ] || ` +
-      `block "the live release $ID was modified on the server (drift); ${NOT_SWITCHED}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
+    // With acceptDrift, both are replaced by a verified copy (the backup step archived the live one).
+    ...(a.acceptDrift
+      ? []
+      : [
+          'if [ -e "$REL" ] && [ "$live" != "releases/$ID" ]; then',
+          '  bad=$(first_differing "$REL" "$MAN")',
+          '  block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
+            `${NOT_SWITCHED}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
+          "fi",
+          '[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || ' +
+            `block "the live release $ID was modified on the server (drift); ${NOT_SWITCHED}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
+        ]),
     `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOT_SWITCHED}; upload it again: $REUPLOAD"`,
     // Hashed from stdin, so that the path's own characters can never make a good upload look bad.
     'got=$(sha256sum < "$UP" | cut -c1-64)',
@@ -83,7 +88,8 @@ export function stageScript(a: StageArgs): string {
     'mkdir "$TMP"',
     ...heredoc('"$TMP.sha256sums"', a.manifest),
     ...heredoc('"$TMP.links"', a.links),
-    'trap \'rm -f "$TMP.sha256sums" "$TMP.links"\' EXIT',
+    'unlist() { rm -f "$TMP.sha256sums" "$TMP.links"; }',
+    "trap unlist EXIT",
     'st=0; tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || st=$?',
     // GNU tar skips a member with ".." and strips a leading "/": either means a crafted archive.
     `slip=$(sed -n "s/^tar: \\(.*\\): Member name contains '..'$/\\1/p" "$TMP.err" | head -n 1)`,

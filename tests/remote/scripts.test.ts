@@ -1,0 +1,181 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { KillSwitchSpec, Probe } from "../../config/deploy";
+import { backupScript } from "../../remote/backup";
+import { disableKillSwitchScript, killSwitchStepScript } from "../../remote/killSwitch";
+import { acquireLockScript, releaseLockScript } from "../../remote/lock";
+import { NOT_SWITCHED } from "../../remote/preamble";
+import { promoteScript } from "../../remote/promote";
+import { proofScript, stagedProofScript } from "../../remote/proof";
+import { serverFactsScript } from "../../remote/serverFacts";
+import { fetchFilesScript, serverTreeScript } from "../../remote/serverTree";
+import { script } from "../../remote/sh";
+import { stageScript } from "../../remote/stage";
+import { surveyScript, targetScript } from "../../remote/survey";
+import { refusalStateScript, transactionScript } from "../../remote/transaction";
+import { localCopyScript } from "../../remote/upload";
+
+// Values chosen to break naive quoting: spaces, both quotes, $, a backtick, a glob, and a
+// newline wherever a value may hold one (commands, outputs, manifests, the lock's token).
+const ROOT = "/srv/my app/it's $HOME `x`";
+const ID = "0123456789ab-cdef0123";
+const FILE = "conf dir/kill 'switch' $x.json";
+const TOKEN = "op@host:/work/my 'deploy'\n$(id):contabo";
+const EXCLUDE = ["*.log", "data dir/**", "it's", "$HOME/x"];
+const SHARED = [".env", "conf dir/it's.ini"];
+const MANIFEST = `${"a".repeat(64)}  app/odd 'name' $x.py\n\\${"b".repeat(64)}  app/new\\nline.py\n`;
+const LINKS = "app/link\t../target 'x'\n";
+const KS: KillSwitchSpec = { file: FILE, key: "execution_enabled", format: "json", value: false };
+const PROBES: Probe[] = [
+  {
+    name: "imports",
+    command: "python3 -c 'import app'\necho \"$(id) `date`\"",
+    expectExit: 0,
+    expectOutput: "^ok: 'x' \\$",
+    when: "staged",
+  },
+  { name: "health", command: "curl -fsS 'http://127.0.0.1/$x'", expectExit: 0, when: "live" },
+];
+const INVARIANTS = [
+  { name: "rows", command: 'echo "it\'s $x"', before: "12\n'13' $x `y`" },
+  { name: "first", command: "printf '%s' \"$HOME\"" },
+];
+const LOCK = { token: TOKEN, holder: "op 'x'", host: "lap$top", artifact: "c".repeat(64) };
+
+const SCRIPTS: [string, string][] = [
+  ["survey", surveyScript(ROOT, FILE, INVARIANTS, EXCLUDE)],
+  ["target check", targetScript(ROOT, ID, EXCLUDE)],
+  ["lock", acquireLockScript(ROOT, LOCK, true, 3600)],
+  ["unlock", releaseLockScript(ROOT, TOKEN, ID)],
+  [
+    "backup",
+    backupScript({
+      root: ROOT,
+      releaseId: ID,
+      keep: 3,
+      lockToken: TOKEN,
+      acceptDrift: true,
+      exclude: EXCLUDE,
+    }),
+  ],
+  [
+    "stage",
+    stageScript({
+      root: ROOT,
+      releaseId: ID,
+      sha256: "d".repeat(64),
+      manifest: MANIFEST,
+      links: LINKS,
+      sharedFiles: SHARED,
+      lockToken: TOKEN,
+      exclude: EXCLUDE,
+      acceptDrift: true,
+      reupload: "pulumi up --replace 'urn:pulumi:s::p::a$b::web1-release-upload'",
+    }),
+  ],
+  ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
+  ["kill-switch, ON", killSwitchStepScript(ROOT, { ...KS, value: true }, NOT_SWITCHED)],
+  ["kill-switch, env format, at destroy", disableKillSwitchScript(ROOT, { ...KS, format: "env" })],
+  ...(["staged", "live"] as const).map((phase): [string, string] => {
+    const a = {
+      root: ROOT,
+      releaseId: ID,
+      killSwitch: { ...KS, value: phase === "live" },
+      probes: PROBES,
+      invariants: INVARIANTS,
+      restartCommand: "systemctl restart 'my app' && echo \"$PWD\"",
+      exclude: EXCLUDE,
+    };
+    return phase === "staged" ? ["staged probes", stagedProofScript(a)] : ["proof", proofScript(a)];
+  }),
+  [
+    "promote",
+    promoteScript({
+      root: ROOT,
+      releaseId: ID,
+      commit: "e".repeat(40),
+      sha256: "f".repeat(64),
+      who: "op 'x'",
+      host: "lap$top",
+      keepReleases: 5,
+      lockToken: TOKEN,
+    }),
+  ],
+  ["after a refusal", script(refusalStateScript(ROOT, FILE))],
+  ["server facts", serverFactsScript(ROOT, ID, EXCLUDE)],
+  ["server tree", serverTreeScript(ROOT, `${ROOT}/current`, EXCLUDE, SHARED)],
+  ["fetch files", fetchFilesScript(`${ROOT}/current`, ["app/odd 'name' $x.py", "new\nline"])],
+  [
+    "local upload",
+    localCopyScript("/tmp/it's $x/a.tar.gz", `${ROOT}/.deploy/uploads/${ID}.tar.gz`),
+  ],
+];
+
+// A whole transaction, as HostDeployment joins the steps, with a refusal handler in place.
+SCRIPTS.push([
+  "transaction",
+  transactionScript(
+    SCRIPTS.filter(([n]) => ["lock", "backup", "stage", "promote", "unlock"].includes(n)).map(
+      ([n, s]) => ({
+        name: n,
+        script: s,
+        onRefusal: n === "unlock" ? undefined : script(refusalStateScript(ROOT, FILE)),
+      }),
+    ),
+  ),
+]);
+
+/** The generators the rows above call, by their exported names. */
+const COVERED = [
+  "surveyScript",
+  "targetScript",
+  "acquireLockScript",
+  "releaseLockScript",
+  "backupScript",
+  "stageScript",
+  "killSwitchStepScript",
+  "disableKillSwitchScript",
+  "stagedProofScript",
+  "proofScript",
+  "promoteScript",
+  "refusalStateScript",
+  "serverFactsScript",
+  "serverTreeScript",
+  "fetchFilesScript",
+  "localCopyScript",
+  "transactionScript",
+];
+
+const run = (cmd: string, args: string[], input: string) =>
+  spawnSync(cmd, args, { input, encoding: "utf8" });
+
+describe("every remote script, as text", () => {
+  it("covers every script generator in remote/: each exported *Script function has a row", () => {
+    const dir = path.join(__dirname, "..", "..", "remote");
+    const generators = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".js"))
+      .flatMap((f) => Object.keys(require(path.join(dir, f)) as Record<string, unknown>))
+      .filter((k) => k.endsWith("Script"));
+    expect(generators.sort()).to.deep.equal([...COVERED].sort());
+  });
+
+  for (const [name, text] of SCRIPTS) {
+    it(`parses as POSIX sh (sh -n): ${name}`, () => {
+      const r = run("sh", ["-n"], text);
+      expect(r.stderr, text).to.equal("");
+      expect(r.status).to.equal(0);
+    });
+
+    it(`passes shellcheck for POSIX sh: ${name}`, () => {
+      const r = run("shellcheck", ["--shell=sh", "--severity=warning", "--format=gcc", "-"], text);
+      expect(r.error, "shellcheck is not installed (apt-get install -y shellcheck)").to.equal(
+        undefined,
+      );
+      expect(r.stdout, r.stdout).to.equal("");
+      expect(r.status).to.equal(0);
+    });
+  }
+});
