@@ -59,19 +59,6 @@ export function uploadType(endpoint: Endpoint): string {
   return endpoint.kind === "ssh" ? "command:remote:CopyToRemote" : "command:local:Command";
 }
 
-/**
- * The URN the engine gives a resource: its parents' types and its own joined by "$" (children
- * of the stack itself carry no prefix). It is how `pulumi up --replace` names a resource.
- */
-export function resourceUrn(
-  stack: string,
-  project: string,
-  types: readonly string[],
-  name: string,
-): string {
-  return `urn:pulumi:${stack}::${project}::${types.join("$")}::${name}`;
-}
-
 export function uploadFile(
   name: string,
   endpoint: Endpoint,

@@ -118,7 +118,6 @@ export class HostDeployment extends pulumi.ComponentResource {
         exclude: args.exclude,
         acceptDrift,
         after: args.after,
-        parentTypes: [HOST_TYPE],
       },
       child,
     );

@@ -9,7 +9,7 @@ import { Endpoint, ShellCommand, shellCommand } from "./commands";
  * step can be left applied while the next one waits for a connection of its own.
  */
 export class HostTransaction {
-  private readonly steps: Step[] = [];
+  private readonly steps: (Omit<Step, "script"> & { script: pulumi.Input<string> })[] = [];
   private readonly destroySteps: Step[] = [];
   private readonly stdout: pulumi.Output<string>;
   private readonly resolve: (source: pulumi.Output<string>) => void;
@@ -21,10 +21,16 @@ export class HostTransaction {
     [this.stdout, this.resolve] = pulumi.deferredOutput<string>();
   }
 
-  /** Adds a step; `onDestroy`, when given, runs at `pulumi destroy`. Returns the step's output. */
-  add(name: string, stepScript: string, onDestroy?: string): pulumi.Output<string> {
+  /**
+   * Adds a step; `onDestroy`, when given, runs at `pulumi destroy`. A script may be an Output (a
+   * refusal that names a URN, say). Returns the step's part of the output.
+   */
+  add(name: string, stepScript: pulumi.Input<string>, onDestroy?: string): pulumi.Output<string> {
     if (this.command) throw new Error(`step ${name} was added after the transaction was created`);
-    checkName(name, this.steps);
+    checkName(
+      name,
+      this.steps.map((s) => ({ ...s, script: "" })),
+    );
     this.steps.push({ name, script: stepScript, onRefusal: this.onRefusal });
     if (onDestroy !== undefined) this.destroySteps.push({ name, script: onDestroy });
     return this.stdout.apply((o) => splitSteps(o)[name] ?? "");
@@ -51,7 +57,14 @@ export class HostTransaction {
     if (this.command) throw new Error(`the transaction ${name} was created twice`);
     const onDestroy =
       this.destroySteps.length === 0 ? undefined : transactionScript(this.destroySteps);
-    const text = [...this.notes, transactionScript(this.steps)].join("\n");
+    const text = pulumi
+      .all(this.steps.map((s) => s.script))
+      .apply((scripts) =>
+        [
+          ...this.notes,
+          transactionScript(this.steps.map((s, i) => ({ ...s, script: scripts[i] }))),
+        ].join("\n"),
+      );
     this.command = shellCommand(name, this.endpoint, text, opts, onDestroy);
     this.resolve(this.command.stdout);
     return this.command;

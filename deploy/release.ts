@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { resourceUrn, uploadFile, uploadType } from "./commands";
+import { uploadFile, uploadType } from "./commands";
 
 const RELEASE_TYPE = "ssot-deploy:release:Release";
 import { uploadPaths } from "../remote/preamble";
@@ -24,8 +24,6 @@ export interface ReleaseArgs {
   acceptDrift: boolean;
   /** Resources the upload must wait for (the previous host, in a serial rollout). */
   after?: pulumi.Resource[];
-  /** The types of this component's parents, outermost first: they are part of the upload's URN. */
-  parentTypes: readonly string[];
 }
 
 /**
@@ -42,12 +40,8 @@ export class Release extends pulumi.ComponentResource {
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(RELEASE_TYPE, name, {}, opts);
     const a = args.artifact;
-    const upload = resourceUrn(
-      pulumi.getStack(),
-      pulumi.getProject(),
-      [...args.parentTypes, RELEASE_TYPE, uploadType(args.tx.endpoint)],
-      `${name}-upload`,
-    );
+    // The URN the engine gives the upload, which a refusal names for `pulumi up --replace`.
+    const upload = pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this);
     this.uploads = args.alreadyStaged
       ? []
       : [
@@ -61,18 +55,20 @@ export class Release extends pulumi.ComponentResource {
         ];
     const out = args.tx.add(
       "stage",
-      stageScript({
-        root: args.root,
-        releaseId: a.releaseId,
-        sha256: a.sha256,
-        manifest: args.manifest,
-        links: args.links,
-        sharedFiles: args.sharedFiles,
-        lockToken: args.lockToken,
-        exclude: args.exclude,
-        acceptDrift: args.acceptDrift,
-        reupload: `pulumi up --replace '${upload}'`,
-      }),
+      upload.apply((urn) =>
+        stageScript({
+          root: args.root,
+          releaseId: a.releaseId,
+          sha256: a.sha256,
+          manifest: args.manifest,
+          links: args.links,
+          sharedFiles: args.sharedFiles,
+          lockToken: args.lockToken,
+          exclude: args.exclude,
+          acceptDrift: args.acceptDrift,
+          reupload: `pulumi up --replace '${urn}'`,
+        }),
+      ),
     );
     this.staged = out.apply((o) => keyValues(o).staged ?? "unknown");
     this.registerOutputs({ staged: this.staged });
