@@ -26,8 +26,6 @@ export interface ArtifactSummary {
  */
 export class Artifact extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<ArtifactSummary>;
-  public readonly releaseId: pulumi.Output<string>;
-  public readonly sha256: pulumi.Output<string>;
 
   constructor(name: string, args: ArtifactArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:artifact:Artifact", name, {}, opts);
@@ -50,8 +48,6 @@ export class Artifact extends pulumi.ComponentResource {
       path: b.path,
     };
     this.summary = pulumi.output(summary);
-    this.releaseId = pulumi.output(b.releaseId);
-    this.sha256 = pulumi.output(b.sha256);
-    this.registerOutputs({ summary: this.summary, releaseId: this.releaseId, sha256: this.sha256 });
+    this.registerOutputs({ summary: this.summary });
   }
 }

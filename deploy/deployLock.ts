@@ -11,6 +11,7 @@ export interface DeployLockArgs {
   info: LockInfo;
   /** Break a lock older than staleSeconds; default false. */
   breakStale: boolean;
+  /** Age, in seconds, after which a held lock is reported as stale. */
   staleSeconds: number;
 }
 
@@ -21,8 +22,6 @@ export interface DeployLockArgs {
  * source re-enters it on the next run.
  */
 export class DeployLock extends pulumi.ComponentResource {
-  /** "acquired", "reentered" or "acquired-after-break". */
-  public readonly state: pulumi.Output<string>;
   private readonly args: DeployLockArgs;
 
   constructor(name: string, args: DeployLockArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -30,12 +29,11 @@ export class DeployLock extends pulumi.ComponentResource {
     if (args.info.token === "")
       throw new pulumi.ResourceError("info.token must not be empty", this);
     this.args = args;
-    const out = args.tx.add(
+    args.tx.add(
       "lock",
       acquireLockScript(args.root, args.info, args.breakStale, args.staleSeconds),
     );
-    this.state = out.apply((o) => /^lock=(.*)$/m.exec(o)?.[1] ?? "unknown");
-    this.registerOutputs({ state: this.state });
+    this.registerOutputs({});
   }
 
   /** The script that gives the lock back (only if this deploy holds it). */

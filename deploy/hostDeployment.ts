@@ -16,11 +16,17 @@ import { HostTransaction } from "./hostTransaction";
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 
 export interface HostDeploymentArgs {
+  /** Where the host's commands run: over SSH with its pinned host key, or on this machine. */
   endpoint: Endpoint;
+  /** The stack's validated deploy settings. */
   deploy: DeployConfig;
+  /** The artifact G4 built and every gate passed. */
   artifact: BuiltArtifact;
+  /** The artifact's sha256sum manifest, written beside the release on the server. */
   manifest: string;
+  /** The artifact's symlinks, "path TAB target" per line. */
   links: string;
+  /** Who deploys, for the lock and the revisions log. */
   lock: LockInfo;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude: readonly string[];

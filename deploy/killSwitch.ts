@@ -1,16 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  disableKillSwitchScript,
-  killSwitchStepScript,
-  readKillSwitch,
-} from "../remote/killSwitch";
+import { disableKillSwitchScript, killSwitchStepScript } from "../remote/killSwitch";
 import { KillSwitchSpec } from "../config/deploy";
 import { NOT_SWITCHED } from "../remote/preamble";
-import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
 
 export interface KillSwitchArgs {
+  /** The host's transaction, to which the kill-switch step is added. */
   tx: HostTransaction;
+  /** The layout's root on the target. */
   root: string;
   /** The file, key, format and declared value (validated config: ON needs allowLiveExecution). */
   spec: KillSwitchSpec;
@@ -23,13 +20,9 @@ export interface KillSwitchArgs {
  * `pulumi destroy` writes it OFF; nothing here ever turns it ON unless declared.
  */
 export class KillSwitch extends pulumi.ComponentResource {
-  public readonly declared: pulumi.Output<boolean>;
-  /** What the file says after this step, read from the server; undefined if unreadable. */
-  public readonly readBack: pulumi.Output<boolean | undefined>;
-
   constructor(name: string, args: KillSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:killswitch:KillSwitch", name, {}, opts);
-    const out = args.tx.add(
+    args.tx.add(
       "killswitch",
       killSwitchStepScript(
         args.root,
@@ -38,14 +31,6 @@ export class KillSwitch extends pulumi.ComponentResource {
       ),
       disableKillSwitchScript(args.root, args.spec),
     );
-    this.declared = pulumi.output(args.spec.value);
-    this.readBack = out.apply((o) => {
-      const b64 = keyValues(o).killswitch_b64;
-      return readKillSwitch(
-        b64 === undefined ? undefined : Buffer.from(b64, "base64").toString("utf8"),
-        args.spec,
-      );
-    });
-    this.registerOutputs({ declared: this.declared, readBack: this.readBack });
+    this.registerOutputs({});
   }
 }

@@ -4,6 +4,7 @@ import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
 
 export interface PromoteArgs extends ScriptArgs {
+  /** The host's transaction, to which the switch step is added. */
   tx: HostTransaction;
 }
 

@@ -9,18 +9,25 @@ import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
 
 export interface ReleaseArgs {
+  /** The host's transaction, to which the stage step is added. */
   tx: HostTransaction;
+  /** The layout's root on the target. */
   root: string;
+  /** The artifact to upload and stage. */
   artifact: BuiltArtifact;
   /** The artifact's manifest and symlink list. */
   manifest: string;
+  /** The artifact's symlinks, "path TAB target" per line. */
   links: string;
+  /** Paths, relative to the release, linked into shared/ instead of shipped. */
   sharedFiles: readonly string[];
+  /** This deploy's lock token: staging refuses without the lock. */
   lockToken: string;
   /** True when the survey found this release staged, verified and not live: no upload then. */
   alreadyStaged: boolean;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude: readonly string[];
+  /** Whether a staged or live copy of this release that drifted may be replaced. */
   acceptDrift: boolean;
   /** Resources the upload must wait for (the previous host, in a serial rollout). */
   after?: pulumi.Resource[];

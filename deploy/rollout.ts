@@ -8,6 +8,7 @@ import { endpointFor } from "./endpoint";
 import { HostDeployment, HostSummary } from "./hostDeployment";
 
 export interface RolloutArgs {
+  /** The stack's validated config; its secrets stay Outputs inside each connection. */
   config: StackConfig;
   /** The artifact G4 built, with its manifest and symlink list on this machine. */
   artifact: BuiltArtifact;

@@ -34,18 +34,27 @@ export interface AttestedHost {
 }
 
 export interface AttestationArgs {
+  /** The artifact every statement is about. */
   build: BuiltArtifact;
+  /** The source settings the provenance records (ref, branch, excludes). */
   source: SourceConfig;
   /** The source as the provenance names it: its remote URL, or its path. */
   sourceUri: string;
+  /** G3's counts, for the test-result statement. */
   tests: SourceResult["tests"];
+  /** G1's change set, for the report. */
   changeSet: ChangeSet;
+  /** The deploy settings the deploy statement records (root, kill-switch, restart). */
   deploy: DeployConfig;
+  /** This run: stack, invocation id, start time, operator, tool version. */
   run: Omit<RunFacts, "finishedOn">;
   /** When G4 finished: the end of the build that the provenance describes. */
   builtOn: string;
+  /** Each host as the survey left it, before the deploy. */
   hosts: AttestedHost[];
+  /** What each host's deploy reported, by host name. */
   summaries: pulumi.Output<Record<string, HostSummary>>;
+  /** Every gate's result, G5 to G7 included. */
   gates: pulumi.Output<GateResult[]>;
   /** Signs each statement as a DSSE envelope; the attestation is unsigned without it. */
   signingKey?: KeyObject;

@@ -2,11 +2,13 @@ import { NOT_SWITCHED, preamble, requireLock } from "./preamble";
 import { q, script } from "./sh";
 
 export interface BackupArgs {
+  /** The layout's root on the target. */
   root: string;
   /** The release about to go live. */
   releaseId: string;
   /** Archives kept in backups/. */
   keep: number;
+  /** This deploy's lock token: the step refuses without the lock. */
   lockToken: string;
   /** Whether a live release that no longer matches its manifest may be archived and replaced. */
   acceptDrift: boolean;

@@ -2,14 +2,21 @@ import { NOT_SWITCHED, preamble, requireLock } from "./preamble";
 import { q, script } from "./sh";
 
 export interface PromoteArgs {
+  /** The layout's root on the target. */
   root: string;
+  /** The release `current` moves to. */
   releaseId: string;
+  /** Its commit, for the revisions log. */
   commit: string;
+  /** Its artifact's sha256, for the revisions log. */
   sha256: string;
   /** Who deploys, for the revisions log. */
   who: string;
+  /** The machine deployed from. */
   host: string;
+  /** Releases kept side by side, the live one included. */
   keepReleases: number;
+  /** This deploy's lock token: the step refuses without the lock. */
   lockToken: string;
 }
 

@@ -4,9 +4,13 @@ import { NOT_SWITCHED, preamble } from "./preamble";
 import { q, script } from "./sh";
 
 export interface ProofArgs {
+  /** The layout's root on the target. */
   root: string;
+  /** The release being deployed. */
   releaseId: string;
+  /** The kill-switch as declared, which the proof reads back. */
   killSwitch: KillSwitchSpec;
+  /** The probes; each runs before or after the switch as its `when` says. */
   probes: readonly Probe[];
   /**
    * Each invariant with the output the survey read before the deploy; `before` is undefined

@@ -3,15 +3,19 @@ import { q, script } from "./sh";
 import { sha256Hex } from "../lib/hash";
 
 export interface StageArgs {
+  /** The layout's root on the target. */
   root: string;
+  /** The release to stage, named after its commit and tar digest. */
   releaseId: string;
   /** sha256 of the uploaded .tar.gz. */
   sha256: string;
   /** The artifact's sha256sum manifest and its symlink list, written with the release. */
   manifest: string;
+  /** The artifact's symlinks, "path TAB target" per line. */
   links: string;
   /** Paths, relative to the release, linked to the same path under shared/. */
   sharedFiles: readonly string[];
+  /** This deploy's lock token: the step refuses without the lock. */
   lockToken: string;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude?: readonly string[];

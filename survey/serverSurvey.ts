@@ -45,9 +45,11 @@ export interface SurveyedHost {
 }
 
 export interface ServerSurveyArgs {
+  /** The stack's validated deploy settings: the hosts and what to read on each. */
   deploy: DeployConfig;
   /** The SSH key and its passphrase, secret Outputs unwrapped only to connect. */
   ssh: { privateKey: pulumi.Output<string>; passphrase: pulumi.Output<string> };
+  /** The stack, for the reconcile command a drift refusal names. */
   stack: string;
   /** This deploy's lock token: a lock holding it is this deploy's to re-enter. */
   lockToken: string;
