@@ -16,6 +16,7 @@ import { stageScript } from "../../remote/stage";
 import { surveyScript, targetScript } from "../../remote/survey";
 import { refusalStateScript, transactionScript } from "../../remote/transaction";
 import { localCopyScript } from "../../remote/upload";
+import { projectRoot } from "../../harness/paths";
 
 // Values chosen to break naive quoting: spaces, both quotes, $, a backtick, a glob, and a
 // newline wherever a value may hold one (commands, outputs, manifests, the lock's token).
@@ -153,7 +154,7 @@ const run = (cmd: string, args: string[], input: string) =>
 
 describe("every remote script, as text", () => {
   it("covers every script generator in remote/: each exported *Script function has a row", () => {
-    const dir = path.join(__dirname, "..", "..", "remote");
+    const dir = path.join(projectRoot(), "dist", "remote");
     const generators = fs
       .readdirSync(dir)
       .filter((f) => f.endsWith(".js"))

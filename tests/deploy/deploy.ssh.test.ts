@@ -1,0 +1,284 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { BlockedError } from "../../gates/gateRun";
+import { CommandLifecycle } from "../../harness/lifecycle";
+import { runProgram } from "../../harness/program";
+import { snapshot } from "../helpers/release";
+import { FixtureRepo } from "../helpers/repo";
+import { expectVerified, signingKeyPair } from "../helpers/attest";
+import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { TestSshd } from "../../harness/sshd";
+
+describe("deploying over SSH to a real sshd, through the program", function () {
+  this.timeout(180_000);
+  const suite = sshSuite();
+  let sshd: TestSshd;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let lifecycle: CommandLifecycle;
+  let v1: string;
+  let v1Release: string;
+  let v2: string;
+  let cfg: (over?: Record<string, string>) => Record<string, string>;
+  const signer = signingKeyPair();
+
+  before(async () => {
+    ({ sshd, repo, work } = suite);
+    v1 = repo.head();
+    root = path.join(work, "srv", "app");
+    lifecycle = new CommandLifecycle();
+    cfg = (over = {}) =>
+      sshStackConfig(repo.dir, work, sshd, {
+        proof: JSON.stringify([
+          {
+            name: "live-refused",
+            command: "python3 -c \"from app import service; service.run('LIVE')\"",
+            expectExit: 1,
+          },
+        ]),
+        attestationKey: signer.privateKey,
+        ...over,
+      });
+  });
+
+  // Every deploy here must leave an attestation that npm run verify accepts, signature included.
+  async function up(over: Record<string, string> = {}) {
+    const config = cfg(over);
+    const run = await runProgram(config, { preview: false, lifecycle });
+    expect(run.error, run.error?.message).to.equal(undefined);
+    await expectVerified(run.outputs!, config, signer.publicKey);
+    return run.outputs!;
+  }
+
+  it("previews read-only: the server is byte-for-byte unchanged", async () => {
+    fs.mkdirSync(root, { recursive: true });
+    const before = snapshot(path.join(work, "srv"));
+    const run = await runProgram(cfg(), { preview: true, lifecycle });
+    expect(run.error, run.error?.message).to.equal(undefined);
+    expect(run.outputs!.gates[1].detail).to.match(
+      /^server web1 \(\S+@127\.0\.0\.1:\d+\): nothing live; no drift; no lock;/,
+    );
+    expect(snapshot(path.join(work, "srv"))).to.deep.equal(before);
+    expect(lifecycle.operations).to.deep.equal([]);
+  });
+
+  it("deploys v1: uploaded, staged, switched, proved", async () => {
+    const out = await up();
+    v1Release = out.artifact.releaseId;
+    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+      `releases/${out.artifact.releaseId}`,
+    );
+    expect(out.deploy?.web1).to.deep.include({
+      staged: "new",
+      promoted: "switched",
+      previous: "",
+      backup: { kind: "none", path: "none", sha256: undefined },
+      lock: "released",
+    });
+    expect(out.deploy?.web1.proof).to.deep.include({
+      passed: true,
+      currentVerified: true,
+      probes: [{ name: "live-refused", when: "staged", exit: 1 }],
+    });
+    expect(lifecycle.operations.filter((o) => o.op === "create").map((o) => o.name)).to.include(
+      "web1-release-upload",
+    );
+  });
+
+  it("deploys v2 with the live commit as the change set's base, keeping the intact v1 staged as its backup", async () => {
+    v2 = repo.commit("v2", { "app/extra.py": "X = 2\n" });
+    const out = await up();
+    expect(out.changeSet).to.deep.include({ base: v1, baseSource: "server", target: v2 });
+    expect(out.changeSet.added.map((f) => f.path)).to.deep.equal(["app/extra.py"]);
+    const w = out.deploy!.web1;
+    expect(w.previous).to.equal(v1Release);
+    expect(w.releaseId).to.equal(out.artifact.releaseId).and.not.equal(v1Release);
+    expect(w.backup).to.deep.equal({
+      kind: "release",
+      path: `releases/${v1Release}`,
+      sha256: undefined,
+    });
+    expect(fs.readdirSync(path.join(root, "releases")).sort()).to.deep.equal(
+      [v1Release, w.releaseId].sort(),
+    );
+  });
+
+  it("gives the lock back after each deploy", () => {
+    expect(fs.existsSync(path.join(root, ".deploy", "lock"))).to.equal(false);
+  });
+
+  it("re-deploys with no change by running nothing", async () => {
+    const before = snapshot(root);
+    const ops = lifecycle.operations.length;
+    const connections = lifecycle.sshConnections;
+    await up();
+    expect(lifecycle.operations.slice(ops).every((o) => o.op === "same")).to.equal(true);
+    expect(lifecycle.sshConnections).to.equal(connections);
+    expect(snapshot(root)).to.deep.equal(before);
+  });
+
+  it("rolls back to v1 with no upload: only the symlink moves", async () => {
+    const releases = snapshot(path.join(root, "releases"));
+    const preview = await runProgram(cfg({ ref: v1 }), { preview: true, lifecycle });
+    expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
+      /^preview, would: web1: already staged, no upload /,
+    );
+    const ops = lifecycle.operations.length;
+    const connections = lifecycle.sshConnections;
+    const out = await up({ ref: v1 });
+    const ran = lifecycle.operations.slice(ops);
+    expect(ran.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`)).to.deep.equal([
+      "update web1-deploy",
+      "delete web1-release-upload",
+    ]);
+    expect(lifecycle.sshConnections - connections).to.equal(1);
+    expect(out.deploy?.web1.staged).to.equal("present");
+    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+      `releases/${out.artifact.releaseId}`,
+    );
+    expect(out.artifact.commit).to.equal(v1);
+    expect(snapshot(path.join(root, "releases"))).to.deep.equal(releases);
+  });
+
+  it("restores a drifted live release from the artifact when drift is accepted, after archiving it", async () => {
+    const file = path.join(root, "current", "app", "service.py");
+    const original = fs.readFileSync(file, "utf8");
+    fs.appendFileSync(file, "# hotfix on the server\n");
+    const out = await up({ ref: v1, acceptDrift: "true" });
+    const w = out.deploy!.web1;
+    expect([w.staged, w.promoted, w.backup.kind]).to.deep.equal([
+      "replaced-drifted",
+      "unchanged",
+      "archive",
+    ]);
+    expect(fs.readFileSync(file, "utf8")).to.equal(original);
+    const held = execFileSync("tar", ["-xzOf", w.backup.path, "./app/service.py"], {
+      encoding: "utf8",
+    });
+    expect(held).to.equal(`${original}# hotfix on the server\n`);
+  });
+
+  it("rewrites a kill-switch changed by hand on the server, though nothing changed in the stack", async () => {
+    const ks = path.join(root, "shared", "kill-switch.json");
+    fs.writeFileSync(ks, '{"execution_enabled":true}\n');
+    const preview = await runProgram(cfg({ ref: v1, acceptDrift: "true" }), {
+      preview: true,
+      lifecycle,
+    });
+    expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
+      /\(and restore: the kill-switch file is not as declared\)$/,
+    );
+    const out = await up({ ref: v1, acceptDrift: "true" });
+    expect(out.deploy?.web1.killSwitch).to.deep.equal({ declared: false, readBack: false });
+    expect(fs.readFileSync(ks, "utf8")).to.equal('{"execution_enabled":false}\n');
+  });
+
+  async function blocked(over: Record<string, string> = {}): Promise<BlockedError> {
+    const before = snapshot(root);
+    const run = await runProgram(cfg(over), { preview: true, lifecycle });
+    expect(run.error).to.be.instanceOf(BlockedError);
+    expect(run.resources).to.deep.equal([]);
+    expect(snapshot(root)).to.deep.equal(before);
+    expect(run.error!.message).to.contain(
+      "production_mutation: NONE — No resource was registered; the servers were only read.",
+    );
+    return run.error as BlockedError;
+  }
+
+  it("blocks on drift in the live tree, naming the file and the way out", async () => {
+    const file = path.join(root, "current", "app", "service.py");
+    const original = fs.readFileSync(file);
+    fs.appendFileSync(file, "# hotfix on the server\n");
+    try {
+      const err = await blocked({ ref: v1 });
+      expect(err.gap).to.match(
+        /^server web1: the live release \S+ differs from its manifest \(drift\), modified or missing: app\/service\.py; nothing was changed$/,
+      );
+      expect(err.message).to.contain(
+        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${root}/current`,
+      );
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it("blocks while another deploy holds the lock, naming the holder", async () => {
+    fs.mkdirSync(path.join(root, ".deploy", "lock"));
+    fs.writeFileSync(
+      path.join(root, ".deploy", "lock", "info"),
+      "token=ci\nholder=ci-bot\nhost=runner-7\nsince=2026-11-24T10:00:00Z\nartifact=abc\n",
+    );
+    try {
+      const err = await blocked();
+      expect(err.gap).to.match(
+        /^server web1: the deploy lock \S+ is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, \d+s ago; nothing was changed$/,
+      );
+    } finally {
+      fs.rmSync(path.join(root, ".deploy", "lock"), { recursive: true });
+    }
+  });
+
+  it("blocks on a host key that is not the pinned one", async () => {
+    const other =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6Y4sQ/1E8uGNXv2S6m0K6vPZ6yJv0Xw7n5d0H0kS6F";
+    const hosts = [
+      {
+        name: "web1",
+        host: "127.0.0.1",
+        port: sshd.port,
+        user: os.userInfo().username,
+        hostKey: other,
+      },
+    ];
+    const err = await blocked({ hosts: JSON.stringify(hosts) });
+    expect(err.gap).to.match(
+      /^server web1: the host key of \S+ is not the pinned hostKey \(possible impersonation, or the server was rebuilt\); nothing was changed$/,
+    );
+  });
+
+  it("blocks on an unreachable server", async () => {
+    const hosts = [
+      { name: "web1", host: "127.0.0.1", port: 1, user: "root", hostKey: sshd.hostKey },
+    ];
+    const err = await blocked({ hosts: JSON.stringify(hosts) });
+    expect(err.gap).to.match(
+      /^server web1: root@127\.0\.0\.1:1 is unreachable: .*; nothing was changed$/,
+    );
+  });
+
+  it("blocks when the server's disk has too little room for the release", async function () {
+    const small = path.join(work, "small");
+    fs.mkdirSync(small, { recursive: true });
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small], {
+        stdio: "ignore",
+      });
+    } catch {
+      this.skip(); // mounting needs root: the disk check is also covered by the survey tests
+    }
+    try {
+      // One MiB of incompressible bytes: an artifact larger than the 512 KiB disk.
+      repo.commit("big", {
+        "data/blob.bin": randomBytes(1 << 20).toString("latin1"),
+      });
+      const smallRoot = path.join(small, "app");
+      const run = await runProgram(cfg({ deployRoot: smallRoot }), { preview: true, lifecycle });
+      expect(run.error).to.be.instanceOf(BlockedError);
+      expect(run.resources).to.deep.equal([]);
+      expect((run.error as BlockedError).gap).to.match(
+        new RegExp(
+          `^server web1: \\d+ bytes free under ${smallRoot}, the deploy needs \\d+; nothing was changed$`,
+        ),
+      );
+      expect(fs.readdirSync(small)).to.deep.equal([]);
+    } finally {
+      execFileSync("umount", [small]);
+      repo.git("reset", "-q", "--hard", "HEAD~1");
+    }
+  });
+});

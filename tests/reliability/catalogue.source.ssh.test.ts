@@ -1,0 +1,271 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PATH_RULE } from "../../config/pathRule";
+import { CommandLifecycle } from "../../harness/lifecycle";
+import { runProgram } from "../../harness/program";
+import { TestSshd } from "../../harness/sshd";
+import { expectRunRefused } from "../helpers/catalogue";
+import { snapshot } from "../helpers/release";
+import { FixtureRepo } from "../helpers/repo";
+import { sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
+
+const PASSWORD = ["hunter", "-s3cr3t", "-42"].join("");
+
+/** One bad input: what it changes, and the exact refusal it must get. */
+interface Case {
+  name: string;
+  category: "config" | "repository";
+  /** Config keys added or replaced; a key set to undefined is removed. */
+  config?: () => Record<string, string | undefined>;
+  /** Changes the source repo before the run (it is reset after). */
+  arrange?: () => void;
+  refusal: () => string | RegExp;
+}
+
+describe("bad input on the source side: each refused with its exact text, the server unchanged", function () {
+  this.timeout(180_000);
+  const suite = sshSuite();
+  let sshd: TestSshd;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let v1: string;
+  const lifecycle = new CommandLifecycle();
+
+  before(async () => {
+    ({ sshd, repo, work } = suite);
+    root = path.join(work, "srv", "app");
+    v1 = repo.head();
+    const first = await runProgram(sshStackConfig(repo.dir, work, sshd), {
+      preview: false,
+      lifecycle,
+    });
+    if (first.error) throw first.error;
+  });
+
+  afterEach(() => {
+    repo.git("checkout", "-q", "-f", "main");
+    repo.git("reset", "-q", "--hard", v1);
+    repo.git("clean", "-q", "-fd");
+  });
+
+  const key = (k: string) => `- config key "ssot-deploy:${k}" must be`;
+  const host = (over: Record<string, unknown>) => web1Hosts(sshd, over);
+
+  const cases: Case[] = [
+    {
+      name: "the repo key is missing",
+      category: "config",
+      config: () => ({ repo: undefined }),
+      refusal: () =>
+        `${key("repo")} set to the path of the SSOT git repository on this machine. Fix: pulumi config set repo /path/to/your/repo`,
+    },
+    {
+      name: "keepReleases is not a number",
+      category: "config",
+      config: () => ({ keepReleases: "many" }),
+      refusal: () =>
+        `${key("keepReleases")} an integer of at least 2 (the live release and the one before it) (got "many"). Fix: pulumi config set keepReleases 5`,
+    },
+    {
+      name: "keepReleases is below 2",
+      category: "config",
+      config: () => ({ keepReleases: "1" }),
+      refusal: () =>
+        `${key("keepReleases")} an integer of at least 2 (the live release and the one before it) (got "1"). Fix: pulumi config set keepReleases 5`,
+    },
+    {
+      name: "hosts is not JSON",
+      category: "config",
+      config: () => ({ hosts: "web1:22" }),
+      refusal: () =>
+        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got text that is not JSON). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+    },
+    {
+      name: "a host's port is not a number",
+      category: "config",
+      config: () => ({ hosts: host({ port: "ssh" }) }),
+      refusal: () =>
+        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].port = "ssh"). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+    },
+    {
+      name: "deployRoot is relative for target ssh",
+      category: "config",
+      config: () => ({ deployRoot: "srv/app" }),
+      refusal: () =>
+        `${key("deployRoot")} an absolute path for target ssh (got "srv/app"). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot is /",
+      category: "config",
+      config: () => ({ deployRoot: "/" }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got "/": it names /). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot climbs out with ..",
+      category: "config",
+      config: () => ({ deployRoot: `${root}/../../etc` }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}/../../etc`)}: it has a '..' segment). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot ends with a newline",
+      category: "config",
+      config: () => ({ deployRoot: `${root}\n` }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}\n`)}: it holds the control character U+000A). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot ends with a space",
+      category: "config",
+      config: () => ({ deployRoot: `${root} ` }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root} `)}: it ends with whitespace). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "deployRoot has an empty segment",
+      category: "config",
+      config: () => ({ deployRoot: root.replace("/srv/", "/srv//") }),
+      refusal: () =>
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(root.replace("/srv/", "/srv//"))}: it has an empty segment ('//')). Fix: pulumi config set deployRoot /srv/app`,
+    },
+    {
+      name: "the stack names no target",
+      category: "config",
+      config: () => ({ target: undefined }),
+      refusal: () =>
+        `${key("target")} set to "ssh" (the servers in hosts) or "local" (a directory on this machine): nothing deploys where the stack does not say. Fix: pulumi config set target ssh, with hosts and deployRoot; or pulumi config set target local`,
+    },
+    {
+      name: "a key is misspelt, so its value would be ignored",
+      category: "config",
+      config: () => ({ expectedTest: "30" }),
+      refusal: () =>
+        `- config key "ssot-deploy:expectedTest" must be one of the keys Pulumi.yaml declares (did you mean expectedTests?). Fix: pulumi config rm expectedTest, then pulumi config set expectedTests <its value>`,
+    },
+    {
+      name: "a required key is misspelt: both the stray key and the missing one are named",
+      category: "config",
+      config: () => ({ testCommand: undefined, testComand: "python3 -m unittest" }),
+      refusal: () =>
+        [
+          `- config key "ssot-deploy:testComand" must be one of the keys Pulumi.yaml declares (did you mean testCommand?). Fix: pulumi config rm testComand, then pulumi config set testCommand <its value>`,
+          `${key("testCommand")} set to a non-empty shell command. Fix: pulumi config set testCommand 'python3 -m unittest discover -s tests'`,
+        ].join("\n"),
+    },
+    {
+      name: "a shared file's path climbs out of the release",
+      category: "config",
+      config: () => ({ sharedFiles: '["../../etc/passwd"]' }),
+      refusal: () =>
+        `${key("sharedFiles")} a list of relative paths with ${PATH_RULE} (got sharedFiles[0] = "../../etc/passwd": it has a '..' segment). Fix: pulumi config set --path 'sharedFiles[0]' .env`,
+    },
+    {
+      name: "a host's name climbs out of its directory",
+      category: "config",
+      config: () => ({ hosts: host({ name: "../web1" }) }),
+      refusal: () =>
+        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].name = "../web1": it holds a '/'). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+    },
+    {
+      name: "the kill-switch file's path climbs out of shared/",
+      category: "config",
+      config: () => ({
+        killSwitch:
+          '{"file":"../kill.json","key":"execution_enabled","format":"json","value":false}',
+      }),
+      refusal: () =>
+        `${key("killSwitch")} an object {file, key, format: "json"|"env", value: boolean}, file a relative path with ${PATH_RULE} (got killSwitch.file = "../kill.json": it has a '..' segment). Fix: pulumi config set --path killSwitch.value false`,
+    },
+    {
+      name: "the kill-switch is turned on without its confirmation key",
+      category: "config",
+      config: () => ({
+        killSwitch:
+          '{"file":"kill-switch.json","key":"execution_enabled","format":"json","value":true}',
+      }),
+      refusal: () =>
+        `${key("allowLiveExecution")} true to deploy with killSwitch.value true, which turns live execution on (got false). Fix: keep the kill-switch off (pulumi config set --path killSwitch.value false), or confirm the risk: pulumi config set allowLiveExecution true`,
+    },
+    {
+      name: "the repo does not exist on this machine",
+      category: "repository",
+      config: () => ({ repo: path.join(work, "no-such-repo") }),
+      refusal: () =>
+        `the SSOT repo ${path.join(work, "no-such-repo")} does not exist on this machine (${os.hostname()}); the deploy must run from the machine that holds the SSOT repo`,
+    },
+    {
+      name: "the repo is not a git repository",
+      category: "repository",
+      config: () => ({ repo: work }),
+      refusal: () => `repo ${work} is not a git repository`,
+    },
+    {
+      name: "a tracked file has uncommitted changes",
+      category: "repository",
+      arrange: () => fs.appendFileSync(path.join(repo.dir, "app/service.py"), "# edited\n"),
+      refusal: () => `1 tracked file(s) in ${repo.dir} have uncommitted changes: app/service.py`,
+    },
+    {
+      name: "the ref names no commit",
+      category: "repository",
+      config: () => ({ ref: "v9.9.9" }),
+      refusal: () => `ref "v9.9.9" does not resolve to a commit in ${repo.dir}`,
+    },
+    {
+      name: "the ref is off the mainline",
+      category: "repository",
+      arrange: () => {
+        repo.git("checkout", "-q", "-b", "experiment");
+        repo.commit("experiment", { "app/extra.py": "x = 1\n" });
+        repo.git("checkout", "-q", "main");
+      },
+      config: () => ({ ref: "experiment" }),
+      refusal: () =>
+        `commit ${repo.git("rev-parse", "experiment").trim().slice(0, 12)} (ref experiment) is not reachable from main`,
+    },
+    {
+      name: "the tests fail",
+      category: "repository",
+      arrange: () =>
+        repo.commit("break", {
+          "tests/test_broken.py":
+            "import unittest\nclass B(unittest.TestCase):\n    def test_x(self):\n        self.fail('broken')\n",
+        }),
+      // The last lines hold unittest's own timing.
+      refusal: () =>
+        /^tests failed: 3 passed, 1 failed of 4 \(exit 1\); last lines:\n[\s\S]*\n {4}AssertionError: broken\n[\s\S]*\n {4}FAILED \(failures=1\)$/,
+    },
+    {
+      name: "fewer tests ran than expected",
+      category: "repository",
+      config: () => ({ expectedTests: "394" }),
+      refusal: () => "ran 3 tests, fewer than expectedTests=394",
+    },
+    {
+      name: "a secret is committed",
+      category: "repository",
+      arrange: () =>
+        repo.commit("settings", {
+          "app/settings.py": `MODE = "SIM"\nDB_PASSWORD = "${PASSWORD}"\n`,
+        }),
+      refusal: () =>
+        "secret scan found 1 finding(s) in files that would ship: app/settings.py:2 (ssot/password-assignment)",
+    },
+  ];
+
+  for (const c of cases) {
+    it(`refuses when ${c.name}`, async () => {
+      c.arrange?.();
+      const config: Record<string, string> = sshStackConfig(repo.dir, work, sshd);
+      for (const [k, v] of Object.entries(c.config?.() ?? {}))
+        if (v === undefined) delete config[k];
+        else config[k] = v;
+      const before = snapshot(root);
+      const run = await runProgram(config, { preview: false, lifecycle });
+      expectRunRefused(c.category, run, c.refusal(), before, snapshot(root));
+    });
+  }
+});

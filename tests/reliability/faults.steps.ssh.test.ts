@@ -1,0 +1,177 @@
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CommandLifecycle } from "../../harness/lifecycle";
+import { ProgramRun, runProgram } from "../../harness/program";
+import { TestSshd } from "../../harness/sshd";
+import { expectVerified } from "../helpers/attest";
+import { leftovers, liveRelease, Tripwires } from "../helpers/faults";
+import { FixtureRepo, tempDir } from "../helpers/repo";
+import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { tally } from "../helpers/tally";
+
+/** Where a deploy is cut, and the command line it is held at when it is. */
+interface Fault {
+  when: string;
+  step: string;
+  pattern: string;
+  /** Whether current already points at the new release at that point. */
+  switched: boolean;
+}
+
+const FAULTS: Fault[] = [
+  { when: "during staging", step: "stage", pattern: "^tar -xzf ", switched: false },
+  {
+    when: "between staging and the switch",
+    step: "killswitch",
+    pattern: "^mv .*/shared/kill-switch\\.json\\.tmp-",
+    switched: false,
+  },
+  {
+    when: "during the switch, before current moves",
+    step: "promote",
+    pattern: "^mv -T .*/\\.current\\.tmp-",
+    switched: false,
+  },
+  {
+    when: "during the switch, after current moved and before the log entry",
+    step: "promote-log",
+    pattern: "^tail -n 1 .*/\\.deploy/revisions\\.jsonl$",
+    switched: true,
+  },
+  {
+    when: "during the staged probes, before the switch",
+    step: "staged-proof",
+    pattern: "^cat README\\.md$",
+    switched: false,
+  },
+  { when: "during the proof", step: "proof", pattern: "^cat app/service\\.py$", switched: true },
+];
+
+describe("a deploy cut at each step boundary, against a real sshd", function () {
+  this.timeout(180_000);
+  const wires = new Tripwires(tempDir("ssot-wires-"), ["tar", "mv", "tail", "cat"]);
+  const suite = sshSuite({ path: wires.path });
+  let sshd: TestSshd;
+  let repo: FixtureRepo;
+  let work: string;
+  let root: string;
+  let config: Record<string, string>;
+  const lifecycle = new CommandLifecycle();
+  const deploy = () => runProgram(config, { preview: false, lifecycle });
+
+  before(async () => {
+    ({ sshd, repo, work } = suite);
+    root = path.join(work, "srv", "app");
+    config = sshStackConfig(repo.dir, work, sshd, {
+      proof: JSON.stringify([
+        { name: "reads-staged", command: "cat README.md >/dev/null" },
+        { name: "reads-live", command: "cat app/service.py >/dev/null", when: "live" },
+      ]),
+    });
+    const first = await deploy();
+    expect(first.error, first.error?.message).to.equal(undefined);
+  });
+  after(() => fs.rmSync(wires.dir, { recursive: true, force: true }));
+  afterEach(() => {
+    wires.disarm();
+    lifecycle.before = () => undefined;
+  });
+
+  /**
+   * After a cut: the server must hold a complete release (the old one, or the new one once
+   * current has moved), and the same deploy run again must converge on the new release, leave
+   * no temporary file or lock behind, and verify.
+   */
+  async function afterCut(step: string, cut: ProgramRun, old: string, switched: boolean) {
+    expect(cut.error, "the cut run failed").to.not.equal(undefined);
+    const live = liveRelease(root);
+    const rerun = await deploy();
+    const next = rerun.outputs?.artifact.releaseId;
+    const rest = leftovers(root);
+    const now = liveRelease(root);
+    const kept = live.complete && live.id === (switched ? next : old);
+    const converged = !rerun.error && now.complete && now.id === next && rest.length === 0;
+    tally.faults.push({ step, kept, converged });
+    expect(rerun.error, rerun.error?.message).to.equal(undefined);
+    expect(live).to.deep.equal({ id: switched ? next : old, complete: true });
+    expect(now).to.deep.equal({ id: next, complete: true });
+    expect(rest).to.deep.equal([]);
+    await expectVerified(rerun.outputs!, config);
+    return rerun.outputs!;
+  }
+
+  /**
+   * Runs the deploy until it is held at the armed command line; it is still running then, so
+   * it comes back wrapped (an async function would wait for a promise it returns).
+   */
+  async function heldAt(pattern: string): Promise<{ running: Promise<ProgramRun> }> {
+    wires.arm(pattern);
+    const running = deploy();
+    await Promise.race([
+      wires.tripped(),
+      running.then((r) => {
+        throw new Error(`the deploy ended before ${pattern} ran: ${r.error?.message ?? "ok"}`);
+      }),
+    ]);
+    return { running };
+  }
+
+  for (const f of FAULTS) {
+    it(`keeps a complete release when the deploy is cut ${f.when}, and converges`, async () => {
+      repo.commit(`cut at ${f.step}`, { "app/version.py": `V = "${f.step}"\n` });
+      const old = liveRelease(root).id;
+      const { running } = await heldAt(f.pattern);
+      expect(sshd.cut()).to.not.deep.equal([]);
+      await afterCut(f.step, await running, old, f.switched);
+    });
+  }
+
+  it("refuses to re-enter while a cut run still works on the server, and converges once it ends", async () => {
+    repo.commit("dropped", { "app/version.py": 'V = "dropped"\n' });
+    const old = liveRelease(root).id;
+    const { running } = await heldAt("^tar -xzf ");
+    // A dropped network: the sessions' sshd processes die, the deploy's shell lives on.
+    sshd.cut({ keepCommands: true });
+    const cut = await running;
+    expect(cut.error).to.not.equal(undefined);
+    const info = fs.readFileSync(path.join(root, ".deploy", "lock", "info"), "utf8");
+    const pid = Number(/^pid=(\d+)$/m.exec(info)![1]);
+    const since = /^since=(.+)$/m.exec(info)![1];
+    const again = await deploy();
+    expect(again.error?.message).to.contain(
+      `BLOCKED: an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
+    );
+    expect(liveRelease(root)).to.deep.equal({ id: old, complete: true });
+    // Its process group: the shell and the command it waits on.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    process.kill(-Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]), "SIGKILL");
+    await afterCut("stage, shell left running", again, old, false);
+  });
+
+  it("keeps the old release when the connection is cut during the upload, and converges", async () => {
+    // Incompressible bytes, so that the upload lasts long enough to be cut partway.
+    repo.commit("big", { "data/blob.bin": randomBytes(24 << 20).toString("latin1") });
+    const old = liveRelease(root).id;
+    const uploads = path.join(root, ".deploy", "uploads");
+    const present = new Set(fs.readdirSync(uploads));
+    let partial = -1;
+    lifecycle.before = ({ name }) => {
+      if (name !== "web1-release-upload") return;
+      const timer = setInterval(() => {
+        const f = fs.readdirSync(uploads).find((e) => !present.has(e));
+        const size = f === undefined ? 0 : fs.statSync(path.join(uploads, f)).size;
+        if (size > 0) {
+          clearInterval(timer);
+          partial = size;
+          sshd.cut();
+        }
+      }, 1);
+    };
+    const cut = await deploy();
+    lifecycle.before = () => undefined;
+    const out = await afterCut("upload", cut, old, false);
+    expect(partial).to.be.within(1, out.artifact.bytes - 1);
+  });
+});
