@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { z } from "zod";
-import { KeySpec, parseKeys, PROJECT, RawConfig } from "./source";
+import { KeySpec, parseKeys, PROJECT, RawConfig } from "./keys";
 import { ConfigError } from "./errors";
 import { PATH_RULE, safePath } from "./pathRule";
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findingsFailure } from "../../gates/changeSet";
-import { RawConfig } from "../../config/source";
+import { RawConfig } from "../../config/keys";
 import { GateRun } from "../../gates/gateRun";
 import * as g from "../../gates/git";
 import { parseManifest } from "../../gates/artifact/manifest";

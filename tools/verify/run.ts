@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { RawConfig } from "../../config/source";
+import { RawConfig } from "../../config/keys";
 import { parseDeployConfig } from "../../config/deploy";
 import { ed25519Key } from "../../lib/keys";
 import { openRunner, Runner } from "../../survey/runner";
