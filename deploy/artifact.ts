@@ -6,18 +6,19 @@ export interface ArtifactArgs {
   build: BuiltArtifact;
 }
 
-/** What the `artifact` stack output holds. */
-export interface ArtifactSummary {
-  releaseId: string;
-  commit: string;
-  tree: string;
-  sha256: string;
-  tarSha256: string;
-  bytes: number;
-  files: number;
-  manifestSha256: string;
-  path: string;
-}
+/** What the `artifact` stack output holds: the build, less its paths on this machine. */
+export type ArtifactSummary = Pick<
+  BuiltArtifact,
+  | "releaseId"
+  | "commit"
+  | "tree"
+  | "sha256"
+  | "tarSha256"
+  | "bytes"
+  | "files"
+  | "manifestSha256"
+  | "path"
+>;
 
 /**
  * The release artifact in the stack's state. It is built on this machine at program time,

@@ -8,18 +8,12 @@ import { BlockedError } from "../../gates/gateRun";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram } from "../../harness/program";
 import { snapshot } from "../helpers/release";
-import { FixtureRepo } from "../helpers/repo";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
-import { TestSshd } from "../../harness/sshd";
 
 describe("deploying over SSH to a real sshd, through the program", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
   let lifecycle: CommandLifecycle;
   let v1: string;
   let v1Release: string;
@@ -28,12 +22,10 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   const signer = signingKeyPair();
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
-    v1 = repo.head();
-    root = path.join(work, "srv", "app");
+    v1 = suite.repo.head();
     lifecycle = new CommandLifecycle();
     cfg = (over = {}) =>
-      sshStackConfig(repo.dir, work, sshd, {
+      sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
         proof: JSON.stringify([
           {
             name: "live-refused",
@@ -56,21 +48,21 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   }
 
   it("previews read-only: the server is byte-for-byte unchanged", async () => {
-    fs.mkdirSync(root, { recursive: true });
-    const before = snapshot(path.join(work, "srv"));
+    fs.mkdirSync(suite.root, { recursive: true });
+    const before = snapshot(path.join(suite.work, "srv"));
     const run = await runProgram(cfg(), { preview: true, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
     expect(run.outputs!.gates[1].detail).to.match(
       /^server web1 \(\S+@127\.0\.0\.1:\d+\): nothing live; no drift; no lock;/,
     );
-    expect(snapshot(path.join(work, "srv"))).to.deep.equal(before);
+    expect(snapshot(path.join(suite.work, "srv"))).to.deep.equal(before);
     expect(lifecycle.operations).to.deep.equal([]);
   });
 
   it("deploys v1: uploaded, staged, switched, proved", async () => {
     const out = await up();
     v1Release = out.artifact.releaseId;
-    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+    expect(fs.readlinkSync(path.join(suite.root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
     );
     expect(out.deploy?.web1).to.deep.include({
@@ -91,7 +83,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   it("deploys v2 with the live commit as the change set's base, keeping the intact v1 staged as its backup", async () => {
-    v2 = repo.commit("v2", { "app/extra.py": "X = 2\n" });
+    v2 = suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
     const out = await up();
     expect(out.changeSet).to.deep.include({ base: v1, baseSource: "server", target: v2 });
     expect(out.changeSet.added.map((f) => f.path)).to.deep.equal(["app/extra.py"]);
@@ -103,27 +95,27 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       path: `releases/${v1Release}`,
       sha256: undefined,
     });
-    expect(fs.readdirSync(path.join(root, "releases")).sort()).to.deep.equal(
+    expect(fs.readdirSync(path.join(suite.root, "releases")).sort()).to.deep.equal(
       [v1Release, w.releaseId].sort(),
     );
   });
 
   it("gives the lock back after each deploy", () => {
-    expect(fs.existsSync(path.join(root, ".deploy", "lock"))).to.equal(false);
+    expect(fs.existsSync(path.join(suite.root, ".deploy", "lock"))).to.equal(false);
   });
 
   it("re-deploys with no change by running nothing", async () => {
-    const before = snapshot(root);
+    const before = snapshot(suite.root);
     const ops = lifecycle.operations.length;
     const connections = lifecycle.sshConnections;
     await up();
     expect(lifecycle.operations.slice(ops).every((o) => o.op === "same")).to.equal(true);
     expect(lifecycle.sshConnections).to.equal(connections);
-    expect(snapshot(root)).to.deep.equal(before);
+    expect(snapshot(suite.root)).to.deep.equal(before);
   });
 
   it("rolls back to v1 with no upload: only the symlink moves", async () => {
-    const releases = snapshot(path.join(root, "releases"));
+    const releases = snapshot(path.join(suite.root, "releases"));
     const preview = await runProgram(cfg({ ref: v1 }), { preview: true, lifecycle });
     expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
       /^preview, would: web1: already staged, no upload /,
@@ -138,15 +130,15 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     ]);
     expect(lifecycle.sshConnections - connections).to.equal(1);
     expect(out.deploy?.web1.staged).to.equal("present");
-    expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+    expect(fs.readlinkSync(path.join(suite.root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
     );
     expect(out.artifact.commit).to.equal(v1);
-    expect(snapshot(path.join(root, "releases"))).to.deep.equal(releases);
+    expect(snapshot(path.join(suite.root, "releases"))).to.deep.equal(releases);
   });
 
   it("restores a drifted live release from the artifact when drift is accepted, after archiving it", async () => {
-    const file = path.join(root, "current", "app", "service.py");
+    const file = path.join(suite.root, "current", "app", "service.py");
     const original = fs.readFileSync(file, "utf8");
     fs.appendFileSync(file, "# hotfix on the server\n");
     const out = await up({ ref: v1, acceptDrift: "true" });
@@ -164,7 +156,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   it("rewrites a kill-switch changed by hand on the server, though nothing changed in the stack", async () => {
-    const ks = path.join(root, "shared", "kill-switch.json");
+    const ks = path.join(suite.root, "shared", "kill-switch.json");
     fs.writeFileSync(ks, '{"execution_enabled":true}\n');
     const preview = await runProgram(cfg({ ref: v1, acceptDrift: "true" }), {
       preview: true,
@@ -179,11 +171,11 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   async function blocked(over: Record<string, string> = {}): Promise<BlockedError> {
-    const before = snapshot(root);
+    const before = snapshot(suite.root);
     const run = await runProgram(cfg(over), { preview: true, lifecycle });
     expect(run.error).to.be.instanceOf(BlockedError);
     expect(run.resources).to.deep.equal([]);
-    expect(snapshot(root)).to.deep.equal(before);
+    expect(snapshot(suite.root)).to.deep.equal(before);
     expect(run.error!.message).to.contain(
       "production_mutation: NONE — No resource was registered; the servers were only read.",
     );
@@ -191,7 +183,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   }
 
   it("blocks on drift in the live tree, naming the file and the way out", async () => {
-    const file = path.join(root, "current", "app", "service.py");
+    const file = path.join(suite.root, "current", "app", "service.py");
     const original = fs.readFileSync(file);
     fs.appendFileSync(file, "# hotfix on the server\n");
     try {
@@ -200,7 +192,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
         /^server web1: the live release \S+ differs from its manifest \(drift\), modified or missing: app\/service\.py; nothing was changed$/,
       );
       expect(err.message).to.contain(
-        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${root}/current`,
+        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${suite.root}/current`,
       );
     } finally {
       fs.writeFileSync(file, original);
@@ -208,9 +200,9 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   it("blocks while another deploy holds the lock, naming the holder", async () => {
-    fs.mkdirSync(path.join(root, ".deploy", "lock"));
+    fs.mkdirSync(path.join(suite.root, ".deploy", "lock"));
     fs.writeFileSync(
-      path.join(root, ".deploy", "lock", "info"),
+      path.join(suite.root, ".deploy", "lock", "info"),
       "token=ci\nholder=ci-bot\nhost=runner-7\nsince=2026-11-24T10:00:00Z\nartifact=abc\n",
     );
     try {
@@ -219,7 +211,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
         /^server web1: the deploy lock \S+ is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, \d+s ago; nothing was changed$/,
       );
     } finally {
-      fs.rmSync(path.join(root, ".deploy", "lock"), { recursive: true });
+      fs.rmSync(path.join(suite.root, ".deploy", "lock"), { recursive: true });
     }
   });
 
@@ -230,7 +222,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       {
         name: "web1",
         host: "127.0.0.1",
-        port: sshd.port,
+        port: suite.sshd.port,
         user: os.userInfo().username,
         hostKey: other,
       },
@@ -243,7 +235,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
 
   it("blocks on an unreachable server", async () => {
     const hosts = [
-      { name: "web1", host: "127.0.0.1", port: 1, user: "root", hostKey: sshd.hostKey },
+      { name: "web1", host: "127.0.0.1", port: 1, user: "root", hostKey: suite.sshd.hostKey },
     ];
     const err = await blocked({ hosts: JSON.stringify(hosts) });
     expect(err.gap).to.match(
@@ -252,7 +244,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   it("blocks when the server's disk has too little room for the release", async function () {
-    const small = path.join(work, "small");
+    const small = path.join(suite.work, "small");
     fs.mkdirSync(small, { recursive: true });
     try {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small], {
@@ -263,7 +255,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     }
     try {
       // One MiB of incompressible bytes: an artifact larger than the 512 KiB disk.
-      repo.commit("big", {
+      suite.repo.commit("big", {
         "data/blob.bin": randomBytes(1 << 20).toString("latin1"),
       });
       const smallRoot = path.join(small, "app");
@@ -278,7 +270,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       expect(fs.readdirSync(small)).to.deep.equal([]);
     } finally {
       execFileSync("umount", [small]);
-      repo.git("reset", "-q", "--hard", "HEAD~1");
+      suite.repo.git("reset", "-q", "--hard", "HEAD~1");
     }
   });
 });

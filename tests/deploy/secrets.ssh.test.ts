@@ -3,9 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { ProgramRun, runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
-import { FixtureRepo } from "../helpers/repo";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -55,15 +53,10 @@ describe("secrets never reach an output, a report, a log line or the recorded st
   this.timeout(180_000);
   const suite = sshSuite({ passphrase: PASSPHRASE });
   const signer = signingKeyPair();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-
-  before(() => ({ sshd, repo, work } = suite));
 
   it("deploys with a passphrase-protected key and a signing key, and none of them appears anywhere", async () => {
-    expect(sshd.userKey.privateKey).to.contain("BEGIN OPENSSH PRIVATE KEY");
-    const config = sshStackConfig(repo.dir, work, sshd, {
+    expect(suite.sshd.userKey.privateKey).to.contain("BEGIN OPENSSH PRIVATE KEY");
+    const config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
       sshPassphrase: PASSPHRASE,
       attestationKey: signer.privateKey,
     });
@@ -81,13 +74,16 @@ describe("secrets never reach an output, a report, a log line or the recorded st
     try {
       runs.push(await runProgram(config, { preview: true, lifecycle }));
       for (const v of ["v1", "v2"]) {
-        if (v === "v2") repo.commit("v2", { "app/extra.py": "X = 2\n" });
+        if (v === "v2") suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
         const up = await runProgram(config, { preview: false, lifecycle });
         runs.push(up);
         if (up.outputs) await expectVerified(up.outputs, config, signer.publicKey);
       }
       // A blocked run too: its report and error text are searched like the rest.
-      fs.appendFileSync(path.join(work, "srv", "app", "current", "app", "extra.py"), "# edit\n");
+      fs.appendFileSync(
+        path.join(suite.work, "srv", "app", "current", "app", "extra.py"),
+        "# edit\n",
+      );
       runs.push(await runProgram(config, { preview: false, lifecycle }));
     } finally {
       for (const restore of writes) restore();
@@ -115,19 +111,21 @@ describe("secrets never reach an output, a report, a log line or the recorded st
         ),
       ],
       ["provider state", JSON.stringify(redactWrapped([...lifecycle.state.values()], found))],
-      ...filesUnder(path.join(work, "reports")),
-      ...filesUnder(path.join(work, "srv")),
-      ...filesUnder(path.join(work, "local")),
+      ...filesUnder(path.join(suite.work, "reports")),
+      ...filesUnder(path.join(suite.work, "srv")),
+      ...filesUnder(path.join(suite.work, "local")),
     ]);
     // The key did reach the connection, as a secret, and the search finds it there unredacted:
     // the search below is not vacuous.
     expect(found.wrapped).to.be.greaterThan(0);
     const unredacted = JSON.stringify([...lifecycle.state.values()]);
-    const keyLines = needles(sshd.userKey.privateKey, PASSPHRASE, signer.privateKey);
+    const keyLines = needles(suite.sshd.userKey.privateKey, PASSPHRASE, signer.privateKey);
     expect(keyLines.filter((n) => unredacted.includes(n)).length).to.be.greaterThan(2);
     // One report per run (the preview, two ups and the blocked up), and beside each of the two
     // signed ups its in-toto bundle: all searched.
-    const written = [...haystacks.keys()].filter((k) => k.startsWith(path.join(work, "reports")));
+    const written = [...haystacks.keys()].filter((k) =>
+      k.startsWith(path.join(suite.work, "reports")),
+    );
     expect(written.filter((k) => k.endsWith(".md"))).to.have.length(4);
     expect(written.filter((k) => k.endsWith(".intoto.jsonl"))).to.have.length(2);
     const leaks: string[] = [];

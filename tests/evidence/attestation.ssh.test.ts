@@ -6,11 +6,9 @@ import * as path from "node:path";
 import { TOOL_VERSION } from "../../evidence/statements";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram, StackOutputs } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { Check } from "../../tools/verify/checks";
 import { renderChecks } from "../../tools/verify/run";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
-import { FixtureRepo } from "../helpers/repo";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
 import { projectRoot } from "../../harness/paths";
 
@@ -31,9 +29,6 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   this.timeout(180_000);
   const suite = sshSuite();
   const signer = signingKeyPair();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
   let config: Record<string, string>;
   let lifecycle: CommandLifecycle;
   let out: StackOutputs;
@@ -41,12 +36,13 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   let revisions: string;
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
     lifecycle = new CommandLifecycle();
-    config = sshStackConfig(repo.dir, work, sshd, { attestationKey: signer.privateKey });
-    revisions = path.join(work, "srv", "app", ".deploy", "revisions.jsonl");
+    config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
+      attestationKey: signer.privateKey,
+    });
+    revisions = path.join(suite.work, "srv", "app", ".deploy", "revisions.jsonl");
     for (const v of ["v1", "v2"]) {
-      if (v === "v2") repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      if (v === "v2") suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
       const run = await runProgram(config, { preview: false, lifecycle });
       expect(run.error, run.error?.message).to.equal(undefined);
       out = run.outputs!;
@@ -80,13 +76,13 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     };
     // The fixture repo has no remote: the source is named by its path.
     expect(provenance.buildDefinition.externalParameters).to.deep.equal({
-      source: `git+file://${repo.dir}`,
+      source: `git+file://${suite.repo.dir}`,
       ref: "HEAD",
       branch: "main",
       excludes: [],
     });
     expect(provenance.buildDefinition.resolvedDependencies[0].uri).to.equal(
-      `git+file://${repo.dir}`,
+      `git+file://${suite.repo.dir}`,
     );
     // The builder is this tool at its version, whoever runs it; the operator is a parameter.
     expect(provenance.runDetails.builder.id).to.equal(`urn:ssot-deploy:builder:v${TOOL_VERSION}`);
@@ -94,7 +90,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       `${os.userInfo().username}@${os.hostname()}`,
     );
     expect(provenance.buildDefinition.resolvedDependencies[0].digest.gitCommit).to.equal(
-      repo.head(),
+      suite.repo.head(),
     );
     const m = provenance.runDetails.metadata;
     expect(m.invocationId).to.match(/^[0-9a-f-]{36}$/);
@@ -158,7 +154,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("rejects an artifact one byte different, naming both digests, and says when no manifest is beside it", async () => {
-    const copy = path.join(work, "artifact-copy.tar.gz");
+    const copy = path.join(suite.work, "artifact-copy.tar.gz");
     fs.copyFileSync(out.artifact.path, copy);
     flipByte(copy, (b) => b.length >> 1);
     const checks = await verifyAgainst(saved, config, {
@@ -169,16 +165,16 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     expect(failedOf(checks)[0]).to.match(
       new RegExp(
         `^artifact: ${copy} has sha256 [0-9a-f]{64}, the attestation's subject is ${out.artifact.sha256}; ` +
-          `no manifest at ${work}/artifact-copy.sha256sums to name the files that differ$`,
+          `no manifest at ${suite.work}/artifact-copy.sha256sums to name the files that differ$`,
       ),
     );
   });
 
   it("names the files of an artifact that changed, were added or went missing, read against its manifest", async () => {
-    const dir = path.join(work, "rebuilt");
+    const dir = path.join(suite.work, "rebuilt");
     fs.mkdirSync(dir, { recursive: true });
     // An archive with one file changed, one added and one gone, beside the attested manifest.
-    const tree = path.join(work, "tree");
+    const tree = path.join(suite.work, "tree");
     fs.rmSync(tree, { recursive: true, force: true });
     fs.mkdirSync(tree);
     execFileSync("tar", ["-xzf", out.artifact.path, "-C", tree]);
@@ -256,7 +252,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("rejects a live tree changed after the deploy", async () => {
-    const file = path.join(work, "srv", "app", "current", "app", "extra.py");
+    const file = path.join(suite.work, "srv", "app", "current", "app", "extra.py");
     const restore = flipByte(file, () => 0);
     try {
       const failed = failedOf(await verifyAgainst(saved, config, {}));
@@ -269,7 +265,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("names every live file that changed, was added or went missing, the first ten and the count", async () => {
-    const live = path.join(work, "srv", "app", "current");
+    const live = path.join(suite.work, "srv", "app", "current");
     const service = path.join(live, "app", "service.py");
     const original = fs.readFileSync(service);
     fs.rmSync(service);
@@ -314,18 +310,18 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("runs as npm run verify: exit 0 when it holds, exit 1 with the reason when one byte changed", () => {
-    const file = path.join(work, "attestation.json");
+    const file = path.join(suite.work, "attestation.json");
     fs.writeFileSync(file, saved);
-    const stackFile = path.join(work, "Pulumi.test.yaml");
+    const stackFile = path.join(suite.work, "Pulumi.test.yaml");
     fs.writeFileSync(
       stackFile,
       JSON.stringify({
         config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`ssot-deploy:${k}`, v])),
       }),
     );
-    const keyFile = path.join(work, "key");
-    fs.writeFileSync(keyFile, sshd.userKey.privateKey, { mode: 0o600 });
-    const pub = path.join(work, "attest.pub");
+    const keyFile = path.join(suite.work, "key");
+    fs.writeFileSync(keyFile, suite.sshd.userKey.privateKey, { mode: 0o600 });
+    const pub = path.join(suite.work, "attest.pub");
     fs.writeFileSync(pub, signer.publicKey);
     const cli = path.join(projectRoot(), "dist", "scripts", "verify.js");
     const args = [
@@ -355,7 +351,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
 
   it("writes a report of the up that reads like the seed's: result, gates, change set, non-mutation lines", () => {
     const text = fs.readFileSync(out.report, "utf8");
-    expect(path.dirname(out.report)).to.equal(path.join(work, "reports", "test"));
+    expect(path.dirname(out.report)).to.equal(path.join(suite.work, "reports", "test"));
     expect(text).to.contain("FINAL RESULT: deployed\n");
     expect(text).to.match(/^\| G6 postdeploy proof \| PASS \| /m);
     expect(text).to.contain("- added `app/extra.py` sha256 ");

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -51,6 +52,8 @@ export interface SshSuite {
   sshd: TestSshd;
   repo: FixtureRepo;
   work: string;
+  /** The deploy root the suite's stack config names: `<work>/srv/app`. */
+  root: string;
 }
 
 /**
@@ -64,6 +67,7 @@ export function sshSuite(opts: SshdOptions = {}): SshSuite {
     s.sshd = await TestSshd.start(opts);
     s.repo = FixtureRepo.create();
     s.work = tempDir();
+    s.root = path.join(s.work, "srv", "app");
   });
   after(async () => {
     await s.sshd?.stop();
@@ -75,8 +79,6 @@ export function sshSuite(opts: SshdOptions = {}): SshSuite {
 
 /** An SSH suite whose server holds a first deploy of the fixture repo, made before its tests. */
 export interface DeployedSuite extends SshSuite {
-  /** The deploy root on the test server. */
-  root: string;
   /** The fixture repo's first commit, the one deployed. */
   v1: string;
   lifecycle: CommandLifecycle;
@@ -97,11 +99,36 @@ export function deployedSuite(): DeployedSuite {
       lifecycle: s.lifecycle,
     });
   before(async () => {
-    s.root = path.join(s.work, "srv", "app");
     s.v1 = s.repo.head();
     const first = await s.up();
     if (first.error) throw first.error;
   });
   afterEach(() => s.repo.git("reset", "-q", "--hard", s.v1));
   return s;
+}
+
+/**
+ * Runs `body` with a second login user on the suite's sshd, a user that owns nothing there
+ * (so it cannot write to root-owned directories), and removes the user after. Root only: it
+ * adds a user, as CI can.
+ */
+export async function asUnprivilegedUser(
+  suite: SshSuite,
+  user: string,
+  body: () => Promise<void>,
+): Promise<void> {
+  execFileSync("sh", [
+    "-c",
+    `id ${user} >/dev/null 2>&1 || useradd -M -s /bin/sh ${user}; usermod -p '*' ${user}`,
+  ]);
+  // sshd reads authorized_keys as the user logging in; the root-owned tree stays 755.
+  fs.chmodSync(suite.sshd.dir, 0o755);
+  fs.chmodSync(path.join(suite.sshd.dir, "authorized_keys"), 0o644);
+  fs.chmodSync(suite.work, 0o755);
+  try {
+    await body();
+  } finally {
+    // -f: its session may not have ended yet.
+    execFileSync("userdel", ["-f", user]);
+  }
 }

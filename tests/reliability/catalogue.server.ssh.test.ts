@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { TestSshd } from "../../harness/sshd";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -7,12 +8,11 @@ import { uploadPaths } from "../../remote/preamble";
 import { SshSession } from "../../survey/ssh";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { expectRefused, expectRunRefused, snapshotBesideUploads } from "../helpers/catalogue";
 import { craftArtifact, CraftedEntry } from "../helpers/crafted";
 import { artifactOf, deployOver, REUPLOAD, snapshot } from "../helpers/release";
-import { FixtureRepo, tempDir } from "../helpers/repo";
-import { sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
+import { tempDir } from "../helpers/repo";
+import { asUnprivilegedUser, sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
 
 const CRAFTER = { token: "crafter@bench:/x:test", holder: "crafter", host: "bench", artifact: "" };
 const NOWRITE = "ssot-nowrite";
@@ -20,46 +20,41 @@ const NOWRITE = "ssot-nowrite";
 describe("bad input on the server side: each refused with its exact text, the server left on the old release", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
   let v1: string;
   let live: BuiltArtifact;
   let ssh: SshSession;
   const lifecycle = new CommandLifecycle();
-  const config = (over: Record<string, string> = {}) => sshStackConfig(repo.dir, work, sshd, over);
+  const config = (over: Record<string, string> = {}) =>
+    sshStackConfig(suite.repo.dir, suite.work, suite.sshd, over);
   const up = (over: Record<string, string> = {}) =>
     runProgram(config(over), { preview: false, lifecycle });
-  const host = (over: Record<string, unknown>) => web1Hosts(sshd, over);
-  const where = () => `root@127.0.0.1:${sshd.port}`;
+  const host = (over: Record<string, unknown>) => web1Hosts(suite.sshd, over);
+  const where = () => `root@127.0.0.1:${suite.sshd.port}`;
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
-    root = path.join(work, "srv", "app");
-    v1 = repo.head();
+    v1 = suite.repo.head();
     const first = await up();
     if (first.error) throw first.error;
-    live = await artifactOf(repo, v1, path.join(work, "crafting"));
-    ssh = await SshSession.connect(sshd.target());
+    live = await artifactOf(suite.repo, v1, path.join(suite.work, "crafting"));
+    ssh = await SshSession.connect(suite.sshd.target());
   });
   after(() => ssh?.close());
   afterEach(() => {
     lifecycle.before = () => undefined;
-    repo.git("reset", "-q", "--hard", v1);
+    suite.repo.git("reset", "-q", "--hard", v1);
   });
 
   /** Runs the program and expects exactly `refusal`, the server byte-for-byte as it was. */
   async function refused(category: string, over: Record<string, string>, refusal: string | RegExp) {
-    const before = snapshot(root);
+    const before = snapshot(suite.root);
     const run = await up(over);
-    expectRunRefused(category, run, refusal, before, snapshot(root));
+    expectRunRefused(category, run, refusal, before, snapshot(suite.root));
   }
 
   describe("artifact", () => {
     it("refuses a committed symlink that points outside the release, before anything runs", async () => {
-      fs.symlinkSync("../../../etc/passwd", path.join(repo.dir, "app", "leak"));
-      const commit = repo.commit("leak");
+      fs.symlinkSync("../../../etc/passwd", path.join(suite.repo.dir, "app", "leak"));
+      const commit = suite.repo.commit("leak");
       await refused(
         "artifact",
         {},
@@ -68,13 +63,13 @@ describe("bad input on the server side: each refused with its exact text, the se
     });
 
     it("refuses an upload corrupted on its way, before extracting anything", async () => {
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const v2 = await artifactOf(repo, repo.head(), path.join(work, "crafting"));
-      const upload = uploadPaths(root, v2.releaseId).artifact;
+      suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      const v2 = await artifactOf(suite.repo, suite.repo.head(), path.join(suite.work, "crafting"));
+      const upload = uploadPaths(suite.root, v2.releaseId).artifact;
       lifecycle.before = ({ name }) => {
         if (name === "web1-deploy") fs.appendFileSync(upload, "x");
       };
-      const before = snapshotBesideUploads(root);
+      const before = snapshotBesideUploads(suite.root);
       const run = await up();
       const corrupted = createHash("sha256").update(fs.readFileSync(upload)).digest("hex");
       expectRunRefused(
@@ -82,7 +77,7 @@ describe("bad input on the server side: each refused with its exact text, the se
         run,
         `uploaded artifact ${upload} has sha256 ${corrupted}, not ${v2.sha256} (a corrupted upload); current was not switched; upload it again: ${REUPLOAD}`,
         before,
-        snapshotBesideUploads(root),
+        snapshotBesideUploads(suite.root),
       );
     });
 
@@ -127,17 +122,17 @@ describe("bad input on the server side: each refused with its exact text, the se
     ];
     for (const [what, id, change, refusal] of crafted) {
       it(`refuses an archive holding ${what}, leaving no trace of it`, async () => {
-        const a = craftArtifact(live, path.join(work, "crafting"), `crafted-${id}`, change);
-        const before = snapshotBesideUploads(root);
-        const out = await deployOver(ssh, root, a, CRAFTER);
+        const a = craftArtifact(live, path.join(suite.work, "crafting"), `crafted-${id}`, change);
+        const before = snapshotBesideUploads(suite.root);
+        const out = await deployOver(ssh, suite.root, a, CRAFTER);
         expectRefused(
           "artifact",
           out.blocked,
           `${refusal} (release crafted-${id}); current was not switched`,
           before,
-          snapshotBesideUploads(root),
+          snapshotBesideUploads(suite.root),
         );
-        fs.rmSync(uploadPaths(root, a.releaseId).artifact);
+        fs.rmSync(uploadPaths(suite.root, a.releaseId).artifact);
       });
     }
   });
@@ -175,34 +170,28 @@ describe("bad input on the server side: each refused with its exact text, the se
 
     it("refuses a deploy root the login user cannot write to", async function () {
       if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
-      execFileSync("sh", [
-        "-c",
-        `id ${NOWRITE} >/dev/null 2>&1 || useradd -M -s /bin/sh ${NOWRITE}; usermod -p '*' ${NOWRITE}`,
-      ]);
-      // sshd reads authorized_keys as the user logging in; the root-owned deploy root stays 755.
-      fs.chmodSync(sshd.dir, 0o755);
-      fs.chmodSync(path.join(sshd.dir, "authorized_keys"), 0o644);
-      for (const d of [work, path.dirname(root)]) fs.chmodSync(d, 0o755);
-      try {
-        await refused(
+      fs.chmodSync(path.dirname(suite.root), 0o755);
+      await asUnprivilegedUser(suite, NOWRITE, () =>
+        refused(
           "server",
           { hosts: host({ user: NOWRITE }) },
-          `server web1: ${NOWRITE} cannot write to ${root}, which the deploy under ${root} needs; nothing was changed`,
-        );
-      } finally {
-        // -f: its session may not have ended yet.
-        execFileSync("userdel", ["-f", NOWRITE]);
-      }
+          `server web1: ${NOWRITE} cannot write to ${suite.root}, which the deploy under ${suite.root} needs; nothing was changed`,
+        ),
+      );
     });
 
     it("refuses a deploy root on a disk too small for the release", async function () {
       if (process.getuid?.() !== 0) this.skip(); // it mounts a tmpfs: root only, as in CI
-      const small = path.join(work, "small");
+      const small = path.join(suite.work, "small");
       fs.mkdirSync(small, { recursive: true });
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);
       try {
-        repo.commit("big", { "data/blob.bin": randomBytes(1 << 20).toString("latin1") });
-        const big = await artifactOf(repo, repo.head(), path.join(work, "crafting"));
+        suite.repo.commit("big", { "data/blob.bin": randomBytes(1 << 20).toString("latin1") });
+        const big = await artifactOf(
+          suite.repo,
+          suite.repo.head(),
+          path.join(suite.work, "crafting"),
+        );
         const needed = Math.ceil((2 * big.bytes + big.unpackedBytes) * 1.1);
         const before = snapshot(small);
         const run = await up({ deployRoot: path.join(small, "app") });
@@ -219,7 +208,7 @@ describe("bad input on the server side: each refused with its exact text, the se
     });
 
     it("refuses drift in the live release, naming the file", async () => {
-      const file = path.join(root, "current", "app", "service.py");
+      const file = path.join(suite.root, "current", "app", "service.py");
       const original = fs.readFileSync(file);
       fs.appendFileSync(file, "# hotfix on the server\n");
       try {
@@ -238,7 +227,7 @@ describe("bad input on the server side: each refused with its exact text, the se
       ["a stale lock, unless told to break it", 7200, " \\(stale: older than 3600s\\)"],
     ] as const) {
       it(`refuses ${what}, naming the holder`, async () => {
-        const lock = path.join(root, ".deploy", "lock");
+        const lock = path.join(suite.root, ".deploy", "lock");
         fs.mkdirSync(lock);
         fs.writeFileSync(
           path.join(lock, "info"),
@@ -252,7 +241,7 @@ describe("bad input on the server side: each refused with its exact text, the se
             "server",
             {},
             new RegExp(
-              `^server web1: the deploy lock ${root}/\\.deploy/lock is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, (${ageSeconds}|${ageSeconds + 1})s ago${stale}; nothing was changed$`,
+              `^server web1: the deploy lock ${suite.root}/\\.deploy/lock is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, (${ageSeconds}|${ageSeconds + 1})s ago${stale}; nothing was changed$`,
             ),
           );
         } finally {
@@ -262,7 +251,7 @@ describe("bad input on the server side: each refused with its exact text, the se
     }
 
     it("refuses a current that is neither a symlink nor a directory", async () => {
-      const current = path.join(root, "current");
+      const current = path.join(suite.root, "current");
       const target = fs.readlinkSync(current);
       fs.rmSync(current);
       fs.writeFileSync(current, "not a release\n");
@@ -270,7 +259,7 @@ describe("bad input on the server side: each refused with its exact text, the se
         await refused(
           "server",
           {},
-          `server web1: ${root}/current exists but is neither a symlink nor a directory; nothing was changed`,
+          `server web1: ${suite.root}/current exists but is neither a symlink nor a directory; nothing was changed`,
         );
       } finally {
         fs.rmSync(current);
@@ -279,14 +268,19 @@ describe("bad input on the server side: each refused with its exact text, the se
     });
 
     it("refuses a live release whose manifest is gone, since its drift cannot be checked", async () => {
-      const manifest = path.join(root, ".deploy", "manifests", `${live.releaseId}.sha256sums`);
+      const manifest = path.join(
+        suite.root,
+        ".deploy",
+        "manifests",
+        `${live.releaseId}.sha256sums`,
+      );
       const text = fs.readFileSync(manifest);
       fs.rmSync(manifest);
       try {
         await refused(
           "server",
           {},
-          `server web1: the live release ${live.releaseId} has no manifest in ${root}/.deploy/manifests, so drift cannot be checked; nothing was changed`,
+          `server web1: the live release ${live.releaseId} has no manifest in ${suite.root}/.deploy/manifests, so drift cannot be checked; nothing was changed`,
         );
       } finally {
         fs.writeFileSync(manifest, text);
@@ -294,10 +288,10 @@ describe("bad input on the server side: each refused with its exact text, the se
     });
 
     it("refuses to roll back to a staged release that was tampered with", async () => {
-      repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
       const deployed = await up();
       if (deployed.error) throw deployed.error;
-      const file = path.join(root, "releases", live.releaseId, "app", "service.py");
+      const file = path.join(suite.root, "releases", live.releaseId, "app", "service.py");
       fs.appendFileSync(file, "# changed on the server\n");
       await refused(
         "server",

@@ -4,10 +4,8 @@ import * as path from "node:path";
 import { PATH_RULE } from "../../config/pathRule";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { expectRunRefused } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
-import { FixtureRepo } from "../helpers/repo";
 import { sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
 
 const PASSWORD = ["hunter", "-s3cr3t", "-42"].join("");
@@ -26,18 +24,12 @@ interface Case {
 describe("bad input on the source side: each refused with its exact text, the server unchanged", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
   let v1: string;
   const lifecycle = new CommandLifecycle();
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
-    root = path.join(work, "srv", "app");
-    v1 = repo.head();
-    const first = await runProgram(sshStackConfig(repo.dir, work, sshd), {
+    v1 = suite.repo.head();
+    const first = await runProgram(sshStackConfig(suite.repo.dir, suite.work, suite.sshd), {
       preview: false,
       lifecycle,
     });
@@ -45,13 +37,13 @@ describe("bad input on the source side: each refused with its exact text, the se
   });
 
   afterEach(() => {
-    repo.git("checkout", "-q", "-f", "main");
-    repo.git("reset", "-q", "--hard", v1);
-    repo.git("clean", "-q", "-fd");
+    suite.repo.git("checkout", "-q", "-f", "main");
+    suite.repo.git("reset", "-q", "--hard", v1);
+    suite.repo.git("clean", "-q", "-fd");
   });
 
   const key = (k: string) => `- config key "ssot-deploy:${k}" must be`;
-  const host = (over: Record<string, unknown>) => web1Hosts(sshd, over);
+  const host = (over: Record<string, unknown>) => web1Hosts(suite.sshd, over);
 
   const cases: Case[] = [
     {
@@ -106,30 +98,30 @@ describe("bad input on the source side: each refused with its exact text, the se
     {
       name: "deployRoot climbs out with ..",
       category: "config",
-      config: () => ({ deployRoot: `${root}/../../etc` }),
+      config: () => ({ deployRoot: `${suite.root}/../../etc` }),
       refusal: () =>
-        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}/../../etc`)}: it has a '..' segment). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${suite.root}/../../etc`)}: it has a '..' segment). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "deployRoot ends with a newline",
       category: "config",
-      config: () => ({ deployRoot: `${root}\n` }),
+      config: () => ({ deployRoot: `${suite.root}\n` }),
       refusal: () =>
-        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root}\n`)}: it holds the control character U+000A). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${suite.root}\n`)}: it holds the control character U+000A). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "deployRoot ends with a space",
       category: "config",
-      config: () => ({ deployRoot: `${root} ` }),
+      config: () => ({ deployRoot: `${suite.root} ` }),
       refusal: () =>
-        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${root} `)}: it ends with whitespace). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(`${suite.root} `)}: it ends with whitespace). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "deployRoot has an empty segment",
       category: "config",
-      config: () => ({ deployRoot: root.replace("/srv/", "/srv//") }),
+      config: () => ({ deployRoot: suite.root.replace("/srv/", "/srv//") }),
       refusal: () =>
-        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(root.replace("/srv/", "/srv//"))}: it has an empty segment ('//')). Fix: pulumi config set deployRoot /srv/app`,
+        `${key("deployRoot")} a directory path with ${PATH_RULE} (absolute for target ssh) (got ${JSON.stringify(suite.root.replace("/srv/", "/srv//"))}: it has an empty segment ('//')). Fix: pulumi config set deployRoot /srv/app`,
     },
     {
       name: "the stack names no target",
@@ -192,45 +184,46 @@ describe("bad input on the source side: each refused with its exact text, the se
     {
       name: "the repo does not exist on this machine",
       category: "repository",
-      config: () => ({ repo: path.join(work, "no-such-repo") }),
+      config: () => ({ repo: path.join(suite.work, "no-such-repo") }),
       refusal: () =>
-        `the SSOT repo ${path.join(work, "no-such-repo")} does not exist on this machine (${os.hostname()}); the deploy must run from the machine that holds the SSOT repo`,
+        `the SSOT repo ${path.join(suite.work, "no-such-repo")} does not exist on this machine (${os.hostname()}); the deploy must run from the machine that holds the SSOT repo`,
     },
     {
       name: "the repo is not a git repository",
       category: "repository",
-      config: () => ({ repo: work }),
-      refusal: () => `repo ${work} is not a git repository`,
+      config: () => ({ repo: suite.work }),
+      refusal: () => `repo ${suite.work} is not a git repository`,
     },
     {
       name: "a tracked file has uncommitted changes",
       category: "repository",
-      arrange: () => fs.appendFileSync(path.join(repo.dir, "app/service.py"), "# edited\n"),
-      refusal: () => `1 tracked file(s) in ${repo.dir} have uncommitted changes: app/service.py`,
+      arrange: () => fs.appendFileSync(path.join(suite.repo.dir, "app/service.py"), "# edited\n"),
+      refusal: () =>
+        `1 tracked file(s) in ${suite.repo.dir} have uncommitted changes: app/service.py`,
     },
     {
       name: "the ref names no commit",
       category: "repository",
       config: () => ({ ref: "v9.9.9" }),
-      refusal: () => `ref "v9.9.9" does not resolve to a commit in ${repo.dir}`,
+      refusal: () => `ref "v9.9.9" does not resolve to a commit in ${suite.repo.dir}`,
     },
     {
       name: "the ref is off the mainline",
       category: "repository",
       arrange: () => {
-        repo.git("checkout", "-q", "-b", "experiment");
-        repo.commit("experiment", { "app/extra.py": "x = 1\n" });
-        repo.git("checkout", "-q", "main");
+        suite.repo.git("checkout", "-q", "-b", "experiment");
+        suite.repo.commit("experiment", { "app/extra.py": "x = 1\n" });
+        suite.repo.git("checkout", "-q", "main");
       },
       config: () => ({ ref: "experiment" }),
       refusal: () =>
-        `commit ${repo.git("rev-parse", "experiment").trim().slice(0, 12)} (ref experiment) is not reachable from main`,
+        `commit ${suite.repo.git("rev-parse", "experiment").trim().slice(0, 12)} (ref experiment) is not reachable from main`,
     },
     {
       name: "the tests fail",
       category: "repository",
       arrange: () =>
-        repo.commit("break", {
+        suite.repo.commit("break", {
           "tests/test_broken.py":
             "import unittest\nclass B(unittest.TestCase):\n    def test_x(self):\n        self.fail('broken')\n",
         }),
@@ -248,7 +241,7 @@ describe("bad input on the source side: each refused with its exact text, the se
       name: "a secret is committed",
       category: "repository",
       arrange: () =>
-        repo.commit("settings", {
+        suite.repo.commit("settings", {
           "app/settings.py": `MODE = "SIM"\nDB_PASSWORD = "${PASSWORD}"\n`,
         }),
       refusal: () =>
@@ -259,13 +252,13 @@ describe("bad input on the source side: each refused with its exact text, the se
   for (const c of cases) {
     it(`refuses when ${c.name}`, async () => {
       c.arrange?.();
-      const config: Record<string, string> = sshStackConfig(repo.dir, work, sshd);
+      const config: Record<string, string> = sshStackConfig(suite.repo.dir, suite.work, suite.sshd);
       for (const [k, v] of Object.entries(c.config?.() ?? {}))
         if (v === undefined) delete config[k];
         else config[k] = v;
-      const before = snapshot(root);
+      const before = snapshot(suite.root);
       const run = await runProgram(config, { preview: false, lifecycle });
-      expectRunRefused(c.category, run, c.refusal(), before, snapshot(root));
+      expectRunRefused(c.category, run, c.refusal(), before, snapshot(suite.root));
     });
   }
 });

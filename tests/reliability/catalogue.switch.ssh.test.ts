@@ -1,10 +1,9 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expectRunRefused, refusalOf } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
-import { deployedSuite, web1Hosts } from "../helpers/stack";
+import { asUnprivilegedUser, deployedSuite, web1Hosts } from "../helpers/stack";
 
 const NOCREATE = "ssot-nocreate";
 
@@ -70,16 +69,9 @@ describe("bad input at the deploy root and before the switch: refused with curre
 
     it("refuses a deployRoot the login user has no permission to create", async function () {
       if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
-      execFileSync("sh", [
-        "-c",
-        `id ${NOCREATE} >/dev/null 2>&1 || useradd -M -s /bin/sh ${NOCREATE}; usermod -p '*' ${NOCREATE}`,
-      ]);
-      fs.chmodSync(s.sshd.dir, 0o755);
-      fs.chmodSync(path.join(s.sshd.dir, "authorized_keys"), 0o644);
       const parent = path.join(s.work, "root-owned");
       fs.mkdirSync(parent, { mode: 0o755 });
-      fs.chmodSync(s.work, 0o755);
-      try {
+      await asUnprivilegedUser(s, NOCREATE, async () => {
         const before = snapshot(parent);
         const run = await up({
           hosts: web1Hosts(s.sshd, { user: NOCREATE }),
@@ -92,9 +84,7 @@ describe("bad input at the deploy root and before the switch: refused with curre
           before,
           snapshot(parent),
         );
-      } finally {
-        execFileSync("userdel", ["-f", NOCREATE]);
-      }
+      });
     });
   });
 

@@ -7,9 +7,8 @@ import * as path from "node:path";
 import { acquireLockScript } from "../../remote/lock";
 import { blockedLine } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
-import { TestSshd } from "../../harness/sshd";
 import { leftovers, liveRelease } from "../helpers/faults";
-import { FixtureRepo, tempDir } from "../helpers/repo";
+import { tempDir } from "../helpers/repo";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
 
 interface ChildResult {
@@ -46,26 +45,19 @@ function upFrom(copy: string, config: Record<string, string>): Promise<ChildResu
 describe("deploys at the same time, against a real sshd", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
 
-  before(() => {
-    ({ sshd, repo, work } = suite);
-    root = path.join(work, "srv", "app");
-  });
+  before(() => {});
 
   it("lets exactly one of eight lock attempts made at once take the lock, and names it to the rest", async () => {
     const sessions = await Promise.all(
-      Array.from({ length: 8 }, () => SshSession.connect(sshd.target())),
+      Array.from({ length: 8 }, () => SshSession.connect(suite.sshd.target())),
     );
     try {
       const runs = await Promise.all(
         sessions.map((s, i) =>
           s.run(
             acquireLockScript(
-              root,
+              suite.root,
               { token: `t${i}`, holder: `op${i}`, host: `wc${i}`, artifact: `a${i}` },
               false,
               3600,
@@ -81,30 +73,30 @@ describe("deploys at the same time, against a real sshd", function () {
         expect(r.code).to.equal(3);
         expect(blockedLine(r.stdout)).to.match(
           new RegExp(
-            `^the deploy lock ${root}/\\.deploy/lock is held by ${holder} since \\S+ for artifact a${won[0]}, \\d+s ago; current was not switched; `,
+            `^the deploy lock ${suite.root}/\\.deploy/lock is held by ${holder} since \\S+ for artifact a${won[0]}, \\d+s ago; current was not switched; `,
           ),
         );
       }
-      expect(fs.readFileSync(path.join(root, ".deploy", "lock", "info"), "utf8")).to.contain(
+      expect(fs.readFileSync(path.join(suite.root, ".deploy", "lock", "info"), "utf8")).to.contain(
         `token=t${won[0]}\n`,
       );
     } finally {
       for (const s of sessions) s.close();
-      fs.rmSync(path.join(root, ".deploy", "lock"), { recursive: true, force: true });
+      fs.rmSync(path.join(suite.root, ".deploy", "lock"), { recursive: true, force: true });
     }
   });
 
   it("removes a lock candidate a deploy left when it died before renaming it, once it is a minute old", async () => {
-    const deploy = path.join(root, ".deploy");
+    const deploy = path.join(suite.root, ".deploy");
     const dead = path.join(deploy, ".lock-4242");
     const fresh = path.join(deploy, ".lock-4343");
     for (const d of [dead, fresh]) fs.mkdirSync(d, { recursive: true });
     const old = new Date(Date.now() - 5 * 60_000);
     fs.utimesSync(dead, old, old);
-    const ssh = await SshSession.connect(sshd.target());
+    const ssh = await SshSession.connect(suite.sshd.target());
     try {
       const info = { token: "t", holder: "op", host: "wc", artifact: "a" };
-      const r = await ssh.run(acquireLockScript(root, info, false, 3600));
+      const r = await ssh.run(acquireLockScript(suite.root, info, false, 3600));
       expect(r.stdout).to.match(/^lock=acquired$/m);
       // A candidate younger than a minute may belong to a deploy taking the lock right now.
       expect(fs.readdirSync(deploy).filter((e) => e.startsWith(".lock-"))).to.deep.equal([
@@ -120,7 +112,7 @@ describe("deploys at the same time, against a real sshd", function () {
   it("lets one of two working copies deploy and refuses the other, naming the holder; neither leaves the lock", async () => {
     const copies = [tempDir("ssot-wc-a-"), tempDir("ssot-wc-b-")];
     // The proof holds the lock for a while, so that the two deploys overlap.
-    const config = sshStackConfig(repo.dir, work, sshd, {
+    const config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
       proof: JSON.stringify([{ name: "hold", command: "sleep 4" }]),
     });
     const results = await Promise.all(
@@ -133,11 +125,11 @@ describe("deploys at the same time, against a real sshd", function () {
     // Refused at the survey when the winner held the lock by then, or at the lock step.
     expect(lost[0].refusal).to.match(
       new RegExp(
-        `^(server web1: )?the deploy lock ${root}/\\.deploy/lock is held by ${os.userInfo().username} on ${os.hostname()} since \\S+ for artifact [0-9a-f]{64}, \\d+s ago; (nothing was changed|current was not switched)`,
+        `^(server web1: )?the deploy lock ${suite.root}/\\.deploy/lock is held by ${os.userInfo().username} on ${os.hostname()} since \\S+ for artifact [0-9a-f]{64}, \\d+s ago; (nothing was changed|current was not switched)`,
       ),
     );
-    expect(liveRelease(root)).to.deep.equal({ id: won[0].releaseId, complete: true });
-    expect(leftovers(root)).to.deep.equal([]);
+    expect(liveRelease(suite.root)).to.deep.equal({ id: won[0].releaseId, complete: true });
+    expect(leftovers(suite.root)).to.deep.equal([]);
     for (const c of copies) fs.rmSync(c, { recursive: true, force: true });
   });
 });

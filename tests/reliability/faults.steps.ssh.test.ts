@@ -4,10 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { ProgramRun, runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { expectVerified } from "../helpers/attest";
 import { leftovers, liveRelease, Tripwires } from "../helpers/faults";
-import { FixtureRepo, tempDir } from "../helpers/repo";
+import { tempDir } from "../helpers/repo";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
 import { tally } from "../helpers/tally";
 
@@ -53,18 +52,12 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
   this.timeout(180_000);
   const wires = new Tripwires(tempDir("ssot-wires-"), ["tar", "mv", "tail", "cat"]);
   const suite = sshSuite({ path: wires.path });
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
   let config: Record<string, string>;
   const lifecycle = new CommandLifecycle();
   const deploy = () => runProgram(config, { preview: false, lifecycle });
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
-    root = path.join(work, "srv", "app");
-    config = sshStackConfig(repo.dir, work, sshd, {
+    config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
       proof: JSON.stringify([
         { name: "reads-staged", command: "cat README.md >/dev/null" },
         { name: "reads-live", command: "cat app/service.py >/dev/null", when: "live" },
@@ -86,11 +79,11 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
    */
   async function afterCut(step: string, cut: ProgramRun, old: string, switched: boolean) {
     expect(cut.error, "the cut run failed").to.not.equal(undefined);
-    const live = liveRelease(root);
+    const live = liveRelease(suite.root);
     const rerun = await deploy();
     const next = rerun.outputs?.artifact.releaseId;
-    const rest = leftovers(root);
-    const now = liveRelease(root);
+    const rest = leftovers(suite.root);
+    const now = liveRelease(suite.root);
     const kept = live.complete && live.id === (switched ? next : old);
     const converged = !rerun.error && now.complete && now.id === next && rest.length === 0;
     tally.faults.push({ step, kept, converged });
@@ -120,30 +113,30 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
 
   for (const f of FAULTS) {
     it(`keeps a complete release when the deploy is cut ${f.when}, and converges`, async () => {
-      repo.commit(`cut at ${f.step}`, { "app/version.py": `V = "${f.step}"\n` });
-      const old = liveRelease(root).id;
+      suite.repo.commit(`cut at ${f.step}`, { "app/version.py": `V = "${f.step}"\n` });
+      const old = liveRelease(suite.root).id;
       const { running } = await heldAt(f.pattern);
-      expect(sshd.cut()).to.not.deep.equal([]);
+      expect(suite.sshd.cut()).to.not.deep.equal([]);
       await afterCut(f.step, await running, old, f.switched);
     });
   }
 
   it("refuses to re-enter while a cut run still works on the server, and converges once it ends", async () => {
-    repo.commit("dropped", { "app/version.py": 'V = "dropped"\n' });
-    const old = liveRelease(root).id;
+    suite.repo.commit("dropped", { "app/version.py": 'V = "dropped"\n' });
+    const old = liveRelease(suite.root).id;
     const { running } = await heldAt("^tar -xzf ");
     // A dropped network: the sessions' sshd processes die, the deploy's shell lives on.
-    sshd.cut({ keepCommands: true });
+    suite.sshd.cut({ keepCommands: true });
     const cut = await running;
     expect(cut.error).to.not.equal(undefined);
-    const info = fs.readFileSync(path.join(root, ".deploy", "lock", "info"), "utf8");
+    const info = fs.readFileSync(path.join(suite.root, ".deploy", "lock", "info"), "utf8");
     const pid = Number(/^pid=(\d+)$/m.exec(info)![1]);
     const since = /^since=(.+)$/m.exec(info)![1];
     const again = await deploy();
     expect(again.error?.message).to.contain(
       `BLOCKED: an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
     );
-    expect(liveRelease(root)).to.deep.equal({ id: old, complete: true });
+    expect(liveRelease(suite.root)).to.deep.equal({ id: old, complete: true });
     // Its process group: the shell and the command it waits on.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     process.kill(-Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]), "SIGKILL");
@@ -152,9 +145,9 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
 
   it("keeps the old release when the connection is cut during the upload, and converges", async () => {
     // Incompressible bytes, so that the upload lasts long enough to be cut partway.
-    repo.commit("big", { "data/blob.bin": randomBytes(24 << 20).toString("latin1") });
-    const old = liveRelease(root).id;
-    const uploads = path.join(root, ".deploy", "uploads");
+    suite.repo.commit("big", { "data/blob.bin": randomBytes(24 << 20).toString("latin1") });
+    const old = liveRelease(suite.root).id;
+    const uploads = path.join(suite.root, ".deploy", "uploads");
     const present = new Set(fs.readdirSync(uploads));
     let partial = -1;
     lifecycle.before = ({ name }) => {
@@ -165,7 +158,7 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
         if (size > 0) {
           clearInterval(timer);
           partial = size;
-          sshd.cut();
+          suite.sshd.cut();
         }
       }, 1);
     };

@@ -23,13 +23,11 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
   this.timeout(120_000);
   const suite = sshSuite();
   let ssh: SshSession;
-  let root: string;
   const built: BuiltArtifact[] = [];
 
   before(async () => {
     const { sshd, repo, work } = suite;
     ssh = await SshSession.connect(sshd.target());
-    root = path.join(work, "srv", "app");
     for (let i = 0; i < 6; i++) {
       repo.commit(`r${i}`, { "app/version.py": `V = ${i}\n` });
       built.push(await artifactOf(repo, repo.head(), work));
@@ -37,26 +35,26 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
   });
   after(() => ssh?.close());
 
-  const releases = () => fs.readdirSync(path.join(root, "releases")).sort();
-  const live = () => path.basename(fs.readlinkSync(path.join(root, "current")));
+  const releases = () => fs.readdirSync(path.join(suite.root, "releases")).sort();
+  const live = () => path.basename(fs.readlinkSync(path.join(suite.root, "current")));
 
   it("keeps the good releases a rollback needs however many failed ones came after them", async () => {
     const [good1, good2, failed1, neverSwitched, failed2, good3] = built;
     const keepReleases = 2;
     for (const a of [good1, good2])
-      expect((await deployOver(ssh, root, a, ME, { keepReleases })).code).to.equal(0);
+      expect((await deployOver(ssh, suite.root, a, ME, { keepReleases })).code).to.equal(0);
     // Switched to, then its proof failed: it stays live until the next deploy.
-    const f1 = await deployOver(ssh, root, failed1, ME, { keepReleases, probes: FAILS });
+    const f1 = await deployOver(ssh, suite.root, failed1, ME, { keepReleases, probes: FAILS });
     expect([f1.code, f1.blocked]).to.deep.equal([
       3,
       "probe health exited 1 in the live release, expected 0; current was switched; the lock is kept until a deploy proves its release",
     ]);
     // Staged, never switched to (its deploy stopped after staging).
-    await upload(ssh, root, neverSwitched);
-    await ssh.run(acquireLockScript(root, ME, false, 3600));
+    await upload(ssh, suite.root, neverSwitched);
+    await ssh.run(acquireLockScript(suite.root, ME, false, 3600));
     const staged = await ssh.run(
       stageScript({
-        root,
+        root: suite.root,
         ...manifestsOf(neverSwitched),
         releaseId: neverSwitched.releaseId,
         sha256: neverSwitched.sha256,
@@ -67,7 +65,7 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
     );
     expect(staged.stdout).to.match(/^staged=new$/m);
     expect(releases()).to.include(neverSwitched.releaseId);
-    const f2 = await deployOver(ssh, root, failed2, ME, { keepReleases, probes: FAILS });
+    const f2 = await deployOver(ssh, suite.root, failed2, ME, { keepReleases, probes: FAILS });
     expect(f2.code).to.equal(3);
     const pruned = (o: { stdout: string }) => o.stdout.match(/^pruned=.*$/gm)?.sort();
     // Two failed releases came after good2: it is still the one good release kept, beside the
@@ -77,11 +75,11 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
     );
     expect(pruned(f2)).to.deep.equal([`pruned=${neverSwitched.releaseId}`]);
 
-    const out = await deployOver(ssh, root, good3, ME, { keepReleases });
+    const out = await deployOver(ssh, suite.root, good3, ME, { keepReleases });
     expect(out.code).to.equal(0);
     expect(live()).to.equal(good3.releaseId);
     expect(releases()).to.deep.equal([good3.releaseId, failed2.releaseId, good2.releaseId].sort());
     expect(pruned(out)).to.deep.equal([`pruned=${failed1.releaseId}`]);
-    await ssh.run(releaseLockScript(root, ME.token, good3.releaseId));
+    await ssh.run(releaseLockScript(suite.root, ME.token, good3.releaseId));
   });
 });

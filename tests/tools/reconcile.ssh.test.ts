@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { TestSshd } from "../../harness/sshd";
 import { projectRoot } from "../../harness/paths";
 import { expectVerified } from "../helpers/attest";
 import { execFileSync } from "node:child_process";
@@ -10,7 +11,6 @@ import { BlockedError } from "../../gates/gateRun";
 import { reconcile, ReconcileOptions } from "../../tools/reconcile/reconcile";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
 import { snapshot } from "../helpers/release";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
 import { sshHost, sshStackConfig, sshSuite } from "../helpers/stack";
@@ -26,41 +26,35 @@ const SERVICE_BROKEN = "def run(mode):\n    return 'v2:' + mode\n";
 describe("npm run reconcile, against a real sshd", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let sshd: TestSshd;
-  let repo: FixtureRepo;
-  let work: string;
-  let root: string;
   let cfg: Record<string, string>;
   let lifecycle: CommandLifecycle;
   let v1: string;
 
-  const live = (p: string) => path.join(root, "current", p);
+  const live = (p: string) => path.join(suite.root, "current", p);
   const options = (over: Partial<ReconcileOptions> = {}): ReconcileOptions => ({
     stack: "test",
     raw: cfg,
-    privateKey: sshd.userKey.privateKey,
+    privateKey: suite.sshd.userKey.privateKey,
     now: new Date(Date.UTC(2026, 10, 24, 10, 15, 0)),
     ...over,
   });
   /** Runs reconcile, expecting a refusal, and checks that the server did not change. */
   async function refused(over: Partial<ReconcileOptions> = {}): Promise<BlockedError> {
-    const before = snapshot(root);
-    const heads = repo.git("for-each-ref", "refs/heads");
+    const before = snapshot(suite.root);
+    const heads = suite.repo.git("for-each-ref", "refs/heads");
     const err = await reconcile(options(over)).then(
       () => undefined,
       (e: Error) => e,
     );
     expect(err).to.be.instanceOf(BlockedError);
-    expect(snapshot(root)).to.deep.equal(before);
-    expect(repo.git("for-each-ref", "refs/heads")).to.equal(heads);
+    expect(snapshot(suite.root)).to.deep.equal(before);
+    expect(suite.repo.git("for-each-ref", "refs/heads")).to.equal(heads);
     return err as BlockedError;
   }
 
   before(async () => {
-    ({ sshd, repo, work } = suite);
-    v1 = repo.head();
-    root = path.join(work, "srv", "app");
-    cfg = sshStackConfig(repo.dir, work, sshd);
+    v1 = suite.repo.head();
+    cfg = sshStackConfig(suite.repo.dir, suite.work, suite.sshd);
     lifecycle = new CommandLifecycle();
     const run = await runProgram(cfg, { preview: false, lifecycle });
     expect(run.error, run.error?.message).to.equal(undefined);
@@ -70,7 +64,7 @@ describe("npm run reconcile, against a real sshd", function () {
   it("refuses a change set that does not match --expect: a wrong hash, a file too many, a file too few", async () => {
     fs.writeFileSync(live("app/service.py"), SERVICE_V2);
     fs.writeFileSync(live("app/hotfix.py"), "PATCHED = True\n");
-    const manifest = path.join(work, "expected.sha256sums");
+    const manifest = path.join(suite.work, "expected.sha256sums");
     const write = (lines: [string, string][]) =>
       fs.writeFileSync(manifest, lines.map(([h, p]) => `${h}  ${p}\n`).join(""));
     try {
@@ -113,7 +107,7 @@ describe("npm run reconcile, against a real sshd", function () {
   });
 
   it("refuses while the SSOT working tree has uncommitted changes to tracked files", async () => {
-    const readme = path.join(repo.dir, "README.md");
+    const readme = path.join(suite.repo.dir, "README.md");
     const original = fs.readFileSync(readme, "utf8");
     fs.appendFileSync(readme, "local edit\n");
     try {
@@ -140,7 +134,7 @@ describe("npm run reconcile, against a real sshd", function () {
   });
 
   it("stops with the seed's gap when the SSOT repo is not on this machine", async () => {
-    const missing = path.join(work, "no-such-repo");
+    const missing = path.join(suite.work, "no-such-repo");
     const err = await refused({ raw: { ...cfg, repo: missing } });
     expect(err.gap).to.equal(
       `the SSOT repo ${missing} does not exist on this machine (${os.hostname()}); reconcile must run from the machine that holds the SSOT repo`,
@@ -156,7 +150,7 @@ describe("npm run reconcile, against a real sshd", function () {
     try {
       const err = await refused();
       expect(err.gap).to.equal(
-        `web1:${fs.realpathSync(path.join(root, "current"))}/app/service.py is a symlink to "../../outside/more.pyi", which points outside the release; ` +
+        `web1:${fs.realpathSync(path.join(suite.root, "current"))}/app/service.py is a symlink to "../../outside/more.pyi", which points outside the release; ` +
           "the deploy would refuse that commit at G4; the server was only read and the SSOT repo was not changed",
       );
       expect(err.message).to.contain(
@@ -173,10 +167,10 @@ describe("npm run reconcile, against a real sshd", function () {
     fs.writeFileSync(odd, "ODD = 1\n");
     try {
       const r = await reconcile(options({ now: new Date(Date.UTC(2026, 10, 24, 9, 0, 0)) }));
-      const message = repo.git("log", "-1", "--format=%B", r.branch!);
+      const message = suite.repo.git("log", "-1", "--format=%B", r.branch!);
       expect(message).to.contain(`A app/odd\\nname.py  sha256 ${sha("ODD = 1\n")}`);
       expect(message).to.not.contain("odd\nname");
-      repo.git("branch", "-q", "-D", r.branch!);
+      suite.repo.git("branch", "-q", "-D", r.branch!);
     } finally {
       fs.rmSync(odd);
     }
@@ -189,29 +183,27 @@ describe("npm run reconcile, against a real sshd", function () {
     const blocked = await runProgram(cfg, { preview: true, lifecycle });
     expect((blocked.error as BlockedError).gap).to.contain("(drift)");
 
-    const before = snapshot(root);
-    const checkedOut = repo.git("rev-parse", "HEAD");
+    const before = snapshot(suite.root);
+    const checkedOut = suite.repo.git("rev-parse", "HEAD");
     const r = await reconcile(options());
-    expect(snapshot(root)).to.deep.equal(before);
-    expect(repo.git("rev-parse", "HEAD")).to.equal(checkedOut);
-    expect(repo.git("status", "--porcelain", "--untracked-files=no")).to.equal("");
+    expect(snapshot(suite.root)).to.deep.equal(before);
+    expect(suite.repo.git("rev-parse", "HEAD")).to.equal(checkedOut);
+    expect(suite.repo.git("status", "--porcelain", "--untracked-files=no")).to.equal("");
 
     expect(r.branch).to.match(/^reconcile\/test-\d{8}T\d{6}Z$/);
     expect(r.base).to.equal(v1);
-    expect(repo.git("diff", "--name-status", `${v1}..${r.branch}`).split("\n")).to.deep.equal([
-      "D\tREADME.md",
-      "A\tapp/hotfix.py",
-      "M\tapp/service.py",
-    ]);
-    expect(repo.git("show", `${r.branch}:app/service.py`) + "\n").to.equal(SERVICE_V2);
-    const message = repo.git("log", "-1", "--format=%B", r.branch!);
+    expect(suite.repo.git("diff", "--name-status", `${v1}..${r.branch}`).split("\n")).to.deep.equal(
+      ["D\tREADME.md", "A\tapp/hotfix.py", "M\tapp/service.py"],
+    );
+    expect(suite.repo.git("show", `${r.branch}:app/service.py`) + "\n").to.equal(SERVICE_V2);
+    const message = suite.repo.git("log", "-1", "--format=%B", r.branch!);
     expect(message).to.contain(
-      `M app/service.py  sha256 ${sha(SERVICE_V2)}  from web1:${fs.realpathSync(path.join(root, "current"))}/app/service.py`,
+      `M app/service.py  sha256 ${sha(SERVICE_V2)}  from web1:${fs.realpathSync(path.join(suite.root, "current"))}/app/service.py`,
     );
     expect(message).to.contain(`A app/hotfix.py  sha256 ${sha("PATCHED = True\n")}`);
     expect(message).to.match(/Tests \(G3, in a clean export of this tree\): 3\/3 passed, 0 failed/);
 
-    repo.git("merge", "-q", "--ff-only", r.branch!);
+    suite.repo.git("merge", "-q", "--ff-only", r.branch!);
     const up = await runProgram(cfg, { preview: false, lifecycle });
     expect(up.error, up.error?.message).to.equal(undefined);
     await expectVerified(up.outputs!, cfg);
@@ -219,7 +211,7 @@ describe("npm run reconcile, against a real sshd", function () {
     expect(up.outputs!.deploy!.web1.backup.kind).to.equal("archive");
     expect(fs.readFileSync(live("app/service.py"), "utf8")).to.equal(SERVICE_V2);
     expect(fs.existsSync(live("README.md"))).to.equal(false);
-    expect(up.outputs!.artifact.commit).to.equal(repo.head());
+    expect(up.outputs!.artifact.commit).to.equal(suite.repo.head());
   });
 });
 
