@@ -6,7 +6,7 @@ export interface ArtifactArgs {
   build: BuiltArtifact;
 }
 
-/** What the `artifact` stack output holds: the build, less its paths on this machine. */
+/** What the `artifact` stack output holds: the build, without its manifest and link files. */
 export type ArtifactSummary = Pick<
   BuiltArtifact,
   | "releaseId"
