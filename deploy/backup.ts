@@ -2,10 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupArgs as ScriptArgs, backupScript } from "../remote/backup";
 import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
+import { stateRecord } from "./stateRecord";
 
 export interface BackupArgs extends ScriptArgs {
   /** The host's transaction, to which the backup step is added. */
   tx: HostTransaction;
+  /** What a rollback goes back to once the release is live: what the backup keeps restorable. */
+  rollbackTo: string;
 }
 
 /** What was done so that the tree live before the switch can be restored. */
@@ -27,7 +30,7 @@ export class Backup extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:backup:Backup", name, {}, opts);
-    const { tx, ...script } = args;
+    const { tx, rollbackTo, ...script } = args;
     const out = tx.add("backup", backupScript(script));
     this.result = out.apply((o) => {
       const kv = keyValues(o);
@@ -37,6 +40,7 @@ export class Backup extends pulumi.ComponentResource {
         sha256: kv.backup_sha256,
       };
     });
+    stateRecord(`${name}-keeps`, { ROLLBACK_TO: rollbackTo }, { parent: this, after: tx.ran });
     this.registerOutputs({ result: this.result });
   }
 }

@@ -30,6 +30,8 @@ export interface HostDeploymentArgs {
   lock: LockInfo;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude: readonly string[];
+  /** What a rollback goes back to once this release is live (see `rollbackTarget`). */
+  rollbackTo: string;
   /** Whether the survey found the release staged here already (then nothing is uploaded). */
   alreadyStaged: boolean;
   /** Each invariant's output before the deploy, as the survey read it; undefined when nothing was live. */
@@ -107,6 +109,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         lockToken: token,
         acceptDrift,
         exclude: args.exclude,
+        rollbackTo: args.rollbackTo,
       },
       child,
     );

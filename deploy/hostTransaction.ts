@@ -16,9 +16,13 @@ export class HostTransaction {
   private readonly notes: string[] = [];
   private onRefusal?: string;
   private command?: ShellCommand;
+  private ranResolve!: (c: ShellCommand) => void;
+  /** The transaction's command, once `run` has created it: what the state records wait for. */
+  readonly ran: Promise<pulumi.Resource>;
 
   constructor(readonly endpoint: Endpoint) {
     [this.stdout, this.resolve] = pulumi.deferredOutput<string>();
+    this.ran = new Promise((r) => (this.ranResolve = r));
   }
 
   /**
@@ -67,6 +71,7 @@ export class HostTransaction {
       );
     this.command = shellCommand(name, this.endpoint, text, opts, onDestroy);
     this.resolve(this.command.stdout);
+    this.ranResolve(this.command);
     return this.command;
   }
 }

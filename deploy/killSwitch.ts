@@ -3,6 +3,7 @@ import { disableKillSwitchScript, killSwitchStepScript } from "../remote/killSwi
 import { KillSwitchSpec } from "../config/deploy";
 import { NOT_SWITCHED } from "../remote/preamble";
 import { HostTransaction } from "./hostTransaction";
+import { stateRecord } from "./stateRecord";
 
 export interface KillSwitchArgs {
   /** The host's transaction, to which the kill-switch step is added. */
@@ -30,6 +31,11 @@ export class KillSwitch extends pulumi.ComponentResource {
         `${NOT_SWITCHED}; make $SHARED a writable directory on the server, then run pulumi up again`,
       ),
       disableKillSwitchScript(args.root, args.spec),
+    );
+    stateRecord(
+      `${name}-declared`,
+      { FILE: `shared/${args.spec.file}`, VALUE: `${args.spec.key}=${args.spec.value}` },
+      { parent: this, after: args.tx.ran },
     );
     this.registerOutputs({});
   }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PromoteArgs as ScriptArgs, promoteScript } from "../remote/promote";
 import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
+import { stateRecord } from "./stateRecord";
 
 export interface PromoteArgs extends ScriptArgs {
   /** The host's transaction, to which the switch step is added. */
@@ -24,6 +25,11 @@ export class Promote extends pulumi.ComponentResource {
   constructor(name: string, args: PromoteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:promote:Promote", name, {}, opts);
     const { tx, ...script } = args;
+    stateRecord(
+      `${name}-current`,
+      { CURRENT: `releases/${args.releaseId}`, COMMIT: args.commit },
+      { parent: this, after: tx.ran },
+    );
     const out = tx.add("promote", promoteScript(script));
     this.result = out.apply((o) => keyValues(o).promoted ?? "unknown");
     this.previous = out.apply((o) => keyValues(o).previous ?? "");

@@ -7,6 +7,8 @@ import { uploadPaths } from "../remote/preamble";
 import { stageScript } from "../remote/stage";
 import { keyValues } from "../remote/sh";
 import { HostTransaction } from "./hostTransaction";
+import { stateRecord } from "./stateRecord";
+import { valueOf } from "../lib/output";
 
 export interface ReleaseArgs {
   /** The host's transaction, to which the stage step is added. */
@@ -48,7 +50,12 @@ export class Release extends pulumi.ComponentResource {
     super(RELEASE_TYPE, name, {}, opts);
     const a = args.artifact;
     // The URN the engine gives the upload, which a refusal names for `pulumi up --replace`.
-    const upload = pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this);
+    // Taken as a plain value: an Output of this component would make the transaction depend on
+    // every child of it, the record of the staged release among them, which waits for the
+    // transaction.
+    const upload = pulumi.output(
+      valueOf(pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this)),
+    );
     this.uploads = args.alreadyStaged
       ? []
       : [
@@ -78,6 +85,11 @@ export class Release extends pulumi.ComponentResource {
       ),
     );
     this.staged = out.apply((o) => keyValues(o).staged ?? "unknown");
+    stateRecord(
+      `${name}-staged`,
+      { RELEASE: a.releaseId, ARTIFACT_SHA256: a.sha256 },
+      { parent: this, after: args.tx.ran },
+    );
     this.registerOutputs({ staged: this.staged });
   }
 }

@@ -17,6 +17,23 @@ export interface RolloutArgs {
 }
 
 /**
+ * What a rollback goes back to once this release is live, in the words the backup's record
+ * keeps: the release live before it, or, when it is live already, the one before that (so an
+ * unchanged deploy records no change). Exported for testing.
+ */
+export function rollbackTarget(h: SurveyedHost, releaseId: string): string {
+  const s = h.survey;
+  if (s.layout === "symlink")
+    return s.live !== releaseId
+      ? `releases/${s.live}`
+      : s.livePrevious
+        ? `releases/${s.livePrevious}`
+        : "nothing: no release was live before it";
+  if (s.layout === "directory") return "the directory live before, adopted into releases/";
+  return "nothing: no release was live before it";
+}
+
+/**
  * One HostDeployment per surveyed host. With `rollout: serial` each host starts (its upload
  * included) after the previous host's deploy, so a failed proof stops the rest; with
  * `parallel` all go at once. Returns every host's summary, by host name.
@@ -39,6 +56,7 @@ export function deployHosts(
       manifest,
       links,
       lock,
+      rollbackTo: rollbackTarget(h, artifact.releaseId),
       alreadyStaged: h.staged,
       exclude: config.source.exclude,
       invariantsBefore: h.survey.invariants,

@@ -190,8 +190,9 @@ export class CommandLifecycle {
   ): Promise<Inputs> {
     const stdin = withStdin ? ((inputs.stdin as string | undefined) ?? "") : "";
     if (type === "command:local:Command") {
-      const r = await runLocal(command ?? "true", stdin);
-      return check(command, inputs, r);
+      // A command resource with nothing to run (a state record) runs nothing, as the provider.
+      if (command === undefined) return { ...inputs, stdout: "", stderr: "" };
+      return check(command, inputs, await runLocal(command, stdin));
     }
     const c = inputs.connection as {
       host: string;
@@ -265,6 +266,8 @@ function runLocal(
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    // A command that reads no input may exit before it is written: its own status decides.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(stdin);
   });
 }

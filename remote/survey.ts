@@ -9,6 +9,8 @@ export interface SurveyReading {
   live?: string;
   /** The revisions-log entry of the live release, when there is one. */
   liveCommit?: string;
+  /** The release that was live before the live one, from the same entry: what a rollback takes. */
+  livePrevious?: string;
   /** sha256 of the live release's manifest: the deployed tree's digest. */
   liveManifestSha256?: string;
   /** Files of the live release that differ from its manifest; undefined when it has none. */
@@ -51,7 +53,9 @@ export function surveyScript(
     'if [ -L "$CURRENT" ]; then',
     "  echo layout=symlink",
     '  live=$(basename "$(readlink "$CURRENT")"); echo "live=$live"',
-    '  [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
+    '  entry=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 || true)',
+    '  printf \'%s\\n\' "$entry" | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
+    '  printf \'%s\\n\' "$entry" | sed -n \'s/.*"previous":"\\([^"]*\\)".*/live_previous=\\1/p\'',
     '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
     '  if [ -f "$MAN" ] && [ -f "$LINKS" ]; then',
     "    echo manifest=present",
@@ -151,6 +155,7 @@ export function parseSurvey(stdout: string, invariantCount: number): SurveyReadi
     layout: single.layout as SurveyReading["layout"],
     live: single.live,
     liveCommit: single.live_commit,
+    livePrevious: single.live_previous,
     liveManifestSha256: single.manifest_sha256,
     drift:
       single.manifest === "present"

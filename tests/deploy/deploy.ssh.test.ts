@@ -124,10 +124,16 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     const connections = lifecycle.sshConnections;
     const out = await up({ ref: v1 });
     const ran = lifecycle.operations.slice(ops);
+    // The transaction acts; the records of the concerns that changed follow it.
     expect(ran.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`)).to.deep.equal([
       "update web1-deploy",
+      "update web1-backup-keeps",
+      "update web1-release-staged",
+      "update web1-promote-current",
       "delete web1-release-upload",
     ]);
+    // The kill-switch was declared OFF before and after: its record did not change.
+    expect(ran.find((o) => o.name === "web1-killswitch-declared")?.op).to.equal("same");
     expect(lifecycle.sshConnections - connections).to.equal(1);
     expect(out.deploy?.web1.staged).to.equal("present");
     expect(fs.readlinkSync(path.join(suite.root, "current"))).to.equal(

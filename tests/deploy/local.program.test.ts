@@ -84,10 +84,34 @@ describe("the program with a good repository, target local", function () {
       "G6:PASS",
       "G7:PASS",
     ]);
+    // The upload and the one transaction act; then each declared concern is recorded.
     expect(lifecycle.operations.map((o) => `${o.op} ${o.name}`)).to.deep.equal([
       "create local-release-upload",
       "create local-deploy",
+      "create local-backup-keeps",
+      "create local-release-staged",
+      "create local-killswitch-declared",
+      "create local-promote-current",
     ]);
+    const records = Object.fromEntries(
+      run.resources
+        .filter(
+          (r) =>
+            r.type === "command:local:Command" &&
+            r.name !== "local-release-upload" &&
+            r.name !== "local-deploy",
+        )
+        .map((r) => [r.name, r.inputs.environment]),
+    );
+    expect(records).to.deep.equal({
+      "local-backup-keeps": { ROLLBACK_TO: "nothing: no release was live before it" },
+      "local-release-staged": { RELEASE: id, ARTIFACT_SHA256: out.artifact.sha256 },
+      "local-killswitch-declared": {
+        FILE: "shared/kill-switch.json",
+        VALUE: "execution_enabled=false",
+      },
+      "local-promote-current": { CURRENT: `releases/${id}`, COMMIT: repo.head() },
+    });
     expect(fs.existsSync(path.join(root, ".deploy/lock"))).to.equal(false);
   });
 
