@@ -32,40 +32,41 @@ describe("bad input at the deploy root and before the switch: refused with curre
   const up = (over: Record<string, string> = {}) => s.up(over);
 
   describe("the deploy root", () => {
-    it("refuses a deployRoot that is a file, at G0, before anything is created", async () => {
-      const dir = path.join(s.work, "odd-1");
-      const file = path.join(dir, "not-a-dir");
-      fs.mkdirSync(dir);
-      fs.writeFileSync(file, "x\n");
-      const before = snapshot(dir);
-      const run = await up({ deployRoot: file });
-      expectRunRefused(
-        "server",
-        run,
-        `server web1: deployRoot ${file} is a regular file, not a directory, so the layout cannot be created there; nothing was changed`,
-        before,
-        snapshot(dir),
-      );
-      expect(run.error?.message).to.contain(
-        `next action: move ${file} out of the way on web1, or set deployRoot to a directory path that is free: pulumi config set deployRoot /srv/app`,
-      );
-    });
-
-    it("refuses a deployRoot under a file, naming the file", async () => {
-      const dir = path.join(s.work, "odd-2");
-      const file = path.join(dir, "plain");
-      fs.mkdirSync(dir);
-      fs.writeFileSync(file, "x\n");
-      const before = snapshot(dir);
-      const run = await up({ deployRoot: path.join(file, "app") });
-      expectRunRefused(
-        "server",
-        run,
-        `server web1: ${file}, above deployRoot ${file}/app, is a regular file, not a directory, so the layout cannot be created there; nothing was changed`,
-        before,
-        snapshot(dir),
-      );
-    });
+    // A plain file where the root, or a directory above it, must be.
+    const blocked: [string, string, (file: string) => string, (file: string) => string][] = [
+      [
+        "refuses a deployRoot that is a file, at G0, before anything is created",
+        "odd-1",
+        (file) => file,
+        (file) => `deployRoot ${file} is`,
+      ],
+      [
+        "refuses a deployRoot under a file, naming the file",
+        "odd-2",
+        (file) => path.join(file, "app"),
+        (file) => `${file}, above deployRoot ${file}/app, is`,
+      ],
+    ];
+    for (const [name, folder, rootOf, what] of blocked) {
+      it(name, async () => {
+        const dir = path.join(s.work, folder);
+        const file = path.join(dir, "plain");
+        fs.mkdirSync(dir);
+        fs.writeFileSync(file, "x\n");
+        const before = snapshot(dir);
+        const run = await up({ deployRoot: rootOf(file) });
+        expectRunRefused(
+          "server",
+          run,
+          `server web1: ${what(file)} a regular file, not a directory, so the layout cannot be created there; nothing was changed`,
+          before,
+          snapshot(dir),
+        );
+        expect(run.error?.message).to.contain(
+          `next action: move ${file} out of the way on web1, or set deployRoot to a directory path that is free: pulumi config set deployRoot /srv/app`,
+        );
+      });
+    }
 
     it("refuses a deployRoot the login user has no permission to create", async function () {
       if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
