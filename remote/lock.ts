@@ -1,4 +1,4 @@
-import { NOT_SWITCHED, preamble } from "./preamble";
+import { NOT_SWITCHED, NOTHING, preamble } from "./preamble";
 import { q, script } from "./sh";
 
 /** Who holds the deploy lock, as recorded in `.deploy/lock/info`. */
@@ -33,8 +33,6 @@ export function acquireLockScript(
     `printf '%s\\n' ${lines.map(q).join(" ")} "since=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "pid=$$" "start=$(started $$)" > ${file}`;
   return script(
     ...preamble(root),
-    // Empty for a process that has ended, a zombie not yet reaped included.
-    'started() { sed \'s/.*) //\' "/proc/$1/stat" 2>/dev/null | awk \'$1 != "Z" && $1 != "X" { print $20 }\'; }',
     // Lock candidates of deploys that died before renaming theirs; a live one is gone in ms.
     "sweep() { find \"$R/.deploy\" -maxdepth 1 -name '.lock-*' -mmin +1 -exec rm -rf {} + 2>/dev/null || true; }",
     'mkdir -p "$R/.deploy"',
@@ -43,22 +41,21 @@ export function acquireLockScript(
     write('"$T/info"'),
     'if mv -T "$T" "$LOCK" 2>/dev/null; then echo lock=acquired; sweep; exit 0; fi',
     'rm -rf "$T"',
-    'field() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null | head -n 1; }',
     `if grep -qxF ${q(`token=${info.token}`)} "$LOCK/info" 2>/dev/null; then`,
     // A run of this same deploy whose connection was cut may still be running there.
-    "  p=$(field pid)",
-    '  if [ -n "$p" ] && [ "$p" != $$ ] && [ -n "$(field start)" ] && [ "$(started "$p")" = "$(field start)" ]; then',
-    `    block "an earlier run of this deploy (pid $p on the server, since $(field since)) is still running and holds the lock; ${NOT_SWITCHED}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
+    "  p=$(lock_field pid)",
+    '  if [ "$p" != $$ ] && lock_holder_alive; then',
+    `    block "an earlier run of this deploy (pid $p on the server, since $(lock_field since)) is still running and holds the lock; ${NOT_SWITCHED}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
     "  fi",
     `  ${write('"$LOCK/info.new"')} && mv "$LOCK/info.new" "$LOCK/info"`,
     "  echo lock=reentered; sweep; exit 0",
     "fi",
-    'age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))',
+    "age=$(lock_age)",
     // Breaking a stale lock is a choice made in config, so the script holds the branch or not.
     ...(breakStale
       ? [
           `if [ "$age" -ge ${staleSeconds} ]; then`,
-          '  echo "lock_broken=$(field holder)@$(field host) since $(field since)"',
+          '  echo "lock_broken=$(lock_field holder)@$(lock_field host) since $(lock_field since)"',
           '  rm -rf "$LOCK"; mkdir "$T"',
           `  ${write('"$T/info"')}`,
           '  mv -T "$T" "$LOCK" && echo lock=acquired-after-break && sweep && exit 0',
@@ -70,7 +67,7 @@ export function acquireLockScript(
       ' ] && stale=" (stale: older than ' +
       staleSeconds +
       's)"',
-    'block "the deploy lock $LOCK is held by $(field holder) on $(field host) since $(field since) for artifact $(field artifact), ${age}s ago$stale; ' +
+    'block "the deploy lock $LOCK is held by $(lock_field holder) on $(lock_field host) since $(lock_field since) for artifact $(lock_field artifact), ${age}s ago$stale; ' +
       `${NOT_SWITCHED}; wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again"`,
   );
 }
@@ -84,5 +81,27 @@ export function releaseLockScript(root: string, token: string, releaseId: string
     ...preamble(root),
     `if grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null; then rm -rf "$LOCK"; echo lock=released; else echo lock=not-held; fi`,
     `echo release=${q(releaseId)}`,
+  );
+}
+
+/**
+ * `npm run lock -- release`: gives the lock back only when the deploy that took it has ended on
+ * the server (its shell, by pid and start time, is gone), or when `force` says so; it prints
+ * the holder either way. Refuses a live holder without `force`, naming it and its pid.
+ */
+export function breakLockScript(root: string, force: boolean): string {
+  return script(
+    ...preamble(root),
+    '[ -e "$LOCK" ] || { echo lock=none; exit 0; }',
+    'echo "lock_holder=$(lock_field holder)"; echo "lock_host=$(lock_field host)"; echo "lock_since=$(lock_field since)"',
+    "if lock_holder_alive; then",
+    `  ${
+      force
+        ? 'echo "lock_forced=pid $(lock_field pid)"'
+        : `block "the deploy of $(lock_field holder) on $(lock_field host) still runs on the server (pid $(lock_field pid), since $(lock_field since)) and holds $LOCK; ${NOTHING}; wait for it to end, or pass --force to take its lock away, naming it"`
+    }`,
+    "fi",
+    'rm -rf "$LOCK"',
+    "echo lock=released",
   );
 }

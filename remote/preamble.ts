@@ -83,6 +83,15 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
     "}",
     // For a refusal: the first file of DIR whose content differs from MANIFEST, if any.
     'first_differing() { [ -f "$2" ] && ( cd "$1" 2>/dev/null && sha256sum -c --quiet "$2" 2>/dev/null | sed -n "s/: FAILED.*//p" | head -n 1 ) || true; }',
+    // The lock's fields, and its age on one clock: the server's, which wrote its "since"
+    // (the directory's mtime only when "since" is missing, as in a lock from an old version).
+    'lock_field() { sed -n "s/^$1=//p" "$LOCK/info" 2>/dev/null | head -n 1; }',
+    'lock_age() { _lt=$(date -d "$(lock_field since)" +%s 2>/dev/null || stat -c %Y "$LOCK"); echo $(( $(date +%s) - _lt )); }',
+    // A process's start time, empty once it has ended (a zombie not yet reaped included): a pid
+    // alone may have been reused.
+    'started() { sed \'s/.*) //\' "/proc/$1/stat" 2>/dev/null | awk \'$1 != "Z" && $1 != "X" { print $20 }\'; }',
+    // Whether the shell that took the lock still runs: the lock records its pid and start time.
+    'lock_holder_alive() { _lp=$(lock_field pid); [ -n "$_lp" ] && [ -n "$(lock_field start)" ] && [ "$(started "$_lp")" = "$(lock_field start)" ]; }',
   ];
 }
 

@@ -21,9 +21,15 @@ export interface SurveyReading {
     host: string;
     since: string;
     artifact: string;
+    /** Seconds since "since", on the server's clock. */
     ageSeconds: number;
+    /** Whether the shell that took it still runs there, and its pid when it does. */
+    alive: boolean;
+    pid?: string;
   };
   diskFreeBytes: number;
+  /** Whether deployRoot exists (a first deploy creates it). */
+  rootPresent: boolean;
   /** The first directory of the layout the login user cannot write to, if any. */
   unwritable?: string;
   /**
@@ -75,10 +81,12 @@ export function surveyScript(
     "else echo layout=absent; fi",
     'if [ -f "$LOCK/info" ]; then',
     '  sed -n "s/^\\(token\\|holder\\|host\\|since\\|artifact\\)=/lock_\\1=/p" "$LOCK/info"',
-    '  echo "lock_age=$(( $(date +%s) - $(stat -c %Y "$LOCK") ))"',
+    '  echo "lock_age=$(lock_age)"',
+    '  if lock_holder_alive; then echo "lock_pid=$(lock_field pid)"; echo lock_alive=yes; else echo lock_alive=no; fi',
     'elif [ -e "$LOCK" ]; then echo lock_holder=unknown; echo lock_age=0; fi',
     // The nearest part of the root that exists: anything but a directory there (a file, a
     // dangling link) means the root can never be created.
+    '[ ! -d "$R" ] || echo root=present',
     'b="$R"; while [ ! -e "$b" ] && [ ! -L "$b" ]; do b=$(dirname "$b"); done',
     '[ -d "$b" ] || { echo "root_blocker=$b"; echo "root_blocker_kind=$(stat -c %F "$b" 2>/dev/null || echo unknown)"; }',
     'd="$b"; while [ ! -d "$d" ]; do d=$(dirname "$d"); done',
@@ -171,8 +179,11 @@ export function parseSurvey(stdout: string, invariantCount: number): SurveyReadi
             since: single.lock_since ?? "unknown",
             artifact: single.lock_artifact ?? "unknown",
             ageSeconds: Number(single.lock_age ?? 0),
+            alive: single.lock_alive === "yes",
+            ...(single.lock_pid ? { pid: single.lock_pid } : {}),
           },
     diskFreeBytes: Number(single.disk_free_kb ?? 0) * 1024,
+    rootPresent: single.root === "present",
     unwritable: single.unwritable,
     rootBlocker:
       single.root_blocker === undefined

@@ -1,7 +1,6 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { renderChecks, verifyAttestation } from "../tools/verify/run";
 import { CommandLifecycle } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
@@ -9,6 +8,7 @@ import { describeBackup } from "../evidence/gateLines";
 import { projectRoot } from "../harness/paths";
 import { ensureSampleRepo, SAMPLE_REPO } from "../harness/sampleRepo";
 import { readStackFile, stackFilePath } from "../config/stackFile";
+import { CommandSpec, EXIT, readOptionFile, runCommand } from "./cli";
 
 /** Where the local stack's signing key lives: made once, kept, shown by path. */
 const SIGNING_KEY = ".ssot-deploy/attestation-key.pem";
@@ -37,10 +37,25 @@ function localSigningKey(root: string): { pem: string; file: string; publicFile:
  * only at the path the stack ships with; any other missing repo is G0's refusal. Exits
  * non-zero when a gate blocks or the attestation does not verify.
  */
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { "config-file": { type: "string" } } });
+const SPEC: CommandSpec = {
+  name: "local",
+  summary:
+    "The main job: the local stack, previewed then deployed in-process to .ssot-deploy/local-server, " +
+    "its attestation signed with .ssot-deploy/attestation-key.pem and verified.",
+  options: {
+    "config-file": {
+      type: "string",
+      value: "<file>",
+      description: "the stack's settings (default: Pulumi.local.yaml)",
+    },
+  },
+};
+
+runCommand(SPEC, async (values) => {
   const root = projectRoot();
-  const configFile = path.resolve(values["config-file"] ?? stackFilePath(root, "local"));
+  const given = values["config-file"] as string | undefined;
+  if (given !== undefined) readOptionFile("config-file", given, "pass a Pulumi.<stack>.yaml");
+  const configFile = path.resolve(given ?? stackFilePath(root, "local"));
   process.chdir(root);
   const config = readStackFile(configFile);
   if (config.repo === SAMPLE_REPO) ensureSampleRepo(path.resolve(root, SAMPLE_REPO));
@@ -57,7 +72,7 @@ async function main(): Promise<number> {
     );
     if (run.error) {
       console.error(run.error.message);
-      return 1;
+      return EXIT.refused;
     }
     const out = run.outputs!;
     console.log(`artifact: ${out.artifact.path}`);
@@ -96,16 +111,8 @@ async function main(): Promise<number> {
       console.log(
         `npm run verify -- --attestation ${rel(saved)} --public-key ${rel(key.publicFile)} --require-signature --artifact ${rel(out.artifact.path)} --stack local\n${text}`,
       );
-      if (!ok) return 1;
+      if (!ok) return EXIT.refused;
     }
   }
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    console.error(err.message);
-    process.exit(1);
-  },
-);
+  return EXIT.ok;
+});

@@ -1,62 +1,58 @@
-import * as fs from "node:fs";
-import { parseArgs } from "node:util";
-import { BlockedError, renderGateTable } from "../gates/gateRun";
-import { reconcile } from "../tools/reconcile/reconcile";
-import { describeContent } from "../tools/reconcile/diff";
+import { renderGateTable } from "../gates/gateRun";
 import { escapedName } from "../gates/artifact/manifest";
-import { readStackFile, stackFilePath } from "../config/stackFile";
-import { projectRoot } from "../harness/paths";
+import { describeContent } from "../tools/reconcile/diff";
+import { reconcile } from "../tools/reconcile/reconcile";
+import { CommandSpec, EXIT, readOptionFile, runCommand } from "./cli";
+import { openStack, STACK_OPTIONS } from "./stack";
 
-const USAGE =
-  "usage: npm run reconcile -- --stack <stack> [--from <path on the server>] [--expect <sha256 manifest>] " +
-  "[--host <name>] [--key <private key file>] [--config-file <Pulumi.<stack>.yaml>]";
-
-/**
- * `npm run reconcile`: the stack's settings come from Pulumi.<stack>.yaml (or --config-file).
- * The SSH key is the file --key names (or SSOT_SSH_KEY_FILE): the stack's encrypted
- * sshPrivateKey can only be read by the Pulumi CLI (`pulumi config get sshPrivateKey`).
- */
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      stack: { type: "string" },
-      from: { type: "string" },
-      expect: { type: "string" },
-      host: { type: "string" },
-      key: { type: "string" },
-      "config-file": { type: "string" },
+const SPEC: CommandSpec = {
+  name: "reconcile",
+  summary:
+    "Brings a tree changed on a server back into the SSOT repo as a tested commit on a new branch " +
+    "(gates G0 repo and server, G1 change set, G2 clean tree, G3 tests). It only reads the server, " +
+    "never touches the checked-out branch, never pushes and never deploys.",
+  options: {
+    ...STACK_OPTIONS,
+    from: {
+      type: "string",
+      value: "<path on the server>",
+      description: "the changed tree (default: <deployRoot>/current, the live release)",
     },
-  });
-  if (values.stack === undefined) {
-    console.error(USAGE);
-    return 2;
-  }
-  const root = projectRoot();
-  process.chdir(root);
-  const raw = readStackFile(values["config-file"] ?? stackFilePath(root, values.stack));
-  const keyFile = values.key ?? process.env.SSOT_SSH_KEY_FILE;
-  const plainKey = raw.sshPrivateKey?.startsWith("-----BEGIN") ? raw.sshPrivateKey : undefined;
-  const privateKey = keyFile !== undefined ? fs.readFileSync(keyFile, "utf8") : plainKey;
-  if (raw.target === "ssh" && privateKey === undefined) {
-    console.error(
-      "no SSH key: pass --key <file> (or set SSOT_SSH_KEY_FILE); the stack's sshPrivateKey is encrypted, " +
-        "and only the Pulumi CLI reads it: pulumi config get sshPrivateKey > key && chmod 600 key",
+    expect: {
+      type: "string",
+      value: "<file>",
+      description: "a sha256sum manifest of exactly the files expected to have changed",
+    },
+    host: {
+      type: "string",
+      value: "<name>",
+      description: "which of the stack's hosts (default: the first)",
+    },
+  },
+};
+
+runCommand(SPEC, async (values) => {
+  const s = openStack(values);
+  const expect = values.expect as string | undefined;
+  if (expect !== undefined)
+    readOptionFile(
+      "expect",
+      expect,
+      "pass a sha256sum manifest of the files expected to have changed",
     );
-    return 2;
-  }
   const r = await reconcile({
-    stack: values.stack,
-    raw,
-    privateKey,
-    passphrase: process.env.SSOT_SSH_PASSPHRASE,
-    from: values.from,
-    expect: values.expect,
-    host: values.host,
+    stack: s.stack,
+    raw: s.raw,
+    privateKey: s.privateKey,
+    passphrase: s.passphrase,
+    from: values.from as string | undefined,
+    expect,
+    host: values.host as string | undefined,
   });
   console.log(`gates:\n${renderGateTable(r.gates)}`);
   if (r.branch === undefined) {
     console.log(`RESULT: NOTHING_TO_RECONCILE: ${r.from} matches ${r.base}; no branch was created`);
-    return 0;
+    return EXIT.ok;
   }
   console.log(`RESULT: RECONCILED into branch ${r.branch} at ${r.commit} (base ${r.base})`);
   for (const c of r.changes)
@@ -65,15 +61,7 @@ async function main(): Promise<number> {
     );
   console.log(`tests: ${r.tests}`);
   console.log(
-    `next action: review it (git -C ${raw.repo} show ${r.branch}), merge it into the mainline, then pulumi preview and pulumi up`,
+    `next action: review it (git -C ${s.raw.repo} show ${r.branch}), merge it into the mainline, then pulumi preview and pulumi up`,
   );
-  return 0;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    console.error(err instanceof BlockedError ? err.message : `error: ${err.message}`);
-    process.exit(1);
-  },
-);
+  return EXIT.ok;
+});

@@ -1,74 +1,85 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { readStackFile, stackFilePath } from "../config/stackFile";
 import { renderChecks, verifyAttestation } from "../tools/verify/run";
-import { projectRoot } from "../harness/paths";
+import { CommandSpec, EXIT, OptionSpec, readOptionFile, runCommand } from "./cli";
+import { openStack, STACK_OPTIONS } from "./stack";
 
-const USAGE =
-  "usage: npm run verify -- --attestation <file> [--public-key <ed25519 public key PEM>] [--require-signature] [--artifact <.tar.gz>] " +
-  "[--stack <stack> [--host <name>] [--key <private key file>] [--config-file <Pulumi.<stack>.yaml>]]";
-
-/**
- * `npm run verify`: checks a saved attestation (pulumi stack output attestation --json > FILE).
- * Without a signature checked against --public-key it proves consistency, not origin, and says
- * so; --require-signature makes that a rejection.
- * With --stack it also reads each server named in the deploy statement, read-only; the SSH key
- * comes from --key (or SSOT_SSH_KEY_FILE), as for npm run reconcile. Exits 1 when rejected.
- */
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      attestation: { type: "string" },
-      "public-key": { type: "string" },
-      artifact: { type: "string" },
-      stack: { type: "string" },
-      host: { type: "string" },
-      key: { type: "string" },
-      "config-file": { type: "string" },
-      "require-signature": { type: "boolean" },
+const SPEC: CommandSpec = {
+  name: "verify",
+  summary:
+    "Checks a saved attestation (pulumi stack output attestation --json > FILE): each statement's " +
+    "digest and subject, its signatures, the artifact, and with --stack each server, read-only. " +
+    "Without a signature checked against --public-key it proves consistency, not origin, and says so.",
+  options: {
+    attestation: {
+      type: "string",
+      value: "<file>",
+      description: "the saved attestation",
+      required: true,
     },
-  });
-  if (values.attestation === undefined) {
-    console.error(USAGE);
-    return 2;
-  }
-  const read = (f: string | undefined) =>
-    f === undefined ? undefined : fs.readFileSync(f, "utf8");
-  const attestation = fs.readFileSync(values.attestation, "utf8");
-  const publicKey = read(values["public-key"]);
-  const privateKey = read(values.key ?? process.env.SSOT_SSH_KEY_FILE);
-  const artifact = values.artifact === undefined ? undefined : path.resolve(values.artifact);
-  const configFile =
-    values["config-file"] === undefined ? undefined : path.resolve(values["config-file"]);
-  // Stack files name paths relative to the project, as Pulumi reads them.
-  const root = projectRoot();
-  process.chdir(root);
-  const stackFile =
-    configFile ?? (values.stack === undefined ? undefined : stackFilePath(root, values.stack));
+    "public-key": {
+      type: "string",
+      value: "<file>",
+      description: "the signer's ed25519 public key (PEM): checks the signatures",
+    },
+    "require-signature": {
+      type: "boolean",
+      description: "reject an attestation whose origin is not proven by a signature",
+    },
+    artifact: {
+      type: "string",
+      value: "<file>",
+      description: "the .tar.gz to check against the subject",
+    },
+    ...Object.fromEntries(
+      Object.entries(STACK_OPTIONS).map(([k, o]): [string, OptionSpec] => [
+        k,
+        k === "stack"
+          ? { ...o, required: false, description: "also read each server of this stack, read-only" }
+          : o,
+      ]),
+    ),
+    host: { type: "string", value: "<name>", description: "with --stack, only this host" },
+  },
+};
+
+runCommand(SPEC, async (values) => {
+  const file = (o: string, instead: string) =>
+    values[o] === undefined ? undefined : readOptionFile(o, values[o] as string, instead);
+  const attestation = file(
+    "attestation",
+    "save one first: pulumi stack output attestation --json > attestation.json",
+  )!;
+  const publicKey = file(
+    "public-key",
+    "pass the PEM public key: openssl pkey -in attest.pem -pubout",
+  );
+  const artifact =
+    values.artifact === undefined ? undefined : path.resolve(values.artifact as string);
+  if (artifact !== undefined)
+    readOptionFile("artifact", artifact, "pass the .tar.gz from <workDir>/artifacts/");
+  // --config-file alone names the servers too, with no stack name to hold the attestation to.
+  const stack =
+    values.stack === undefined && values["config-file"] === undefined
+      ? undefined
+      : openStack(values);
   const checks = await verifyAttestation({
     attestation,
     publicKey,
     artifact,
     servers:
-      stackFile === undefined
+      stack === undefined
         ? undefined
         : {
-            raw: readStackFile(stackFile),
-            privateKey,
-            passphrase: process.env.SSOT_SSH_PASSPHRASE,
-            host: values.host,
+            stack: values.stack as string | undefined,
+            raw: stack.raw,
+            privateKey: stack.privateKey,
+            passphrase: stack.passphrase,
+            host: values.host as string | undefined,
           },
   });
-  const { text, ok } = renderChecks(checks, { requireSignature: values["require-signature"] });
+  const { text, ok } = renderChecks(checks, {
+    requireSignature: values["require-signature"] === true,
+  });
   console.log(text);
-  return ok ? 0 : 1;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    console.error(`error: ${err.message}`);
-    process.exit(2);
-  },
-);
+  return ok ? EXIT.ok : EXIT.refused;
+});

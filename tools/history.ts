@@ -80,14 +80,33 @@ export function historyRows(
   return rows.sort((a, b) => b.version - a.version);
 }
 
-export function renderHistory(rows: readonly HistoryRow[]): string {
-  const lines = rows.map(
-    (r) =>
+/**
+ * The updates, newest first, each with what it deployed and whether it can be rolled back to:
+ * only what `rollbackCommands` would act on is offered, with the command; every other row says
+ * why not.
+ */
+export function renderHistory(rows: readonly HistoryRow[], stack: string): string {
+  const lines = rows.map((r) => {
+    const plan = rollbackCommands(rows, r.version, stack);
+    const back =
+      "refused" in plan
+        ? `cannot roll back to it: ${whyNot(r)}`
+        : `roll back: npm run history -- --stack ${stack} --to ${r.version}`;
+    return (
       `${String(r.version).padStart(4)}  ${r.startTime}  ${r.kind.padEnd(8)} ${r.result.padEnd(10)} ` +
       `ref ${r.ref}${r.commit && r.commit !== r.ref ? ` -> ${r.commit}` : ""}` +
-      (r.releaseId ? `  (release ${r.releaseId})` : ""),
-  );
+      (r.releaseId ? `  (release ${r.releaseId})` : "") +
+      `\n        ${back}`
+    );
+  });
   return ["   #  started               kind     result     deployed", ...lines].join("\n");
+}
+
+/** In a few words, why an update cannot be rolled back to. */
+function whyNot(r: HistoryRow): string {
+  if (r.kind !== "update") return `a ${r.kind} deploys nothing`;
+  if (r.result !== "succeeded") return `it ended ${r.result}`;
+  return "its ref names no fixed commit; pass --revisions <copy of the server's revisions.jsonl> to pin it";
 }
 
 /**

@@ -5,7 +5,7 @@ import { SurveyedHost } from "../../survey/serverSurvey";
 
 const host = (survey: Partial<SurveyReading>): SurveyedHost => ({
   name: "web1",
-  survey: { layout: "absent", diskFreeBytes: 0, invariants: [], ...survey },
+  survey: { layout: "absent", rootPresent: true, diskFreeBytes: 0, invariants: [], ...survey },
   staged: false,
   departures: [],
   driftReconciled: false,

@@ -7,7 +7,7 @@ import { TOOL_VERSION } from "../../evidence/statements";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram, StackOutputs } from "../../harness/program";
 import { Check } from "../../tools/verify/checks";
-import { renderChecks } from "../../tools/verify/run";
+import { renderChecks, verifyAttestation } from "../../tools/verify/run";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
 import { projectRoot } from "../../harness/paths";
@@ -287,6 +287,16 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       fs.rmSync(path.join(live, "odd\nname.txt"));
       fs.writeFileSync(service, original);
     }
+  });
+
+  it("refuses to check the servers of another stack than the one the attestation is of", async () => {
+    const checks = await verifyAttestation({
+      attestation: saved,
+      servers: { stack: "contabo", raw: config, privateKey: suite.sshd.userKey.privateKey },
+    });
+    expect(failedOf(checks)).to.deep.equal([
+      "servers: the attestation is of a deploy of stack test, not contabo: its servers were not read; pass --stack test, or the attestation of a deploy of contabo",
+    ]);
   });
 
   it("calls an unsigned attestation UNSIGNED, not VERIFIED, and --require-signature rejects it", async () => {

@@ -229,19 +229,21 @@ describe("bad input on the server side: each refused with its exact text, the se
       it(`refuses ${what}, naming the holder`, async () => {
         const lock = path.join(suite.root, ".deploy", "lock");
         fs.mkdirSync(lock);
+        // The age is read from "since", on the server's clock, as the refusal prints it.
+        const since = new Date(Date.now() - ageSeconds * 1000)
+          .toISOString()
+          .replace(/\.\d+Z$/, "Z");
         fs.writeFileSync(
           path.join(lock, "info"),
-          "token=ci\nholder=ci-bot\nhost=runner-7\nsince=2026-11-24T10:00:00Z\nartifact=abc\n",
+          `token=ci\nholder=ci-bot\nhost=runner-7\nsince=${since}\nartifact=abc\n`,
         );
-        const then = new Date(Date.now() - ageSeconds * 1000);
-        fs.utimesSync(lock, then, then);
         try {
-          // The age is read from the server's clock: it may have ticked once.
+          // "since" has whole seconds, and the clock may tick while the survey runs.
           await refused(
             "server",
             {},
             new RegExp(
-              `^server web1: the deploy lock ${suite.root}/\\.deploy/lock is held by ci-bot on runner-7 since 2026-11-24T10:00:00Z for artifact abc, (${ageSeconds}|${ageSeconds + 1})s ago${stale}; nothing was changed$`,
+              `^server web1: the deploy lock ${suite.root}/\\.deploy/lock is held by ci-bot on runner-7 since ${since} for artifact abc, (${ageSeconds}|${ageSeconds + 1}|${ageSeconds + 2})s ago${stale}; nothing was changed$`,
             ),
           );
         } finally {

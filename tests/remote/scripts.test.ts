@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { KillSwitchSpec, Probe } from "../../config/deploy";
 import { backupScript } from "../../remote/backup";
 import { disableKillSwitchScript, killSwitchStepScript } from "../../remote/killSwitch";
-import { acquireLockScript, releaseLockScript } from "../../remote/lock";
+import { acquireLockScript, breakLockScript, releaseLockScript } from "../../remote/lock";
+import { statusScript } from "../../remote/status";
 import { NOT_SWITCHED } from "../../remote/preamble";
 import { promoteScript } from "../../remote/promote";
 import { proofScript, stagedProofScript } from "../../remote/proof";
@@ -50,6 +51,9 @@ const SCRIPTS: [string, string][] = [
   ["target check", targetScript(ROOT, ID, EXCLUDE)],
   ["lock", acquireLockScript(ROOT, LOCK, true, 3600)],
   ["unlock", releaseLockScript(ROOT, TOKEN, ID)],
+  ["lock release", breakLockScript(ROOT, false)],
+  ["lock release, forced", breakLockScript(ROOT, true)],
+  ["status", statusScript(ROOT, { file: FILE }, EXCLUDE)],
   [
     "backup",
     backupScript({
@@ -134,6 +138,8 @@ const COVERED = [
   "targetScript",
   "acquireLockScript",
   "releaseLockScript",
+  "breakLockScript",
+  "statusScript",
   "backupScript",
   "stageScript",
   "killSwitchStepScript",

@@ -307,8 +307,10 @@ describe("the release scripts, over SSH to a real sshd", function () {
   it("breaks a stale lock only when told to", async () => {
     const dead: LockInfo = { token: "gone", holder: "ci", host: "runner", artifact: "x" };
     await run(acquireLockScript(root, dead, false, 3600));
-    const old = new Date(Date.now() - 7200_000);
-    fs.utimesSync(path.join(root, ".deploy/lock"), old, old);
+    // Two hours old, on the clock that wrote its "since".
+    const info = path.join(root, ".deploy/lock/info");
+    const old = new Date(Date.now() - 7200_000).toISOString().replace(/\.\d+Z$/, "Z");
+    fs.writeFileSync(info, fs.readFileSync(info, "utf8").replace(/^since=.*$/m, `since=${old}`));
     const refused = await run(acquireLockScript(root, ME, false, 3600));
     expect(refused.blocked).to.match(
       /, 7\d{3}s ago \(stale: older than 3600s\); current was not switched;/,

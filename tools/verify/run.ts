@@ -26,7 +26,14 @@ export interface VerifyOptions {
   /** The artifact file, checked against the subject. */
   artifact?: string;
   /** The stack whose servers are read (read-only) and checked against the deploy statement. */
-  servers?: { raw: RawConfig; privateKey?: string; passphrase?: string; host?: string };
+  servers?: {
+    /** The stack's name: an attestation of another stack is refused, not checked against it. */
+    stack?: string;
+    raw: RawConfig;
+    privateKey?: string;
+    passphrase?: string;
+    host?: string;
+  };
 }
 
 /** Reads each host named in the deploy statement and checks it; never writes to a server. */
@@ -38,6 +45,15 @@ async function serverChecks(
   if (predicate === undefined) {
     return [
       { name: "servers", outcome: "FAILED", detail: "the attestation has no deploy statement" },
+    ];
+  }
+  if (o.stack !== undefined && predicate.stack !== o.stack) {
+    return [
+      {
+        name: "servers",
+        outcome: "FAILED",
+        detail: `the attestation is of a deploy of stack ${predicate.stack}, not ${o.stack}: its servers were not read; pass --stack ${predicate.stack}, or the attestation of a deploy of ${o.stack}`,
+      },
     ];
   }
   const deploy = parseDeployConfig(o.raw);

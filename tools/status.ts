@@ -1,0 +1,191 @@
+import { RawConfig } from "../config/keys";
+import { DeployConfig, HostSpec, parseDeployConfig } from "../config/deploy";
+import { excludeOf } from "../config/source";
+import { checkChain } from "../evidence/revisions";
+import { ExcludeFilter } from "../gates/artifact/excludes";
+import { readKillSwitch } from "../remote/killSwitch";
+import { KeptRelease, parseStatus, statusScript } from "../remote/status";
+import { connectionFailure } from "../survey/judge";
+import { openRunner } from "../survey/runner";
+import { SshError } from "../survey/ssh";
+
+/** What `npm run status` says of one host: what it holds, or why it could not be read. */
+export interface HostStatus {
+  host: string;
+  /** "user@host:port", or "local". */
+  where?: string;
+  /** Why the host could not be read, and what to do; the rest is then absent. */
+  gap?: { gap: string; next: string };
+  /** The live release and, from its revisions-log entry, when, by whom and from where. */
+  live?: { release: string; commit?: string; time?: string; who?: string; from?: string } | null;
+  /** The revisions log's hash chain. */
+  log?: { entries: number; broken?: string };
+  /** Every release kept in releases/, verified against its manifest; `proved` ones a rollback can use. */
+  releases?: KeptRelease[];
+  lock?: {
+    holder: string;
+    host: string;
+    since: string;
+    ageSeconds: number;
+    alive: boolean;
+    pid?: string;
+    stale: boolean;
+  } | null;
+  killSwitch?: { key: string; value: boolean | undefined };
+  /** The live release's files that differ from its manifest (excludes left out); null when none. */
+  drift?: { modified: string[]; added: string[] } | null;
+}
+
+export interface StatusOptions {
+  raw: RawConfig;
+  privateKey?: string;
+  passphrase?: string;
+  /** One host only; default every host of the stack. */
+  host?: string;
+}
+
+/**
+ * Reads every host of the stack, read-only, one connection each, with no build and no test.
+ * A host that cannot be read gets its exact gap; the others are still read.
+ */
+export async function readStatus(o: StatusOptions): Promise<HostStatus[]> {
+  const deploy = parseDeployConfig(o.raw);
+  const exclude = excludeOf(o.raw);
+  const targets: (HostSpec | undefined)[] =
+    deploy.target === "local"
+      ? [undefined]
+      : deploy.hosts.filter((h) => !o.host || h.name === o.host);
+  const out: HostStatus[] = [];
+  for (const [i, spec] of targets.entries()) {
+    const host = spec?.name ?? "local";
+    let runner;
+    try {
+      runner = await openRunner(spec, o);
+    } catch (e) {
+      if (!(e instanceof SshError)) throw e;
+      out.push({ host, gap: connectionFailure(host, i, e) });
+      continue;
+    }
+    try {
+      const r = await runner.run(statusScript(deploy.deployRoot, deploy.killSwitch, exclude));
+      out.push(hostStatus(host, runner.where, parseStatus(r.stdout), deploy, exclude));
+    } finally {
+      runner.close();
+    }
+  }
+  return out;
+}
+
+/** One host's status from what its server printed. Exported for testing. */
+export function hostStatus(
+  host: string,
+  where: string,
+  s: ReturnType<typeof parseStatus>,
+  deploy: DeployConfig,
+  exclude: readonly string[],
+): HostStatus {
+  const v = s.survey;
+  if (!v.rootPresent)
+    return {
+      host,
+      where,
+      gap: {
+        gap: `server ${host}: ${deploy.deployRoot} does not exist: nothing was ever deployed there`,
+        next: "deploy first (pulumi up), or set the stack's deployRoot to where the releases are: pulumi config set deployRoot <path>",
+      },
+    };
+  const chain = checkChain(s.revisions);
+  const entry = [...chain.entries].reverse().find((e) => e.entry.releaseId === v.live)?.entry;
+  const filter = new ExcludeFilter(exclude);
+  const added = (v.drift?.added ?? []).filter((p) => !filter.excludes(p));
+  const drifted = v.drift !== undefined && v.drift.modified.length + added.length > 0;
+  return {
+    host,
+    where,
+    live:
+      v.layout !== "symlink" || v.live === undefined
+        ? null
+        : {
+            release: v.live,
+            commit: entry?.commit ?? v.liveCommit,
+            time: entry?.time,
+            who: entry?.who,
+            from: entry?.host,
+          },
+    log: {
+      entries: chain.entries.length,
+      ...(chain.broken ? { broken: chain.broken.reason } : {}),
+    },
+    releases: s.releases,
+    lock:
+      v.lock === undefined
+        ? null
+        : { ...v.lock, stale: v.lock.ageSeconds >= deploy.staleLockSeconds },
+    killSwitch: {
+      key: deploy.killSwitch.key,
+      value: readKillSwitch(v.killSwitchText, deploy.killSwitch),
+    },
+    drift: drifted ? { modified: v.drift!.modified, added } : null,
+  };
+}
+
+function list(xs: readonly string[]): string {
+  return xs.slice(0, 10).join(", ") + (xs.length > 10 ? ` and ${xs.length - 10} more` : "");
+}
+
+/** The status as a table, a block per host. */
+export function renderStatus(hosts: readonly HostStatus[]): string {
+  return hosts
+    .map((h) => {
+      if (h.gap)
+        return [`${h.host}`, `  CANNOT READ  ${h.gap.gap}`, `  next         ${h.gap.next}`].join(
+          "\n",
+        );
+      const l = h.live;
+      const rows: [string, string][] = [
+        [
+          "live",
+          l
+            ? `${l.release}${l.commit ? `, commit ${l.commit.slice(0, 12)}` : ""}${l.time ? `, deployed ${l.time} by ${l.who}@${l.from}` : ""}`
+            : "nothing live",
+        ],
+        [
+          "log",
+          `${h.log!.entries} entries, ${h.log!.broken ? `hash chain BROKEN: ${h.log!.broken}` : "hash chain intact"}`,
+        ],
+        ...h.releases!.map((r): [string, string] => [
+          "release",
+          `${r.id}${r.id === l?.release ? " (live)" : ""}: ${
+            r.verified
+              ? r.proved
+                ? "matches its manifest, proved: a rollback can use it"
+                : "matches its manifest, never proved: a rollback will not take it"
+              : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`
+          }`,
+        ]),
+        [
+          "lock",
+          h.lock
+            ? `held by ${h.lock.holder} on ${h.lock.host} since ${h.lock.since} (${h.lock.ageSeconds}s ago${h.lock.stale ? ", stale" : ""}); ` +
+              (h.lock.alive ? `its deploy still runs (pid ${h.lock.pid})` : "its deploy has ended")
+            : "free",
+        ],
+        ["kill-switch", `${h.killSwitch!.key}=${h.killSwitch!.value ?? "unreadable or absent"}`],
+        [
+          "drift",
+          h.drift
+            ? [
+                h.drift.modified.length ? `changed or missing: ${list(h.drift.modified)}` : "",
+                h.drift.added.length ? `added: ${list(h.drift.added)}` : "",
+              ]
+                .filter((x) => x)
+                .join("; ")
+            : "none",
+        ],
+      ];
+      return [`${h.host} (${h.where})`, ...rows.map(([k, v]) => `  ${k.padEnd(11)}  ${v}`)].join(
+        "\n",
+      );
+    })
+    .join("\n\n");
+}
