@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HistoryUpdate, historyRows, rollbackCommands } from "../../tools/history";
+import { HistoryUpdate, historyRows, renderHistory, rollbackCommands } from "../../tools/history";
 import { projectRoot } from "../../harness/paths";
 
 const FIXTURES = path.join(projectRoot(), "tests", "fixtures", "history");
@@ -74,6 +74,24 @@ describe("npm run history, on pulumi stack history --json output", () => {
         "update 1 deployed ref main, a name that may have moved since, and no revisions-log entry falls within it: " +
         "pass the server's log (--revisions <copy of <deployRoot>/.deploy/revisions.jsonl>) to pin its commit",
     });
+  });
+
+  it("offers only the updates it can act on, and says why each other one cannot be rolled back to", () => {
+    const rows = historyRows(updates(), undefined);
+    const text = renderHistory(rows, "contabo");
+    const offers = [
+      ...text.matchAll(/roll back: npm run history -- --stack contabo --to (\d+)/g),
+    ].map((m) => Number(m[1]));
+    // Each offer is one rollbackCommands accepts; every other row says why not.
+    for (const r of rows)
+      expect(
+        "commands" in rollbackCommands(rows, r.version, "contabo"),
+        `update ${r.version}`,
+      ).to.equal(offers.includes(r.version));
+    expect(text).to.contain("cannot roll back to it: it ended failed");
+    expect(text).to.contain(
+      "cannot roll back to it: its ref names no fixed commit; pass --revisions <copy of the server's revisions.jsonl> to pin it",
+    );
   });
 
   it("runs as npm run history: the list, then the commands; exit 1 with the reason when refused", () => {
