@@ -151,7 +151,7 @@ export function renderStatus(hosts: readonly HostStatus[]): string {
         ],
         [
           "log",
-          `${h.log!.entries} entries, ${h.log!.broken ? `hash chain BROKEN: ${h.log!.broken}` : "hash chain intact"}`,
+          `${h.log!.entries} ${h.log!.entries === 1 ? "entry" : "entries"}, ${h.log!.broken ? `hash chain BROKEN: ${h.log!.broken}` : "hash chain intact"}`,
         ],
         ...h.releases!.map((r): [string, string] => [
           "release",

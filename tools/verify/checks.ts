@@ -140,7 +140,10 @@ export function checkServer(rec: HostRecord, facts: ServerFacts): Check[] {
   if (chain.broken) {
     checks.push(failed(name("revisions log"), `hash chain broken at ${chain.broken.reason}`));
   } else {
-    checks.push(ok(name("revisions log"), `${chain.entries.length} entries, hash chain intact`));
+    const n = chain.entries.length;
+    checks.push(
+      ok(name("revisions log"), `${n} ${n === 1 ? "entry" : "entries"}, hash chain intact`),
+    );
   }
   const entry = chain.entries.find((e) => e.hash === rec.revisionSha256);
   checks.push(
