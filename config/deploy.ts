@@ -31,6 +31,15 @@ export interface Probe {
   when: "staged" | "live";
 }
 
+/** A command run inside the staged release, under the lock, before the switch. */
+export interface BeforeSwitchCommand {
+  name: string;
+  /** Run with `sh -c` in the staged release; never a secret: it sits in the stack's state. */
+  command: string;
+  /** Seconds before it is killed and the deploy refused; default 600. */
+  timeoutSeconds: number;
+}
+
 /** A read-only command whose output must be the same after the deploy as before it. */
 export interface Invariant {
   name: string;
@@ -60,6 +69,7 @@ export interface DeployConfig {
   killSwitch: KillSwitchSpec;
   proof: Probe[];
   invariants: Invariant[];
+  beforeSwitch: BeforeSwitchCommand[];
   restartCommand?: string;
   breakStaleLock: boolean;
   staleLockSeconds: number;
@@ -77,6 +87,7 @@ export const DEPLOY_DEFAULTS = {
   allowLiveExecution: false,
   proof: [] as Probe[],
   invariants: [] as Invariant[],
+  beforeSwitch: [] as BeforeSwitchCommand[],
   restartCommand: "",
   breakStaleLock: false,
   staleLockSeconds: 3600,
@@ -178,6 +189,18 @@ const SPECS: Record<string, KeySpec<unknown>> = {
     fix: "pulumi config set --path 'proof[0].name' imports && pulumi config set --path 'proof[0].command' 'python3 -c \"import app\"'",
     json: true,
   },
+  beforeSwitch: {
+    schema: z.array(
+      z.object({
+        name: safeName,
+        command: z.string().min(1),
+        timeoutSeconds: int(1, 86400).default(600),
+      }),
+    ),
+    rule: "a list of {name, command, timeoutSeconds (default 600)}, run in the staged release before the switch",
+    fix: "pulumi config set --path 'beforeSwitch[0].name' venv && pulumi config set --path 'beforeSwitch[0].command' 'python3 -m venv .venv && .venv/bin/pip install -r requirements.txt'",
+    json: true,
+  },
   invariants: {
     schema: z.array(z.object({ name: safeName, command: z.string().min(1) })),
     rule: "a list of {name, command} of read-only commands",
@@ -261,6 +284,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     killSwitch: ks,
     proof: c.proof,
     invariants: c.invariants,
+    beforeSwitch: c.beforeSwitch,
     restartCommand: c.restartCommand === "" ? undefined : c.restartCommand,
     breakStaleLock: c.breakStaleLock,
     staleLockSeconds: c.staleLockSeconds,

@@ -6,6 +6,7 @@ import { DeployConfig } from "../config/deploy";
 import { DeployLock } from "./deployLock";
 import { readKillSwitch } from "../remote/killSwitch";
 import { KillSwitch } from "./killSwitch";
+import { BeforeSwitch, BeforeSwitchResult } from "./beforeSwitch";
 import { PostdeployProof, ProofResult } from "./postdeployProof";
 import { Promote } from "./promote";
 import { Release } from "./release";
@@ -53,6 +54,8 @@ export interface HostSummary {
   backup: BackupResult;
   killSwitch: { declared: boolean; readBack: boolean | undefined };
   restarted: string;
+  /** What the beforeSwitch commands did. */
+  beforeSwitch: BeforeSwitchResult;
   proof: ProofResult;
   pruned: string[];
   lock: string;
@@ -131,6 +134,11 @@ export class HostDeployment extends pulumi.ComponentResource {
       child,
     );
     new KillSwitch(`${name}-killswitch`, { tx, root, spec: d.killSwitch }, child);
+    const prepared = new BeforeSwitch(
+      `${name}-beforeswitch`,
+      { tx, root, releaseId: a.releaseId, commands: d.beforeSwitch, exclude: args.exclude },
+      child,
+    );
     // Every check that can run before the switch does: the staged probes come here.
     const proof = new PostdeployProof(
       `${name}-proof`,
@@ -175,24 +183,27 @@ export class HostDeployment extends pulumi.ComponentResource {
       promote.revision,
     ]);
     this.summary = pulumi
-      .all([release.staged, switched, backup.result, proof.result, unlocked])
-      .apply(([staged, [promoted, previous, pruned, revision], backupResult, p, lockState]) => ({
-        releaseId: a.releaseId,
-        staged,
-        promoted,
-        previous,
-        backup: backupResult,
-        // As the proof read it after the switch: the state the deploy left.
-        killSwitch: {
-          declared: d.killSwitch.value,
-          readBack: readKillSwitch(p.killSwitchReadBack, d.killSwitch),
-        },
-        restarted: p.restarted,
-        proof: p,
-        pruned,
-        lock: lockState,
-        revision,
-      }));
+      .all([release.staged, switched, backup.result, proof.result, unlocked, prepared.result])
+      .apply(
+        ([staged, [promoted, previous, pruned, revision], backupResult, p, lockState, before]) => ({
+          releaseId: a.releaseId,
+          staged,
+          promoted,
+          previous,
+          backup: backupResult,
+          // As the proof read it after the switch: the state the deploy left.
+          killSwitch: {
+            declared: d.killSwitch.value,
+            readBack: readKillSwitch(p.killSwitchReadBack, d.killSwitch),
+          },
+          restarted: p.restarted,
+          beforeSwitch: before,
+          proof: p,
+          pruned,
+          lock: lockState,
+          revision,
+        }),
+      );
     this.registerOutputs({ summary: this.summary });
   }
 }

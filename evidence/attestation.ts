@@ -85,6 +85,10 @@ export function hostRecord(
       readBack: s.killSwitch.readBack ?? null,
     },
     servicesRestarted: s.restarted === "yes" && d.restartCommand ? [d.restartCommand] : [],
+    beforeSwitch: {
+      prepared: s.beforeSwitch.prepared,
+      commands: s.beforeSwitch.commands.map((c) => ({ name: c.name, exit: c.exit })),
+    },
     proof: {
       passed: s.proof.passed,
       currentVerified: s.proof.currentVerified,
@@ -144,7 +148,7 @@ export class Attestation extends pulumi.ComponentResource {
         gates,
         changeSet: args.changeSet,
         killSwitch: { key: args.deploy.killSwitch.key, declared: args.deploy.killSwitch.value },
-        hosts: records.map(deployedLines),
+        hosts: records.map((r) => deployedLines(r, summaries[r.host].beforeSwitch)),
         statements: b.statements.map((s) => ({ predicateType: s.predicateType, sha256: s.sha256 })),
         signed: b.envelopes.length > 0,
         bundle: bundleFile,

@@ -19,6 +19,8 @@ export interface HostLines {
   killSwitch: string;
   deployedTree: string;
   servicesRestarted: string;
+  /** What the beforeSwitch commands printed, a block per command; absent when none ran. */
+  beforeSwitch?: string[];
 }
 
 export interface ReportInput {
@@ -109,6 +111,12 @@ export function renderReport(r: ReportInput): string {
     "secrets logged: none",
     "```",
   ]);
+  const prepared = r.hosts.filter((h) => h.beforeSwitch?.length);
+  if (prepared.length > 0)
+    section(
+      "Before the switch",
+      prepared.flatMap((h) => h.beforeSwitch!.map((b) => `${h.host}: ${b}`)),
+    );
   if (r.statements) {
     section(`Attestation (${r.signed ? "signed, DSSE ed25519" : "unsigned"})`, [
       ...r.statements.map((s) => `- ${s.predicateType} sha256 ${s.sha256}`),
@@ -158,7 +166,10 @@ export function surveyedLines(
 }
 
 /** Lines for a server the deploy ran on, from its record in the deploy statement. */
-export function deployedLines(rec: HostRecord): HostLines {
+export function deployedLines(
+  rec: HostRecord,
+  beforeSwitch?: { commands: { name: string; exit: number; output: string }[] },
+): HostLines {
   const inv = rec.proof.invariants;
   const named = (o: string) =>
     inv
@@ -180,6 +191,13 @@ export function deployedLines(rec: HostRecord): HostLines {
     deployedTree: `releases/${rec.releaseId} ${rec.promoted} (manifest sha256 ${rec.manifestSha256})`,
     servicesRestarted:
       rec.servicesRestarted.length === 0 ? "none" : rec.servicesRestarted.join(", "),
+    ...(beforeSwitch?.commands.length
+      ? {
+          beforeSwitch: beforeSwitch.commands.map(
+            (c) => `${c.name} exited ${c.exit}\n\n\`\`\`\n${c.output.replace(/\n?$/, "\n")}\`\`\``,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -156,6 +156,8 @@ export interface HostRecord {
   backup: { kind: string; path: string; sha256: string | null };
   killSwitch: { file: string; key: string; declared: boolean; readBack: boolean | null };
   servicesRestarted: string[];
+  /** Whether the release was prepared by the beforeSwitch commands now, before, or not at all. */
+  beforeSwitch: { prepared: string; commands: { name: string; exit: number }[] };
   proof: {
     passed: boolean;
     currentVerified: boolean;

@@ -108,6 +108,9 @@ export function stageScript(a: StageArgs): string {
     '[ -z "$esc" ] || fail "symlink $esc points outside the release"',
     'verify_release "$TMP" "$TMP.sha256sums" "$TMP.links" || fail "extracted files do not match the manifest"',
     ...shared,
+    // A fresh copy is not prepared yet, whatever an earlier copy of the release was.
+    'P="$R/.deploy/prepared"',
+    'if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
     'mv "$TMP.sha256sums" "$MAN"',
     'mv "$TMP.links" "$LINKS"',
     'if [ -e "$REL" ] && [ "$live" = "releases/$ID" ]; then',

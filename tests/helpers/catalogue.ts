@@ -55,3 +55,22 @@ export function expectRunRefused(
   if (got === undefined) expect.fail(`not refused: ${run.error?.message ?? "the run succeeded"}`);
   expectRefused(category, got, refusal, before, after);
 }
+
+/**
+ * What a refusal before the switch must leave as it was: where current points, every file of
+ * the live release, shared/ (the kill-switch among it), and no lock. Staging a release beside
+ * it, an upload and a backup archive may remain; none of them is live.
+ */
+export function liveState(root: string): Record<string, string> {
+  const all = snapshot(root);
+  const live = all.current?.replace(/^-> /, "") ?? "";
+  return Object.fromEntries(
+    Object.entries(all).filter(
+      ([k]) =>
+        k === "current" ||
+        (live !== "" && k.startsWith(`${live}/`)) ||
+        k.startsWith("shared/") ||
+        k.startsWith(".deploy/lock"),
+    ),
+  );
+}

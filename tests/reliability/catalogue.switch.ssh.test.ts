@@ -1,30 +1,11 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { expectRunRefused, refusalOf } from "../helpers/catalogue";
+import { expectRunRefused, liveState, refusalOf } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
 import { asUnprivilegedUser, deployedSuite, web1Hosts } from "../helpers/stack";
 
 const NOCREATE = "ssot-nocreate";
-
-/**
- * What a refusal before the switch must leave as it was: where current points, every file of
- * the live release, shared/ (the kill-switch among it), and no lock. Staging a release beside
- * it, an upload and a backup archive may remain; none of them is live.
- */
-function liveState(root: string): Record<string, string> {
-  const all = snapshot(root);
-  const live = all.current?.replace(/^-> /, "") ?? "";
-  return Object.fromEntries(
-    Object.entries(all).filter(
-      ([k]) =>
-        k === "current" ||
-        (live !== "" && k.startsWith(`${live}/`)) ||
-        k.startsWith("shared/") ||
-        k.startsWith(".deploy/lock"),
-    ),
-  );
-}
 
 describe("bad input at the deploy root and before the switch: refused with current where it was", function () {
   this.timeout(180_000);

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { KillSwitchSpec, Probe } from "../../config/deploy";
 import { backupScript } from "../../remote/backup";
+import { beforeSwitchScript } from "../../remote/beforeSwitch";
 import { disableKillSwitchScript, killSwitchStepScript } from "../../remote/killSwitch";
 import { acquireLockScript, breakLockScript, releaseLockScript } from "../../remote/lock";
 import { statusScript } from "../../remote/status";
@@ -81,6 +82,22 @@ const SCRIPTS: [string, string][] = [
     }),
   ],
   ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
+  [
+    "before the switch",
+    beforeSwitchScript({
+      root: ROOT,
+      releaseId: ID,
+      commands: [
+        {
+          name: "venv",
+          command: "python3 -m venv .venv && .venv/bin/pip install -r 'req s.txt'",
+          timeoutSeconds: 600,
+        },
+        { name: "assets", command: "echo \"$(id) `date`\"\nmake 'it'", timeoutSeconds: 5 },
+      ],
+      exclude: EXCLUDE,
+    }),
+  ],
   ["kill-switch, ON", killSwitchStepScript(ROOT, { ...KS, value: true }, NOT_SWITCHED)],
   ["kill-switch, env format, at destroy", disableKillSwitchScript(ROOT, { ...KS, format: "env" })],
   ...(["staged", "live"] as const).map((phase): [string, string] => {
@@ -143,6 +160,7 @@ const COVERED = [
   "backupScript",
   "stageScript",
   "killSwitchStepScript",
+  "beforeSwitchScript",
   "disableKillSwitchScript",
   "stagedProofScript",
   "proofScript",
