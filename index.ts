@@ -37,7 +37,7 @@ export = async () => {
     lockToken: deployer.token,
     exclude: config.source.exclude,
   });
-  const source = await runGates(config.source, servers)
+  const source = await runGates(config.source, servers, (line) => void pulumi.log.info(line))
     .catch((e: unknown) => reportBlocked(e, reporting, servers.hosts))
     .finally(() => servers.close());
   const builtOn = new Date().toISOString();

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { uploadFile, uploadType } from "./commands";
@@ -56,6 +57,11 @@ export class Release extends pulumi.ComponentResource {
     const upload = pulumi.output(
       valueOf(pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this)),
     );
+    if (!args.alreadyStaged)
+      void pulumi.log.info(
+        `uploads ${path.basename(a.path)}, ${(a.bytes / 1048576).toFixed(1)} MiB, to ${uploadPaths(args.root, a.releaseId).artifact}`,
+        this,
+      );
     this.uploads = args.alreadyStaged
       ? []
       : [

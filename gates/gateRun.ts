@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ChangeSet } from "./gate";
-import { gate, GateFailure, GateId, GateResult } from "./gate";
+import { gate, GATE_NAMES, GateFailure, GateId, GateResult } from "./gate";
 
 /**
  * Renders gates as a fixed-width table, for logs and blocked reports, in the order they ran
@@ -48,7 +48,28 @@ export class GateRun {
     private readonly order: readonly GateId[],
     /** What a blocked report says was touched; asked at the moment of blocking. */
     private readonly unchanged: () => string,
+    /** Where progress goes as it happens: each gate's start and end, a long gate's heartbeat. */
+    readonly progress: (line: string) => void = () => undefined,
   ) {}
+
+  /**
+   * Runs one gate (or one part of it, `what`), saying when it starts and, with its duration,
+   * how it ended, so that a long run is never silent.
+   */
+  async step<T>(id: GateId, what: string, body: () => Promise<T>): Promise<T> {
+    const name = `${id} ${GATE_NAMES[id]} (${what})`;
+    const started = Date.now();
+    const took = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+    this.progress(`${name}: started`);
+    try {
+      const out = await body();
+      this.progress(`${name}: done in ${took()}`);
+      return out;
+    } catch (e) {
+      this.progress(`${name}: ${e instanceof BlockedError ? "BLOCKED" : "failed"} after ${took()}`);
+      throw e;
+    }
+  }
 
   pass(id: GateId, detail: string): void {
     this.results.push(gate(id, "PASS", detail));

@@ -49,20 +49,35 @@ const LATER: GateId[] = ["G5", "G6", "G7"];
  *
  * The first failure throws a BlockedError whose message is the whole blocked report.
  */
-export async function runGates(cfg: SourceConfig, servers: ServerChecks): Promise<SourceResult> {
+export async function runGates(
+  cfg: SourceConfig,
+  servers: ServerChecks,
+  progress: (line: string) => void = () => undefined,
+): Promise<SourceResult> {
   // Typed, so that `run.block` (which never returns) narrows what follows it.
-  const run: GateRun = new GateRun(["G0", "G2", "G1", "G3", "G4", ...LATER], () =>
-    servers.unchanged(),
+  const run: GateRun = new GateRun(
+    ["G0", "G2", "G1", "G3", "G4", ...LATER],
+    () => servers.unchanged(),
+    progress,
   );
-  const { git, commit } = await precheck(run, cfg);
-  const deployed = await servers.survey(run, { repo: cfg.repo, commit: commit.commit });
-  await discipline(run, git, cfg, commit.commit);
-  const changeSet = await changeSetGate(run, git, cfg, commit.commit, deployed);
-  const tests = await testGate(run, cfg, commit);
-  const artifact = await buildArtifact(cfg, commit);
-  if ("gap" in artifact) run.block("G4", artifact);
-  run.pass("G4", artifact.detail);
-  await servers.checkArtifact(run, artifact);
+  const { git, commit } = await run.step("G0", "this machine", () => precheck(run, cfg));
+  const deployed = await run.step("G0", "the servers, read-only", () =>
+    servers.survey(run, { repo: cfg.repo, commit: commit.commit }),
+  );
+  await run.step("G2", "mainline, clean tree", () => discipline(run, git, cfg, commit.commit));
+  const changeSet = await run.step("G1", "change set, secret scan", () =>
+    changeSetGate(run, git, cfg, commit.commit, deployed),
+  );
+  const tests = await run.step("G3", cfg.testCommand, () => testGate(run, cfg, commit));
+  const artifact = await run.step("G4", "build", async () => {
+    const built = await buildArtifact(cfg, commit);
+    if ("gap" in built) run.block("G4", built);
+    run.pass("G4", built.detail);
+    return built;
+  });
+  await run.step("G4", "the servers: staged already, room", () =>
+    servers.checkArtifact(run, artifact),
+  );
   return {
     gates: run.results,
     commit,

@@ -36,6 +36,9 @@ export function testFailure(r: TestRunResult, cfg: SourceConfig): GateFailure | 
   return undefined;
 }
 
+/** How often G3 says the tests still run. */
+export const HEARTBEAT_MS = 15_000;
+
 /** What G3 hands on: the counts of the run that passed. */
 export interface TestSummary {
   command: string;
@@ -54,7 +57,17 @@ export async function testGate(
   run: GateRun,
   cfg: SourceConfig,
   commit: ResolvedCommit,
+  heartbeatMs = HEARTBEAT_MS,
 ): Promise<TestSummary> {
+  // A suite can run for many minutes: say it still runs, so the run never looks hung.
+  const started = Date.now();
+  const beat = setInterval(
+    () =>
+      run.progress(
+        `G3 tests: still running after ${Math.round((Date.now() - started) / 1000)}s (testTimeoutSeconds=${cfg.testTimeoutSeconds})`,
+      ),
+    heartbeatMs,
+  );
   const r = await runTests({
     repo: cfg.repo,
     commit: commit.commit,
@@ -62,7 +75,7 @@ export async function testGate(
     command: cfg.testCommand,
     timeoutSeconds: cfg.testTimeoutSeconds,
     cacheDir: path.join(cfg.workDir, "cache", "tests"),
-  });
+  }).finally(() => clearInterval(beat));
   const failure = testFailure(r, cfg);
   if (failure) run.block("G3", failure);
   const c = r.counts!;
