@@ -31,10 +31,7 @@ export class HostTransaction {
    */
   add(name: string, stepScript: pulumi.Input<string>, onDestroy?: string): pulumi.Output<string> {
     if (this.command) throw new Error(`step ${name} was added after the transaction was created`);
-    checkName(
-      name,
-      this.steps.map((s) => ({ ...s, script: "" })),
-    );
+    checkName(name, this.steps);
     this.steps.push({ name, script: stepScript, onRefusal: this.onRefusal });
     if (onDestroy !== undefined) this.destroySteps.push({ name, script: onDestroy });
     return this.stdout.apply((o) => splitSteps(o)[name] ?? "");

@@ -3,6 +3,7 @@ import { SourceConfig } from "../config/source";
 import { short } from "../lib/hash";
 import { GateRun } from "./gateRun";
 import * as g from "./git";
+import { firstTen } from "../lib/text";
 
 /**
  * G2, SSOT discipline: the commit is on the mainline and the tracked files are clean, so what
@@ -29,10 +30,8 @@ export async function discipline(
   }
   const dirty = await g.dirtyTrackedFiles(git);
   if (dirty.length > 0) {
-    const shown =
-      dirty.slice(0, 10).join(", ") + (dirty.length > 10 ? ` and ${dirty.length - 10} more` : "");
     run.block("G2", {
-      gap: `${dirty.length} tracked file(s) in ${cfg.repo} have uncommitted changes: ${shown}`,
+      gap: `${dirty.length} tracked file(s) in ${cfg.repo} have uncommitted changes: ${firstTen(dirty)}`,
       next: "commit the changes to the mainline (or git stash them), then run again",
     });
   }

@@ -33,13 +33,16 @@ export function statusScript(
     surveyScript(root, killSwitch.file, [], exclude),
     script(
       ...preamble(root, exclude),
+      // The live release was hashed once already, by the survey's drift check.
+      'live=$(readlink "$CURRENT" 2>/dev/null || true)',
       'for d in "$RELEASES"/*; do',
       '  [ -d "$d" ] || continue',
       "  id=${d##*/}",
-      '  if verify_release "$d" "$MANIFESTS/$id.sha256sums" "$MANIFESTS/$id.links"; then v=verified; else v=failed; fi',
+      '  if [ "$live" = "releases/$id" ]; then v=live',
+      '  elif verify_release "$d" "$MANIFESTS/$id.sha256sums" "$MANIFESTS/$id.links"; then v=verified; else v=failed; fi',
       '  p=unproved; [ -f "$PROVED" ] && grep -qxF "$id" "$PROVED" && p=proved',
       '  echo "kept=$id $v $p"',
-      '  [ "$v" = verified ] || echo "kept_differs=$id $(first_differing "$d" "$MANIFESTS/$id.sha256sums")"',
+      '  [ "$v" != failed ] || echo "kept_differs=$id $(first_differing "$d" "$MANIFESTS/$id.sha256sums")"',
       "done",
       '[ -f "$REVISIONS" ] && echo "revisions_b64=$(base64 -w 0 < "$REVISIONS")"',
       "echo status=done",
@@ -47,24 +50,34 @@ export function statusScript(
   ].join("\n");
 }
 
-/** Reads statusScript's output. Exported for testing. */
-export function parseStatus(stdout: string): ServerStatus {
+/**
+ * Reads statusScript's output. The live release verifies when the survey's drift check found
+ * nothing but what `ignored` (the excludes) names. Exported for testing.
+ */
+export function parseStatus(
+  stdout: string,
+  ignored: (path: string) => boolean = () => false,
+): ServerStatus {
   const kv = keyValues(stdout);
   if (kv.status !== "done")
     throw new Error(`the status read did not finish: ${stdout.slice(-300)}`);
   const differs = new Map(
     [...stdout.matchAll(/^kept_differs=(\S+) ?(.*)$/gm)].map((m) => [m[1], m[2]]),
   );
-  const releases = [...stdout.matchAll(/^kept=(\S+) (verified|failed) (proved|unproved)$/gm)].map(
-    (m): KeptRelease => ({
-      id: m[1],
-      verified: m[2] === "verified",
-      proved: m[3] === "proved",
-      ...(differs.get(m[1]) ? { differs: differs.get(m[1]) } : {}),
-    }),
-  );
+  const survey = parseSurvey(stdout, 0);
+  const d = survey.drift;
+  const liveIntact =
+    d !== undefined && d.modified.length + d.added.filter((p) => !ignored(p)).length === 0;
+  const releases = [
+    ...stdout.matchAll(/^kept=(\S+) (verified|failed|live) (proved|unproved)$/gm),
+  ].map((m): KeptRelease => ({
+    id: m[1],
+    verified: m[2] === "verified" || (m[2] === "live" && liveIntact),
+    proved: m[3] === "proved",
+    ...(differs.get(m[1]) ? { differs: differs.get(m[1]) } : {}),
+  }));
   return {
-    survey: parseSurvey(stdout, 0),
+    survey,
     releases,
     revisions: Buffer.from(kv.revisions_b64 ?? "", "base64").toString("utf8"),
   };

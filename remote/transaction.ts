@@ -36,7 +36,7 @@ export function transactionScript(steps: readonly Step[]): string {
 }
 
 /** Refuses a step name that is not [a-z][a-z0-9-]* or that `earlier` already has. */
-export function checkName(name: string, earlier: readonly Step[]): void {
+export function checkName(name: string, earlier: readonly Pick<Step, "name">[]): void {
   if (!/^[a-z][a-z0-9-]*$/.test(name))
     throw new Error(`step name ${JSON.stringify(name)} is not [a-z][a-z0-9-]*`);
   if (earlier.some((s) => s.name === name)) throw new Error(`step ${name} appears twice`);

@@ -1,4 +1,5 @@
-import { lockStatus, releaseLock } from "../tools/lock";
+import { releaseLock } from "../tools/lock";
+import { readStatus } from "../tools/status";
 import { CommandSpec, EXIT, runCommand } from "./cli";
 import { openStack, STACK_OPTIONS } from "./stack";
 
@@ -29,7 +30,7 @@ runCommand(SPEC, async (values, action) => {
     host: values.host as string | undefined,
   };
   if (action === "status") {
-    const hosts = await lockStatus(o);
+    const hosts = await readStatus(o);
     for (const h of hosts) {
       if (h.gap) console.log(`${h.host}: CANNOT READ: ${h.gap.gap}; ${h.gap.next}`);
       else if (!h.lock) console.log(`${h.host}: free`);

@@ -5,6 +5,7 @@ import { readKillSwitch, renderKillSwitch } from "../remote/killSwitch";
 import { SshError } from "./ssh";
 import { SurveyReading } from "../remote/survey";
 import { short } from "../lib/hash";
+import { firstTen } from "../lib/text";
 
 /** What a survey is judged against. */
 export interface SurveyContext {
@@ -58,10 +59,6 @@ export function connectionFailure(hostName: string, index: number, err: SshError
         next: "check the host, port and network path (and that sshd runs), then run pulumi preview again",
       };
   }
-}
-
-function list(xs: readonly string[]): string {
-  return xs.slice(0, 10).join(", ") + (xs.length > 10 ? ` and ${xs.length - 10} more` : "");
 }
 
 /** The survey's drift, less what the artifact never holds. */
@@ -123,8 +120,8 @@ export function judgeSurvey(s: SurveyReading, c: SurveyContext): GateFailure | {
   const reconciled = driftReconciled(s, c);
   if (drifted && !c.deploy.acceptDrift && !reconciled) {
     const parts = [
-      s.drift!.modified.length > 0 ? `modified or missing: ${list(s.drift!.modified)}` : "",
-      added.length > 0 ? `added: ${list(added)}` : "",
+      s.drift!.modified.length > 0 ? `modified or missing: ${firstTen(s.drift!.modified)}` : "",
+      added.length > 0 ? `added: ${firstTen(added)}` : "",
     ].filter((p) => p !== "");
     return {
       gap: `server ${c.hostName}: the live release ${s.live} differs from its manifest (drift), ${parts.join("; ")}; ${NOTHING}`,

@@ -1,13 +1,12 @@
 import { RawConfig } from "../config/keys";
-import { DeployConfig, HostSpec, parseDeployConfig } from "../config/deploy";
+import { DeployConfig, parseDeployConfig } from "../config/deploy";
 import { excludeOf } from "../config/source";
 import { checkChain } from "../evidence/revisions";
 import { ExcludeFilter } from "../gates/artifact/excludes";
 import { readKillSwitch } from "../remote/killSwitch";
 import { KeptRelease, parseStatus, statusScript } from "../remote/status";
-import { connectionFailure } from "../survey/judge";
-import { openRunner } from "../survey/runner";
-import { SshError } from "../survey/ssh";
+import { forEachHost, HostAccess } from "../survey/hosts";
+import { firstTen } from "../lib/text";
 
 /** What `npm run status` says of one host: what it holds, or why it could not be read. */
 export interface HostStatus {
@@ -36,12 +35,8 @@ export interface HostStatus {
   drift?: { modified: string[]; added: string[] } | null;
 }
 
-export interface StatusOptions {
+export interface StatusOptions extends HostAccess {
   raw: RawConfig;
-  privateKey?: string;
-  passphrase?: string;
-  /** One host only; default every host of the stack. */
-  host?: string;
 }
 
 /**
@@ -51,29 +46,17 @@ export interface StatusOptions {
 export async function readStatus(o: StatusOptions): Promise<HostStatus[]> {
   const deploy = parseDeployConfig(o.raw);
   const exclude = excludeOf(o.raw);
-  const targets: (HostSpec | undefined)[] =
-    deploy.target === "local"
-      ? [undefined]
-      : deploy.hosts.filter((h) => !o.host || h.name === o.host);
-  const out: HostStatus[] = [];
-  for (const [i, spec] of targets.entries()) {
-    const host = spec?.name ?? "local";
-    let runner;
-    try {
-      runner = await openRunner(spec, o);
-    } catch (e) {
-      if (!(e instanceof SshError)) throw e;
-      out.push({ host, gap: connectionFailure(host, i, e) });
-      continue;
-    }
-    try {
+  return forEachHost(
+    deploy,
+    o,
+    async (host, runner) => {
       const r = await runner.run(statusScript(deploy.deployRoot, deploy.killSwitch, exclude));
-      out.push(hostStatus(host, runner.where, parseStatus(r.stdout), deploy, exclude));
-    } finally {
-      runner.close();
-    }
-  }
-  return out;
+      const filter = new ExcludeFilter(exclude);
+      const read = parseStatus(r.stdout, (p) => filter.excludes(p));
+      return hostStatus(host, runner.where, read, deploy, exclude);
+    },
+    (host, gap) => ({ host, gap }),
+  );
 }
 
 /** One host's status from what its server printed. Exported for testing. */
@@ -129,10 +112,6 @@ export function hostStatus(
   };
 }
 
-function list(xs: readonly string[]): string {
-  return xs.slice(0, 10).join(", ") + (xs.length > 10 ? ` and ${xs.length - 10} more` : "");
-}
-
 /** The status as a table, a block per host. */
 export function renderStatus(hosts: readonly HostStatus[]): string {
   return hosts
@@ -175,8 +154,8 @@ export function renderStatus(hosts: readonly HostStatus[]): string {
           "drift",
           h.drift
             ? [
-                h.drift.modified.length ? `changed or missing: ${list(h.drift.modified)}` : "",
-                h.drift.added.length ? `added: ${list(h.drift.added)}` : "",
+                h.drift.modified.length ? `changed or missing: ${firstTen(h.drift.modified)}` : "",
+                h.drift.added.length ? `added: ${firstTen(h.drift.added)}` : "",
               ]
                 .filter((x) => x)
                 .join("; ")

@@ -280,7 +280,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
             ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => `added-${i}.txt (added)`),
             "odd\\nname.txt (added)",
           ].join(", ") +
-          ", and 1 more",
+          " and 1 more",
       ]);
     } finally {
       for (const f of added) fs.rmSync(f);

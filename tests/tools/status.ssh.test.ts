@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../../harness/paths";
+import { TestSshd } from "../../harness/sshd";
 import { releaseLock } from "../../tools/lock";
 import { HostStatus, readStatus } from "../../tools/status";
 import { snapshot } from "../helpers/release";
@@ -98,10 +99,10 @@ describe("npm run status and npm run lock, against a real sshd", function () {
     fs.writeFileSync(file, "X = 3\n");
     fs.writeFileSync(path.join(s.root, "current", "app", "hotfix.py"), "Y = 1\n");
     try {
-      expect((await web1()).drift).to.deep.equal({
-        modified: ["app/extra.py"],
-        added: ["app/hotfix.py"],
-      });
+      const h = await web1();
+      expect(h.drift).to.deep.equal({ modified: ["app/extra.py"], added: ["app/hotfix.py"] });
+      // The live release, read once by the drift check, no longer matches its manifest.
+      expect(h.releases!.find((r) => r.id === v2Release)?.verified).to.equal(false);
     } finally {
       fs.writeFileSync(file, "X = 2\n");
       fs.rmSync(path.join(s.root, "current", "app", "hotfix.py"));
@@ -120,6 +121,20 @@ describe("npm run status and npm run lock, against a real sshd", function () {
       gap: "server web2: root@127.0.0.1:1 is unreachable: connect ECONNREFUSED 127.0.0.1:1; nothing was changed",
       next: "check the host, port and network path (and that sshd runs), then run pulumi preview again",
     });
+  });
+
+  it("names a host by its place in the stack's list, also when --host picks it", async () => {
+    // Another server's key: web2's connection fails on the pinned key, after the lookup.
+    const elsewhere = await TestSshd.start();
+    await elsewhere.stop();
+    const wrongKey = { ...sshHost("web2", s.sshd), hostKey: elsewhere.hostKey };
+    const [h] = await readStatus({
+      raw: config({ hosts: JSON.stringify([sshHost("web1", s.sshd), wrongKey]) }),
+      privateKey: s.sshd.userKey.privateKey,
+      host: "web2",
+    });
+    expect(h.host).to.equal("web2");
+    expect(h.gap?.next).to.contain("pulumi config set --path 'hosts[1].hostKey'");
   });
 
   it("gives the exact gap of a deployRoot that does not exist", async () => {

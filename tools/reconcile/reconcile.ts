@@ -19,6 +19,7 @@ import { runTests } from "../../gates/testRun";
 import { Finding, scanBuffer } from "../../gates/secretScan";
 import { sha256Hex as sha256, short } from "../../lib/hash";
 import { fetchChanged, linkRefusal, NOTHING, resolveBase } from "./checks";
+import { firstTen } from "../../lib/text";
 
 export interface ReconcileOptions {
   stack: string;
@@ -160,7 +161,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
     const dirty = await g.dirtyTrackedFiles(repo);
     if (dirty.length > 0)
       run.block("G2", {
-        gap: `${dirty.length} tracked file(s) in ${source.repo} have uncommitted changes: ${dirty.slice(0, 10).join(", ")}; ${NOTHING}`,
+        gap: `${dirty.length} tracked file(s) in ${source.repo} have uncommitted changes: ${firstTen(dirty)}; ${NOTHING}`,
         next: "commit or stash them (git stash), then run again",
       });
     const branch = `reconcile/${o.stack}-${branchTime(o.now ?? new Date())}`;

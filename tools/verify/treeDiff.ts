@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { Parser, ReadEntry } from "tar";
 import { escapedName, parseManifest } from "../../gates/artifact/manifest";
 import { TreeDifferences } from "../../remote/serverFacts";
+import { firstTen } from "../../lib/text";
 
 /**
  * The differences in words: how many of each kind, then the first ten paths with their kind,
@@ -14,9 +15,7 @@ export function describeDifferences(d: TreeDifferences): string {
     ...d.added.map((p) => `${escapedName(p)} (added)`),
     ...d.missing.map((p) => `${escapedName(p)} (missing)`),
   ];
-  const shown =
-    all.slice(0, 10).join(", ") + (all.length > 10 ? `, and ${all.length - 10} more` : "");
-  return `${all.length} file(s) differ (${d.modified.length} changed, ${d.added.length} added, ${d.missing.length} missing): ${shown}`;
+  return `${all.length} file(s) differ (${d.modified.length} changed, ${d.added.length} added, ${d.missing.length} missing): ${firstTen(all)}`;
 }
 
 /**
