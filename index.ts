@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { readSigningKey, readStackConfig } from "./config/stack";
 import { renderGateTable } from "./gates/gateRun";
-import { runGates } from "./gates/sequence";
+import { gatesFor } from "./gates/rollback";
 import { ServerSurvey } from "./survey/serverSurvey";
 import { Artifact } from "./deploy/artifact";
 import { lockInfoFor } from "./deploy/endpoint";
@@ -10,7 +9,7 @@ import { deployHosts } from "./deploy/rollout";
 import { Attestation } from "./evidence/attestation";
 import { deployedGates } from "./evidence/gateLines";
 import { attestedHosts, previewRun, reportBlocked, reportStarted } from "./evidence/runReport";
-import { TOOL_VERSION } from "./evidence/statements";
+import { keptEvidenceFor, keptEvidenceOpener, runFacts } from "./evidence/kept";
 
 // The seed's gated deploy as declared state. Every gate (G0 on this machine and, read-only, on
 // each server, then G2, G1, G3, G4) runs before any resource is registered, so a blocked gate
@@ -23,12 +22,8 @@ export = async () => {
   const mode = pulumi.runtime.isDryRun() ? ("preview" as const) : ("up" as const);
   const signingKey = await readSigningKey(config.attestationKey);
   const deployer = lockInfoFor(stack);
-  const reporting = {
-    stack,
-    mode,
-    reportDir: config.source.reportDir,
-    killSwitch: config.deploy.killSwitch,
-  };
+  const { reportDir } = config.source;
+  const reporting = { stack, mode, reportDir, killSwitch: config.deploy.killSwitch };
 
   const servers = new ServerSurvey({
     deploy: config.deploy,
@@ -37,14 +32,24 @@ export = async () => {
     lockToken: deployer.token,
     exclude: config.source.exclude,
   });
-  const source = await runGates(config.source, servers, (line) => void pulumi.log.info(line))
+  // A rollback by `release` trusts the evidence kept with it, signed by this stack's key,
+  // instead of testing and building again.
+  const open = keptEvidenceOpener(signingKey);
+  const source = await gatesFor(config.source, servers, open, stack, (l) => pulumi.log.info(l))
     .catch((e: unknown) => reportBlocked(e, reporting, servers.hosts))
     .finally(() => servers.close());
   const builtOn = new Date().toISOString();
   await pulumi.log.info(`gates:\n${renderGateTable(source.gates)}`);
 
+  const run = runFacts(stack, startedOn, deployer);
+  const evidence = keptEvidenceFor(source, config.source, run, builtOn, signingKey, mode === "up");
   const artifact = new Artifact("artifact", { build: source.artifact });
-  const summaries = deployHosts(servers.hosts, { config, artifact: source.artifact, deployer });
+  const summaries = deployHosts(servers.hosts, {
+    config,
+    artifact: source.artifact,
+    deployer,
+    evidence,
+  });
   if (mode === "preview")
     return {
       artifact: artifact.summary,
@@ -60,19 +65,14 @@ export = async () => {
     tests: source.tests,
     changeSet: source.changeSet,
     deploy: config.deploy,
-    run: {
-      stack,
-      invocationId: randomUUID(),
-      startedOn,
-      operator: `${deployer.holder}@${deployer.host}`,
-      toolVersion: TOOL_VERSION,
-    },
+    run,
     builtOn,
     hosts: attestedHosts(servers.hosts, source.artifact.releaseId),
     summaries,
     gates,
     signingKey,
     reportFile,
+    kept: source.kept?.text,
   });
   return {
     artifact: artifact.summary,

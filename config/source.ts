@@ -10,6 +10,11 @@ export interface SourceConfig {
   repo: string;
   /** Commit, tag or branch to deploy. */
   ref: string;
+  /**
+   * A release this stack deployed before and that is still staged on every host, to switch
+   * back to without building or testing again; unset (config "") deploys `ref`.
+   */
+  release?: string;
   /** Mainline that `ref` must be reachable from. */
   branch: string;
   /** What G1 compares against when nothing is deployed yet; unset when config is "". */
@@ -38,6 +43,7 @@ export const DEFAULTS = {
   baseRef: "",
   expectedTests: 0,
   ref: "HEAD",
+  release: "",
   branch: "main",
   testTimeoutSeconds: 900,
   exclude: [] as string[],
@@ -56,6 +62,11 @@ const SPECS = {
     schema: gitRef,
     rule: "a commit, tag or branch name without whitespace or a leading '-'",
     fix: "pulumi config set ref v1.2.0",
+  },
+  release: {
+    schema: z.string().regex(/^([0-9a-f]{12}-[0-9a-f]{8})?$/),
+    rule: "a release id as npm run status lists it (12 hex digits of the commit, '-', 8 of the tar digest), or empty",
+    fix: "pulumi config set release 3f2a9c81d4e7-5b0c1d2e (or pulumi config set release '' to deploy ref)",
   },
   branch: {
     schema: gitRef,
@@ -119,6 +130,7 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
   return {
     repo: path.resolve(cwd, out.repo as string),
     ref: out.ref ?? DEFAULTS.ref,
+    release: out.release === "" ? undefined : out.release,
     branch: out.branch ?? DEFAULTS.branch,
     baseRef: out.baseRef,
     testCommand: out.testCommand as string,

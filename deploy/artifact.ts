@@ -18,7 +18,10 @@ export type ArtifactSummary = Pick<
   | "files"
   | "manifestSha256"
   | "path"
->;
+> & {
+  /** True for a rollback to a kept release: nothing was built; `path` is the file name only. */
+  kept: boolean;
+};
 
 /**
  * The release artifact in the stack's state. It is built on this machine at program time,
@@ -47,6 +50,7 @@ export class Artifact extends pulumi.ComponentResource {
       files: b.files,
       manifestSha256: b.manifestSha256,
       path: b.path,
+      kept: b.kept === true,
     };
     this.summary = pulumi.output(summary);
     this.registerOutputs({ summary: this.summary });

@@ -23,10 +23,15 @@ export interface HostDeploymentArgs {
   deploy: DeployConfig;
   /** The artifact G4 built and every gate passed. */
   artifact: BuiltArtifact;
-  /** The artifact's sha256sum manifest, written beside the release on the server. */
-  manifest: string;
-  /** The artifact's symlinks, "path TAB target" per line. */
-  links: string;
+  /**
+   * The artifact's sha256sum manifest, written beside the release on the server; undefined
+   * for a kept release (a rollback by `release`), which is staged already with its own.
+   */
+  manifest?: string;
+  /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
+  links?: string;
+  /** The release's signed evidence, kept beside it on the server when it is uploaded. */
+  evidence?: string;
   /** Who deploys, for the lock and the revisions log. */
   lock: LockInfo;
   /** The artifact's extra excludes, which verification ignores on the server. */
@@ -124,6 +129,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         artifact: a,
         manifest: args.manifest,
         links: args.links,
+        evidence: args.evidence,
         sharedFiles: d.sharedFiles,
         lockToken: token,
         alreadyStaged: args.alreadyStaged,

@@ -18,10 +18,12 @@ export interface ReleaseArgs {
   root: string;
   /** The artifact to upload and stage. */
   artifact: BuiltArtifact;
-  /** The artifact's manifest and symlink list. */
-  manifest: string;
-  /** The artifact's symlinks, "path TAB target" per line. */
-  links: string;
+  /** The artifact's manifest; undefined for a kept release, which is only verified. */
+  manifest?: string;
+  /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
+  links?: string;
+  /** The release's signed evidence, kept beside it when this deploy uploads it. */
+  evidence?: string;
   /** Paths, relative to the release, linked into shared/ instead of shipped. */
   sharedFiles: readonly string[];
   /** This deploy's lock token: staging refuses without the lock. */
@@ -57,12 +59,14 @@ export class Release extends pulumi.ComponentResource {
     const upload = pulumi.output(
       valueOf(pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this)),
     );
-    if (!args.alreadyStaged)
+    // A kept release (a rollback by `release`) is never uploaded: it is on the servers already.
+    const uploading = !args.alreadyStaged && !a.kept;
+    if (uploading)
       void pulumi.log.info(
         `uploads ${path.basename(a.path)}, ${(a.bytes / 1048576).toFixed(1)} MiB, to ${uploadPaths(args.root, a.releaseId).artifact}`,
         this,
       );
-    this.uploads = args.alreadyStaged
+    this.uploads = !uploading
       ? []
       : [
           uploadFile(
@@ -82,6 +86,7 @@ export class Release extends pulumi.ComponentResource {
           sha256: a.sha256,
           manifest: args.manifest,
           links: args.links,
+          evidence: uploading ? args.evidence : undefined,
           sharedFiles: args.sharedFiles,
           lockToken: args.lockToken,
           exclude: args.exclude,

@@ -14,6 +14,8 @@ export interface RolloutArgs {
   artifact: BuiltArtifact;
   /** Who deploys (user, machine, token); the artifact's sha256 is added for the lock. */
   deployer: Omit<LockInfo, "artifact">;
+  /** The release's signed evidence, kept beside it where it is uploaded; none when unsigned. */
+  evidence?: string;
 }
 
 /**
@@ -43,8 +45,9 @@ export function deployHosts(
   args: RolloutArgs,
 ): pulumi.Output<Record<string, HostSummary>> {
   const { config, artifact } = args;
-  const manifest = fs.readFileSync(artifact.manifestPath, "utf8");
-  const links = fs.readFileSync(artifact.linksPath, "utf8");
+  // A kept release brings no manifest here: it is staged already, and verified against its own.
+  const manifest = artifact.kept ? undefined : fs.readFileSync(artifact.manifestPath, "utf8");
+  const links = artifact.kept ? undefined : fs.readFileSync(artifact.linksPath, "utf8");
   const lock = { ...args.deployer, artifact: artifact.sha256 };
   const summaries: Record<string, pulumi.Output<HostSummary>> = {};
   let previous: pulumi.Resource[] = [];
@@ -55,6 +58,7 @@ export function deployHosts(
       artifact,
       manifest,
       links,
+      evidence: args.evidence,
       lock,
       rollbackTo: rollbackTarget(h, artifact.releaseId),
       alreadyStaged: h.staged,

@@ -1,7 +1,7 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { AttestationBundle, bundle } from "./bundle";
+import { AttestationBundle, bundle, keptBundle } from "./bundle";
 import { ChangeSet, GateResult } from "../gates/gate";
 import { SourceConfig } from "../config/source";
 import { DeployConfig } from "../config/deploy";
@@ -21,6 +21,7 @@ import {
   productionMutation,
   provenanceStatement,
   RunFacts,
+  Statement,
   testResultStatement,
 } from "./statements";
 import { SourceResult } from "../gates/sequence";
@@ -60,6 +61,31 @@ export interface AttestationArgs {
   signingKey?: KeyObject;
   /** The up's first report, which the final one replaces. */
   reportFile: string;
+  /**
+   * For a rollback to a kept release: the evidence of its first deploy (provenance and test
+   * result, signed then), carried as it was instead of being made again.
+   */
+  kept?: string;
+}
+
+/**
+ * The statements about the release itself, its provenance and its test result: what a deploy
+ * attests and keeps beside the release for a later rollback.
+ */
+export function releaseStatements(
+  args: Pick<AttestationArgs, "build" | "source" | "sourceUri" | "tests" | "builtOn">,
+  run: RunFacts,
+): Statement[] {
+  const src = args.source;
+  return [
+    provenanceStatement(
+      args.build,
+      { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
+      run,
+      args.builtOn,
+    ),
+    testResultStatement(args.build, { ...args.tests, expected: src.expectedTests ?? 0 }),
+  ];
 }
 
 /** A host's record in the deploy statement, from what its transaction reported. Exported for testing. */
@@ -120,23 +146,13 @@ export class Attestation extends pulumi.ComponentResource {
       const records = args.hosts.map((h) => hostRecord(h, summaries[h.name], a, args.deploy));
       const result: FinalResult = args.hosts.some((h) => h.changes) ? "deployed" : "no change";
       const src = args.source;
-      const statements = [
-        provenanceStatement(
-          a,
-          { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
-          run,
-          args.builtOn,
-        ),
-        testResultStatement(a, {
-          ...args.tests,
-          expected: src.expectedTests ?? 0,
-        }),
-        deployStatement(a, run, result, records, {
-          deployRoot: args.deploy.deployRoot,
-          exclude: src.exclude,
-        }),
-      ];
-      const b = bundle(statements, args.signingKey);
+      const deployed = deployStatement(a, run, result, records, {
+        deployRoot: args.deploy.deployRoot,
+        exclude: src.exclude,
+      });
+      const b = args.kept
+        ? keptBundle(args.kept, deployed, args.signingKey)
+        : bundle([...releaseStatements(args, run), deployed], args.signingKey);
       const dryRun = pulumi.runtime.isDryRun();
       const bundleFile =
         b.envelopes.length === 0 || dryRun ? undefined : saveBundle(args.reportFile, b.envelopes);

@@ -22,3 +22,26 @@ export function bundle(statements: Statement[], signingKey?: KeyObject): Attesta
         : statements.map((s) => signEnvelope(Buffer.from(canonicalJson(s), "utf8"), signingKey)),
   };
 }
+
+/**
+ * A rollback's bundle: the kept envelopes of the release's first deploy as they were (their
+ * statements read back from them), then this deploy's statement, signed now.
+ */
+export function keptBundle(
+  kept: string,
+  deployed: Statement,
+  signingKey?: KeyObject,
+): AttestationBundle {
+  const envelopes = kept
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Envelope);
+  const statements = envelopes.map(
+    (e) => JSON.parse(Buffer.from(e.payload, "base64").toString("utf8")) as Statement,
+  );
+  const now = bundle([deployed], signingKey);
+  return {
+    statements: [...statements.map(seal), ...now.statements],
+    envelopes: signingKey === undefined ? [] : [...envelopes, ...now.envelopes],
+  };
+}

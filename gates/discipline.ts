@@ -7,14 +7,17 @@ import { firstTen } from "../lib/text";
 
 /**
  * G2, SSOT discipline: the commit is on the mainline and the tracked files are clean, so what
- * ships is a commit of the source of truth and nothing else.
+ * ships is a commit of the source of truth and nothing else. A rollback to a kept release
+ * builds nothing from the working tree, so `kept` names the release and skips the tree check.
  */
 export async function discipline(
   run: GateRun,
   git: SimpleGit,
   cfg: SourceConfig,
   commit: string,
+  kept?: string,
 ): Promise<void> {
+  const what = kept ? `release ${kept}` : `ref ${cfg.ref}`;
   const reachable = await g.reachableFrom(git, commit, cfg.branch);
   if (reachable === undefined) {
     run.block("G2", {
@@ -24,11 +27,11 @@ export async function discipline(
   }
   if (!reachable) {
     run.block("G2", {
-      gap: `commit ${short(commit)} (ref ${cfg.ref}) is not reachable from ${cfg.branch}`,
+      gap: `commit ${short(commit)} (${what}) is not reachable from ${cfg.branch}`,
       next: `merge it into ${cfg.branch} first, or deploy a commit of ${cfg.branch}: pulumi config set ref <commit on ${cfg.branch}>`,
     });
   }
-  const dirty = await g.dirtyTrackedFiles(git);
+  const dirty = kept ? [] : await g.dirtyTrackedFiles(git);
   if (dirty.length > 0) {
     run.block("G2", {
       gap: `${dirty.length} tracked file(s) in ${cfg.repo} have uncommitted changes: ${firstTen(dirty)}`,
@@ -37,5 +40,6 @@ export async function discipline(
   }
   const up = await g.upstreamStatus(git, cfg.branch);
   const sync = up ? `${up.ahead} ahead, ${up.behind} behind ${up.upstream}` : "no upstream";
-  run.pass("G2", `${short(commit)} is on ${cfg.branch}; tracked files clean; ${sync}`);
+  const tree = kept ? "working tree not read (nothing is built)" : "tracked files clean";
+  run.pass("G2", `${short(commit)} is on ${cfg.branch}; ${tree}; ${sync}`);
 }

@@ -26,7 +26,7 @@ export interface SourceResult {
  */
 export interface ServerChecks {
   /** G0 on the servers; returns the commit live there, which G1 prefers to `baseRef`. */
-  survey(run: GateRun, target: { repo: string; commit: string }): Promise<string | undefined>;
+  survey(run: GateRun, target?: { repo: string; commit: string }): Promise<string | undefined>;
   /** After G4: whether each server already holds the release, and has room for it. */
   checkArtifact(run: GateRun, artifact: BuiltArtifact): Promise<void>;
   /** What a blocked report says the run left on the servers. */
@@ -34,7 +34,7 @@ export interface ServerChecks {
 }
 
 /** The gates after these, listed as SKIPPED in a blocked report. */
-const LATER: GateId[] = ["G5", "G6", "G7"];
+export const LATER: GateId[] = ["G5", "G6", "G7"];
 
 /**
  * The gate sequence, in the order it runs, each step before the next and none skipped:

@@ -27,7 +27,7 @@ export interface BeforeSwitchArgs {
 export function beforeSwitchScript(a: BeforeSwitchArgs): string {
   const failed = (name: string, why: string) => [
     `  echo "$ID $(date -u +%Y-%m-%dT%H:%M:%SZ) ${name}" >> "$R/.deploy/failed"`,
-    '  rm -rf "$REL" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"',
+    '  rm -rf "$REL" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" "$MANIFESTS/$ID.intoto.jsonl"',
     `  block "${why}; ${NOT_SWITCHED}; the staged release was removed, so that nothing takes it; fix the cause, then run pulumi up again"`,
   ];
   return script(

@@ -74,7 +74,7 @@ export function promoteScript(a: PromoteArgs): string {
     '  [ -d "$d" ] || continue',
     '  id=$(basename "$d")',
     '  printf \'%s\\n\' "$keep" | grep -qxF "$id" && continue',
-    '  rm -rf "$d" "$MANIFESTS/$id.sha256sums" "$MANIFESTS/$id.links" "$UPLOADS/$id".*',
+    '  rm -rf "$d" "$MANIFESTS/$id.sha256sums" "$MANIFESTS/$id.links" "$MANIFESTS/$id.intoto.jsonl" "$UPLOADS/$id".*',
     '  echo "pruned=$id"',
     "done",
   );

@@ -9,10 +9,18 @@ export interface StageArgs {
   releaseId: string;
   /** sha256 of the uploaded .tar.gz. */
   sha256: string;
-  /** The artifact's sha256sum manifest and its symlink list, written with the release. */
-  manifest: string;
-  /** The artifact's symlinks, "path TAB target" per line. */
-  links: string;
+  /**
+   * The artifact's sha256sum manifest, written with the release. Undefined for a rollback by
+   * `release`, which stages nothing: the release must be there already, matching its own.
+   */
+  manifest?: string;
+  /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
+  links?: string;
+  /**
+   * The signed provenance and test-result envelopes of the release's first deploy, kept beside
+   * its manifest (never replaced) for a rollback that does not test again.
+   */
+  evidence?: string;
   /** Paths, relative to the release, linked to the same path under shared/. */
   sharedFiles: readonly string[];
   /** This deploy's lock token: the step refuses without the lock. */
@@ -33,6 +41,24 @@ export function heredoc(file: string, text: string): string[] {
     ...(text === "" ? [] : [text.replace(/\n$/, "")]),
     end,
     ...(text === "" ? [`: > ${file}`] : []),
+  ];
+}
+
+/**
+ * `keep_evidence`: writes the release's evidence beside its manifest unless some is kept there
+ * already, so that a rollback reads what the first deploy proved, whoever deploys it again.
+ */
+function keepEvidence(evidence: string | undefined): string[] {
+  if (evidence === undefined) return ["keep_evidence() { :; }"];
+  return [
+    'EV="$MANIFESTS/$ID.intoto.jsonl"',
+    "keep_evidence() {",
+    '  [ ! -f "$EV" ] || return 0',
+    '  mkdir -p "$MANIFESTS"',
+    // Not indented: the heredoc's text and its delimiter must stand as written.
+    ...heredoc('"$EV.tmp-$$"', evidence),
+    '  mv "$EV.tmp-$$" "$EV"',
+    "}",
   ];
 }
 
@@ -65,7 +91,13 @@ export function stageScript(a: StageArgs): string {
     'live=$(readlink "$CURRENT" 2>/dev/null || true)',
     // Under the lock no other stage runs: any temporary tree is left from an interrupted one.
     'for t in "$RELEASES/.tmp-"* "$RELEASES/.drifted-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
-    'if verify_release "$REL" "$MAN" "$LINKS"; then echo staged=present; exit 0; fi',
+    ...keepEvidence(a.evidence),
+    'if verify_release "$REL" "$MAN" "$LINKS"; then keep_evidence; echo staged=present; exit 0; fi',
+    ...(a.manifest === undefined
+      ? [
+          `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
+        ]
+      : []),
     // A staged release that no longer matches its manifest was changed on the server: it is
     // evidence, so it is never switched to nor silently replaced.
     // With acceptDrift, both are replaced by a verified copy (the backup step archived the live one).
@@ -90,8 +122,8 @@ export function stageScript(a: StageArgs): string {
     'TMP="$RELEASES/.tmp-$ID-$$"',
     `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOT_SWITCHED}"; }`,
     'mkdir "$TMP"',
-    ...heredoc('"$TMP.sha256sums"', a.manifest),
-    ...heredoc('"$TMP.links"', a.links),
+    ...heredoc('"$TMP.sha256sums"', a.manifest ?? ""),
+    ...heredoc('"$TMP.links"', a.links ?? ""),
     'unlist() { rm -f "$TMP.sha256sums" "$TMP.links"; }',
     "trap unlist EXIT",
     'st=0; tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || st=$?',
@@ -120,11 +152,13 @@ export function stageScript(a: StageArgs): string {
     '  cp -al "$TMP" "$REL"',
     '  swap "releases/$ID"',
     '  rm -rf "$TMP" "$RELEASES/.drifted-$ID-$$"',
+    "  keep_evidence",
     "  echo staged=replaced-drifted",
     "  exit 0",
     "fi",
     'rm -rf "$REL"',
     'mv -T "$TMP" "$REL"',
+    "keep_evidence",
     "echo staged=new",
   );
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { ServerChecks } from "../gates/sequence";
+import { KeptChecks, KeptCopy } from "../gates/rollback";
 import { DeployConfig, HostSpec } from "../config/deploy";
 import { GateRun } from "../gates/gateRun";
 import { openRunner, Runner } from "./runner";
@@ -25,6 +25,7 @@ import {
   targetScript,
 } from "../remote/survey";
 import { valueOf } from "../lib/output";
+import { keptScript, parseKept } from "../remote/kept";
 
 /** One deploy target after the survey: its spec (none for target local) and what was found. */
 export interface SurveyedHost {
@@ -65,7 +66,7 @@ export interface ServerSurveyArgs {
  * read-only connection per host, kept open from the survey to the target check and closed by
  * `close()`. Every finding that must block blocks before any resource exists.
  */
-export class ServerSurvey implements ServerChecks {
+export class ServerSurvey implements KeptChecks {
   readonly hosts: SurveyedHost[] = [];
   private readonly runners: Runner[] = [];
   /** Whether any server has been connected to (read-only) in this run. */
@@ -157,6 +158,25 @@ export class ServerSurvey implements ServerChecks {
       const disk = h.staged ? undefined : diskFailure(h.survey, context, a.bytes, a.unpackedBytes);
       if (disk) run.block("G4", disk);
     }
+  }
+
+  /**
+   * For a rollback by `release`, after the survey: each host's copy of the release (verified
+   * against its manifest there), its records and kept evidence. Nothing is uploaded after it,
+   * so each host counts as holding the release staged.
+   */
+  async kept(_run: GateRun, releaseId: string): Promise<{ host: string; copy: KeptCopy }[]> {
+    const copies: { host: string; copy: KeptCopy }[] = [];
+    for (const [i, h] of this.hosts.entries()) {
+      const out = await this.runners[i].run(
+        keptScript(this.deploy.deployRoot, releaseId, this.exclude),
+      );
+      const copy = parseKept(out.stdout);
+      h.staged = copy.state === "present" && h.survey.live !== releaseId;
+      h.departures = departures(h.survey, this.context(h.name, this.runners[i]), releaseId);
+      copies.push({ host: h.name, copy });
+    }
+    return copies;
   }
 
   /** What a blocked report says the run left on the servers. */

@@ -29,6 +29,11 @@ export interface BuiltArtifact {
   linksPath: string;
   /** The G4 line. */
   detail: string;
+  /**
+   * True for a rollback to a release kept on the servers: nothing was built here, `path` is only
+   * the file name its first deploy attested, `bytes` is 0 and there is no manifest file here.
+   */
+  kept?: boolean;
 }
 
 /** Derives the release id. Exported for testing. */

@@ -1,0 +1,178 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { KeyObject, randomUUID } from "node:crypto";
+import { KeptFacts, OpenEvidence } from "../gates/rollback";
+import { SourceResult } from "../gates/sequence";
+import { SourceConfig } from "../config/source";
+import { releaseStatements } from "./attestation";
+import { RunFacts, TOOL_VERSION } from "./statements";
+import { Envelope, openEnvelope, signEnvelope } from "./dsse";
+import { canonicalJson } from "./jcs";
+import { PROVENANCE_TYPE, Statement, TEST_RESULT_TYPE } from "./statements";
+
+/** Where this machine keeps the evidence it wrote for a release of a stack. */
+export function evidenceFile(workDir: string, stack: string, releaseId: string): string {
+  return path.join(workDir, "evidence", stack, `${releaseId}.intoto.jsonl`);
+}
+
+/** The envelopes of a kept evidence text, one per line; undefined when a line is not one. */
+function envelopesOf(text: string): Envelope[] | undefined {
+  try {
+    const envs = text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Envelope);
+    return envs.every((e) => typeof e.payload === "string" && Array.isArray(e.signatures))
+      ? envs
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The evidence to keep beside a release on its servers: its provenance and test-result
+ * statements, each a DSSE envelope signed with the stack's key, one per line. The text first
+ * written for a release (in up; a preview writes nothing) is reused, so that a re-deploy of it
+ * declares the same stage step and a server keeps what its first deploy proved.
+ */
+export function evidenceToKeep(
+  file: string,
+  statements: readonly Statement[],
+  key: KeyObject,
+  persist: boolean,
+): string {
+  const earlier = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+  const envs = earlier === undefined ? undefined : envelopesOf(earlier);
+  if (envs && envs.length > 0 && envs.every((e) => !("reason" in openEnvelope(e, key))))
+    return earlier!;
+  const text = statements
+    .map((s) => JSON.stringify(signEnvelope(Buffer.from(canonicalJson(s), "utf8"), key)))
+    .join("\n")
+    .concat("\n");
+  if (persist) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp-${process.pid}`, text);
+    fs.renameSync(`${file}.tmp-${process.pid}`, file);
+  }
+  return text;
+}
+
+type Json = Record<string, unknown>;
+const at = (v: unknown, ...keys: (string | number)[]): unknown =>
+  keys.reduce<unknown>((o, k) => (o as Record<string | number, unknown> | undefined)?.[k], v);
+
+/**
+ * Opens the evidence kept with `releaseId` on a server: every envelope must carry a signature by
+ * `key` that verifies, and the provenance and the test result must be about one artifact, the
+ * one the release id names (its commit and tar digest). Returns what a rollback needs from it.
+ */
+export function openKeptEvidence(
+  text: string,
+  releaseId: string,
+  key: KeyObject,
+): KeptFacts | { reason: string } {
+  const envs = envelopesOf(text);
+  if (!envs || envs.length === 0) return { reason: "it is not a list of DSSE envelopes" };
+  const statements: Statement[] = [];
+  for (const e of envs) {
+    const opened = openEnvelope(e, key);
+    if ("reason" in opened) return { reason: opened.reason };
+    statements.push(JSON.parse(opened.payload.toString("utf8")) as Statement);
+  }
+  const prov = statements.find((s) => s.predicateType === PROVENANCE_TYPE);
+  const test = statements.find((s) => s.predicateType === TEST_RESULT_TYPE);
+  if (!prov || !test) return { reason: "it lacks the provenance or the test-result statement" };
+  if (canonicalJson(prov.subject) !== canonicalJson(test.subject))
+    return { reason: "its provenance and its test result name different artifacts" };
+  const dep = at(prov.predicate, "buildDefinition", "resolvedDependencies", 0) as Json;
+  const commit = String(at(dep, "digest", "gitCommit") ?? "");
+  const byproducts = (at(prov.predicate, "runDetails", "byproducts") ?? []) as Json[];
+  const byproduct = (name: string) =>
+    String(
+      at(
+        byproducts.find((b) => b.name === name),
+        "digest",
+        "sha256",
+      ) ?? "",
+    );
+  const tarSha256 = byproduct("release.tar");
+  if (releaseId !== `${commit.slice(0, 12)}-${tarSha256.slice(0, 8)}`)
+    return {
+      reason: `its provenance is of commit ${commit.slice(0, 12)}, tar ${tarSha256.slice(0, 8)}, not of release ${releaseId}`,
+    };
+  const config = at(test.predicate, "configuration", 0) as Json | undefined;
+  const n = (k: string) => Number(at(config, "annotations", k) ?? 0);
+  return {
+    releaseId,
+    commit,
+    tree: String(at(dep, "digest", "gitTree") ?? ""),
+    artifactName: prov.subject[0].name,
+    sha256: prov.subject[0].digest.sha256,
+    tarSha256,
+    manifestSha256: byproduct("manifest.sha256sums"),
+    sourceUri: String(at(prov.predicate, "buildDefinition", "externalParameters", "source") ?? ""),
+    firstDeployed: String(at(prov.predicate, "runDetails", "metadata", "startedOn") ?? ""),
+    tests: {
+      command: Buffer.from(String(at(config, "content") ?? ""), "base64").toString("utf8"),
+      passed: n("passed"),
+      failed: n("failed"),
+      skipped: n("skipped"),
+      total: n("total"),
+      cached: true,
+    },
+    passed: at(test.predicate, "result") === "PASSED",
+    text,
+  };
+}
+
+/**
+ * The evidence a deploy keeps beside the release it uploads, or undefined: unsigned (nothing a
+ * rollback could trust) or a rollback (the release keeps its first deploy's).
+ */
+export function keptEvidenceFor(
+  source: SourceResult & { kept?: KeptFacts },
+  cfg: SourceConfig,
+  run: Omit<RunFacts, "finishedOn">,
+  builtOn: string,
+  key: KeyObject | undefined,
+  persist: boolean,
+): string | undefined {
+  if (!key || source.kept) return undefined;
+  const statements = releaseStatements(
+    {
+      build: source.artifact,
+      source: cfg,
+      sourceUri: source.sourceUri,
+      tests: source.tests,
+      builtOn,
+    },
+    { ...run, finishedOn: builtOn },
+  );
+  return evidenceToKeep(
+    evidenceFile(cfg.workDir, run.stack, source.artifact.releaseId),
+    statements,
+    key,
+    persist,
+  );
+}
+
+/** How this stack opens a kept release's evidence: with its own key, or not at all unsigned. */
+export function keptEvidenceOpener(key: KeyObject | undefined): OpenEvidence | undefined {
+  return key && ((text, releaseId) => openKeptEvidence(text, releaseId, key));
+}
+
+/** What this run records about itself in every statement it makes. */
+export function runFacts(
+  stack: string,
+  startedOn: string,
+  deployer: { holder: string; host: string },
+): Omit<RunFacts, "finishedOn"> {
+  return {
+    stack,
+    invocationId: randomUUID(),
+    startedOn,
+    operator: `${deployer.holder}@${deployer.host}`,
+    toolVersion: TOOL_VERSION,
+  };
+}
