@@ -8,6 +8,8 @@ export interface KeptRelease {
   id: string;
   verified: boolean;
   proved: boolean;
+  /** Whether its first deploy's signed evidence is kept beside it: `release` can name it. */
+  evidence: boolean;
   /** The first file that differs, when it does not verify. */
   differs?: string;
 }
@@ -41,7 +43,8 @@ export function statusScript(
       '  if [ "$live" = "releases/$id" ]; then v=live',
       '  elif verify_release "$d" "$MANIFESTS/$id.sha256sums" "$MANIFESTS/$id.links"; then v=verified; else v=failed; fi',
       '  p=unproved; [ -f "$PROVED" ] && grep -qxF "$id" "$PROVED" && p=proved',
-      '  echo "kept=$id $v $p"',
+      '  e=none; [ -f "$MANIFESTS/$id.intoto.jsonl" ] && e=evidence',
+      '  echo "kept=$id $v $p $e"',
       '  [ "$v" != failed ] || echo "kept_differs=$id $(first_differing "$d" "$MANIFESTS/$id.sha256sums")"',
       "done",
       '[ -f "$REVISIONS" ] && echo "revisions_b64=$(base64 -w 0 < "$REVISIONS")"',
@@ -69,11 +72,12 @@ export function parseStatus(
   const liveIntact =
     d !== undefined && d.modified.length + d.added.filter((p) => !ignored(p)).length === 0;
   const releases = [
-    ...stdout.matchAll(/^kept=(\S+) (verified|failed|live) (proved|unproved)$/gm),
+    ...stdout.matchAll(/^kept=(\S+) (verified|failed|live) (proved|unproved) (evidence|none)$/gm),
   ].map((m): KeptRelease => ({
     id: m[1],
     verified: m[2] === "verified" || (m[2] === "live" && liveIntact),
     proved: m[3] === "proved",
+    evidence: m[4] === "evidence",
     ...(differs.get(m[1]) ? { differs: differs.get(m[1]) } : {}),
   }));
   return {

@@ -18,6 +18,8 @@ import {
 import { ExcludeFilter } from "../gates/artifact/excludes";
 import { SshError } from "./ssh";
 import {
+  keptScript,
+  parseKept,
   parseSurvey,
   parseTarget,
   SurveyReading,
@@ -25,7 +27,6 @@ import {
   targetScript,
 } from "../remote/survey";
 import { valueOf } from "../lib/output";
-import { keptScript, parseKept } from "../remote/kept";
 
 /** One deploy target after the survey: its spec (none for target local) and what was found. */
 export interface SurveyedHost {

@@ -73,7 +73,8 @@ export function historyRows(
       startTime: u.startTime,
       ref,
       commit: FULL_COMMIT.test(ref) ? ref : live?.commit,
-      releaseId: live?.releaseId,
+      // A rollback by `release` names its release whatever the log holds.
+      releaseId: config.release || live?.releaseId,
       config,
     };
   });
@@ -110,8 +111,9 @@ function whyNot(r: HistoryRow): string {
 }
 
 /**
- * The exact commands that roll the stack back to update `version`: pin ref to the commit that
- * update deployed, preview, up. Refuses an update that did not deploy, or whose commit is not
+ * The exact commands that roll the stack back to update `version`: name the release that update
+ * deployed (no build, no test run), or, when it is not known, pin ref to its commit; then
+ * preview, up. Refuses an update that did not deploy, or whose commit is not
  * known, with the reason and what to do instead.
  */
 export function rollbackCommands(
@@ -135,7 +137,7 @@ export function rollbackCommands(
         `only a succeeded update deployed something to roll back to: choose one of ${ok.join(", ") || "(none)"}`,
     };
   }
-  if (row.commit === undefined) {
+  if (row.commit === undefined && row.releaseId === undefined) {
     return {
       refused:
         `update ${version} deployed ref ${row.ref}, a name that may have moved since, and no revisions-log entry ` +
@@ -144,11 +146,24 @@ export function rollbackCommands(
   }
   const latest = rows[0];
   const notes = Object.keys({ ...row.config, ...latest.config })
-    .filter((k) => k !== "ref" && row.config[k] !== latest.config[k])
+    .filter((k) => k !== "ref" && k !== "release" && row.config[k] !== latest.config[k])
     .map(
       (k) =>
-        `config ${k} was ${row.config[k] ?? "(unset)"} then and is ${latest.config[k] ?? "(unset)"} now; only ref is rolled back`,
+        `config ${k} was ${row.config[k] ?? "(unset)"} then and is ${latest.config[k] ?? "(unset)"} now; only ${row.releaseId ? "the release" : "ref"} is rolled back`,
     );
+  // The release it deployed, while the hosts keep it, switches back without testing again.
+  if (row.releaseId)
+    return {
+      commands: [
+        `pulumi config set release ${row.releaseId} --stack ${stack}`,
+        `pulumi preview --stack ${stack}`,
+        `pulumi up --stack ${stack}`,
+      ],
+      notes: [
+        ...notes,
+        `if the hosts no longer keep release ${row.releaseId} (npm run status -- --stack ${stack} lists what they keep), roll back by commit, which tests and builds again: pulumi config set release '' --stack ${stack} && pulumi config set ref ${row.commit ?? "<its commit>"} --stack ${stack}`,
+      ],
+    };
   return {
     commands: [
       `pulumi config set ref ${row.commit} --stack ${stack}`,

@@ -137,7 +137,9 @@ export function renderStatus(hosts: readonly HostStatus[]): string {
           `${r.id}${r.id === l?.release ? " (live)" : ""}: ${
             r.verified
               ? r.proved
-                ? "matches its manifest, proved: a rollback can use it"
+                ? r.evidence
+                  ? `matches its manifest, proved, evidence kept: pulumi config set release ${r.id} rolls back to it without testing again`
+                  : "matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)"
                 : "matches its manifest, never proved: a rollback will not take it"
               : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`
           }`,

@@ -22,11 +22,23 @@ function problemsOf(raw: Record<string, string | undefined>): string[] {
 }
 
 describe("config", () => {
+  it("reads release as a release id, and refuses anything else naming the key, the rule and the fix", () => {
+    expect(
+      parseSourceConfig({ ...base, release: "3f2a9c81d4e7-5b0c1d2e" }, "/cwd").release,
+    ).to.equal("3f2a9c81d4e7-5b0c1d2e");
+    const problems = problemsOf({ ...base, release: "HEAD~1" });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.contain("ssot-deploy:release");
+    expect(problems[0]).to.contain("a release id as npm run status lists it");
+    expect(problems[0]).to.contain("pulumi config set release 3f2a9c81d4e7-5b0c1d2e");
+  });
+
   it("applies every default when only the required keys are set", () => {
     const c = parseSourceConfig(base, "/cwd");
     expect(c).to.deep.equal({
       repo: "/srv/app",
       ref: "HEAD",
+      release: undefined,
       branch: "main",
       baseRef: undefined,
       testCommand: "make test",

@@ -5,6 +5,7 @@ import { BlockedError } from "../../gates/gateRun";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { ProgramRun, runProgram, StackOutputs } from "../../harness/program";
 import { renderChecks } from "../../tools/verify/run";
+import { readStatus, renderStatus } from "../../tools/status";
 import { snapshot } from "../helpers/release";
 import { savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
@@ -54,6 +55,13 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
       .split("\n")
       .map((l) => JSON.parse(l) as unknown);
     expect(envelopes).to.deep.equal(first.attestation!.envelopes.slice(0, 2));
+  });
+
+  it("lists in npm run status which releases a rollback by release can take", async () => {
+    const [web1] = await readStatus({ raw: cfg(), privateKey: suite.sshd.userKey.privateKey });
+    expect(renderStatus([web1])).to.contain(
+      `  release      ${v1}: matches its manifest, proved, evidence kept: pulumi config set release ${v1} rolls back to it without testing again`,
+    );
   });
 
   it("switches back without building, uploading or testing, from a dirty tree and an empty work directory", async () => {

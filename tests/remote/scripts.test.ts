@@ -15,7 +15,7 @@ import { serverFactsScript } from "../../remote/serverFacts";
 import { fetchFilesScript, serverTreeScript } from "../../remote/serverTree";
 import { script } from "../../remote/sh";
 import { stageScript } from "../../remote/stage";
-import { surveyScript, targetScript } from "../../remote/survey";
+import { keptScript, surveyScript, targetScript } from "../../remote/survey";
 import { refusalStateScript, transactionScript } from "../../remote/transaction";
 import { localCopyScript } from "../../remote/upload";
 import { projectRoot } from "../../harness/paths";
@@ -55,6 +55,7 @@ const SCRIPTS: [string, string][] = [
   ["lock release", breakLockScript(ROOT, false)],
   ["lock release, forced", breakLockScript(ROOT, true)],
   ["status", statusScript(ROOT, { file: FILE }, EXCLUDE)],
+  ["kept release", keptScript(ROOT, ID, EXCLUDE)],
   [
     "backup",
     backupScript({
@@ -79,6 +80,18 @@ const SCRIPTS: [string, string][] = [
       exclude: EXCLUDE,
       acceptDrift: true,
       reupload: "pulumi up --replace 'urn:pulumi:s::p::a$b::web1-release-upload'",
+      evidence: '{"payload":"e30=","sig": "it\'s $HOME `x`"}\nSSOT_\n',
+    }),
+  ],
+  [
+    "stage, a kept release",
+    stageScript({
+      root: ROOT,
+      releaseId: ID,
+      sha256: "d".repeat(64),
+      sharedFiles: SHARED,
+      lockToken: TOKEN,
+      reupload: "none",
     }),
   ],
   ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
@@ -153,6 +166,7 @@ SCRIPTS.push([
 const COVERED = [
   "surveyScript",
   "targetScript",
+  "keptScript",
   "acquireLockScript",
   "releaseLockScript",
   "breakLockScript",

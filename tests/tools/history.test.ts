@@ -40,9 +40,29 @@ describe("npm run history, on pulumi stack history --json output", () => {
     expect(row.config.sshPrivateKey).to.equal("[secret]");
   });
 
-  it("gives the exact rollback commands for a succeeded update, noting config that differs now", () => {
+  it("gives the exact rollback commands for a succeeded update: its release, which is not tested again, noting config that differs now", () => {
     const plan = rollbackCommands(historyRows(updates(), log()), 1, "contabo");
     expect(plan).to.deep.equal({
+      commands: [
+        "pulumi config set release aaaaaaaaaaaa-0a1b2c3d --stack contabo",
+        "pulumi preview --stack contabo",
+        "pulumi up --stack contabo",
+      ],
+      notes: [
+        "config keepReleases was 5 then and is 3 now; only the release is rolled back",
+        "if the hosts no longer keep release aaaaaaaaaaaa-0a1b2c3d (npm run status -- --stack contabo lists what they keep), " +
+          `roll back by commit, which tests and builds again: pulumi config set release '' --stack contabo && pulumi config set ref ${A} --stack contabo`,
+      ],
+    });
+  });
+
+  it("pins ref to the commit when the update's release is not known", () => {
+    const fixed = updates().map((u) =>
+      u.version === 1
+        ? { ...u, config: { ...u.config, "ssot-deploy:ref": { value: A, secret: false } } }
+        : u,
+    );
+    expect(rollbackCommands(historyRows(fixed), 1, "contabo")).to.deep.equal({
       commands: [
         `pulumi config set ref ${A} --stack contabo`,
         "pulumi preview --stack contabo",
@@ -105,7 +125,7 @@ describe("npm run history, on pulumi stack history --json output", () => {
       /^ {3}5 {2}2026-11-20T10:00:00Z {2}update {3}succeeded {2}ref main -> c{40} {2}\(release cccccccccccc-2c3d4e5f\)$/m,
     );
     expect(out).to.contain(
-      `  pulumi config set ref ${B} --stack contabo\n  pulumi preview --stack contabo\n  pulumi up --stack contabo\n`,
+      "  pulumi config set release bbbbbbbbbbbb-1b2c3d4e --stack contabo\n  pulumi preview --stack contabo\n  pulumi up --stack contabo\n",
     );
     const refused = spawnSync(
       "node",

@@ -151,7 +151,7 @@ describe("npm run status and npm run lock, against a real sshd", function () {
       new RegExp(`^  live         ${v2Release}, commit [0-9a-f]{12}, deployed \\S+ by `, "m"),
     );
     expect(table.out).to.contain(
-      `  release      ${v1Release}: matches its manifest, proved: a rollback can use it`,
+      `  release      ${v1Release}: matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)`,
     );
     expect(table.out).to.match(/^ {2}lock {9}free$/m);
     const json = cli("status", ["--json"]);
