@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SshRunner } from "../survey/runner";
-import { surveyScript, targetScript } from "../remote/survey";
+import { keptScript, surveyScript, targetScript } from "../remote/survey";
 import { CommandLifecycle, Operation } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
 import { TestSshd } from "../harness/sshd";
@@ -34,8 +35,9 @@ const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
  * alternate the two, each to a fresh directory, and the ratio is of the medians: the disk's
  * write-back makes single extractions vary severalfold. The deploy's time is the read-only
  * survey (timed with the same scripts on one connection) plus every provider operation. Then
- * rolls back from a second release, at this size and at a quarter of it, and counts the SSH
- * connections.
+ * rolls back by release from a second release to the first, timed whole, with a 1-second and a
+ * slow test suite (BENCH_SLOW_SUITE seconds, 60 by default), and at a quarter of the files;
+ * each against the baseline of a rollback by ref once the test cache is gone.
  */
 async function main(): Promise<void> {
   const files = Number(process.env.BENCH_FILES ?? 10_000);
@@ -54,10 +56,16 @@ async function main(): Promise<void> {
     const ssh = (cmd: string) =>
       execFileSync("ssh", [...sshOpts, "-p", String(sshd.port), login, cmd]);
 
-    const cfg = (repo: string, root: string, ref = "HEAD") => ({
+    // The stack signs: a rollback by release trusts the evidence its first deploy kept.
+    const attestationKey = generateKeyPairSync("ed25519")
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
+    const cfg = (repo: string, root: string, ref = "HEAD", over: Record<string, string> = {}) => ({
       repo,
       ref,
       testCommand: "echo '1 passed, 0 failed'",
+      attestationKey,
+      ...over,
       workDir: path.join(work, "local"),
       target: "ssh",
       hosts: JSON.stringify([
@@ -133,20 +141,55 @@ async function main(): Promise<void> {
       floors.push(since(t));
     }
 
-    const rollback = async (repo: string, label: string) => {
+    // A rollback's survey, as the program makes it: the survey and the kept-release check.
+    const keptSurvey = async (root: string, releaseId: string) => {
+      const t = process.hrtime.bigint();
+      const runner = await SshRunner.open(sshd.target());
+      await runner.run(surveyScript(root, "kill-switch.json", []));
+      await runner.run(keptScript(root, releaseId, []));
+      runner.close();
+      return since(t);
+    };
+    // Deploys v1 and v2 with a test suite of `suite` seconds, then rolls back to v1 by release
+    // (timed whole), then, from v2 again with the test cache gone, by ref: the baseline.
+    const rollback = async (repo: string, label: string, suite: number) => {
       const lifecycle = new CommandLifecycle();
       const root = path.join(work, `rb-${label}`, "app");
+      const local = path.join(work, `local-${label}`);
+      const over = { testCommand: `sleep ${suite} && echo '1 passed, 0 failed'`, workDir: local };
+      const up = async (o: Record<string, string>) => {
+        const t = process.hrtime.bigint();
+        const r = await runProgram(
+          { ...cfg(repo, root), ...over, ...o },
+          { preview: false, lifecycle },
+        );
+        if (r.error) throw r.error;
+        return { out: r.outputs!, seconds: since(t) };
+      };
       const v1 = git(repo, "rev-parse", "HEAD");
-      const first = await deploy(lifecycle, repo, root, v1);
-      fs.appendFileSync(path.join(repo, "pkg0", "mod0", "f0.txt"), "v2\n");
-      git(repo, "commit", "-qam", "v2");
-      await deploy(lifecycle, repo, root, git(repo, "rev-parse", "HEAD"));
-      return deploy(lifecycle, repo, root, v1, first.out.artifact.releaseId);
+      const first = await up({ ref: v1 });
+      fs.appendFileSync(path.join(repo, "pkg0", "mod0", "f0.txt"), `v2 ${label}\n`);
+      git(repo, "commit", "-qam", `v2 ${label}`);
+      const v2 = git(repo, "rev-parse", "HEAD");
+      await up({ ref: v2 });
+      const survey = await keptSurvey(root, first.out.artifact.releaseId);
+      const from = lifecycle.operations.length;
+      const connections = lifecycle.sshConnections;
+      const back = await up({ release: first.out.artifact.releaseId });
+      const ops = lifecycle.operations.slice(from);
+      const used = lifecycle.sshConnections - connections + 1;
+      await up({ ref: v2 });
+      fs.rmSync(path.join(local, "cache", "tests"), { recursive: true, force: true });
+      const byRef = await up({ ref: v1 });
+      git(repo, "reset", "-q", "--hard", v1);
+      return { ...back, survey, ops, connections: used, byRef: byRef.seconds };
     };
     const small = generateRepo(Math.floor(files / 4), avg);
     repos.push(small);
-    const backBig = await rollback(big, "big");
-    const backSmall = await rollback(small, "small");
+    const slow = Number(process.env.BENCH_SLOW_SUITE ?? 60);
+    const backBig = await rollback(big, "big", 1);
+    const backSlow = await rollback(big, "slow", slow);
+    const backSmall = await rollback(small, "small", 1);
 
     const f = median(floors);
     const dm = median(deploys);
@@ -164,11 +207,17 @@ async function main(): Promise<void> {
     console.log(`    survey and target check  ${sample.survey.toFixed(2)} s`);
     for (const o of sample.ops)
       console.log(`    ${o.name.padEnd(24)} ${(o.seconds ?? 0).toFixed(2)} s`);
-    const rb = (r: typeof backBig, n: number) =>
-      `${n} files: ${r.seconds.toFixed(2)} s (survey ${r.survey.toFixed(2)} s), ${r.connections} connections, uploads: ${r.ops.filter((o) => o.name.endsWith("upload") && o.op !== "delete").length}`;
-    console.log("rollback to the staged first release:");
-    console.log(`  ${rb(backBig, files)}`);
-    console.log(`  ${rb(backSmall, Math.floor(files / 4))}`);
+    const rb = (r: typeof backBig, what: string) =>
+      `  ${what.padEnd(30)} ${r.seconds.toFixed(2)} s, ${(r.seconds - r.survey).toFixed(2)} s beyond the survey (${r.survey.toFixed(2)} s); by ref with the test cache gone ${r.byRef.toFixed(2)} s; ${r.connections} connections, uploads: ${r.ops.filter((o) => o.name.endsWith("upload") && o.op !== "delete").length}`;
+    console.log(
+      "rollback by release to the kept first release (no build, no upload, no test run):",
+    );
+    console.log(rb(backBig, `${files} files, 1 s suite`));
+    console.log(rb(backSlow, `${files} files, ${slow} s suite`));
+    console.log(rb(backSmall, `${Math.floor(files / 4)} files, 1 s suite`));
+    console.log(
+      `  ratio, ${slow} s suite to 1 s suite: ${(backSlow.seconds / backBig.seconds).toFixed(2)}x by release, ${(backSlow.byRef / backBig.byRef).toFixed(2)}x by ref`,
+    );
     console.log(
       `  ratio for 4x the files: ${(backBig.seconds / backSmall.seconds).toFixed(2)}x (a copy of the release would make it about 4x)`,
     );

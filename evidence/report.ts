@@ -69,7 +69,9 @@ function changeSetLines(cs?: ChangeSet): string[] {
   return [
     `${base} -> ${cs.target}: ${cs.modified.length} modified, ${cs.added.length} added, ` +
       `${cs.deleted.length} deleted, ${cs.renamed.length} renamed; ${cs.artifactFiles} files ship; ` +
-      `secret scan: ${cs.scan.scanned} scanned, ${cs.scan.findings} findings`,
+      (cs.scan.keptFrom
+        ? `secret scan: not run again (release ${cs.scan.keptFrom} passed it, every file, at its first deploy)`
+        : `secret scan: ${cs.scan.scanned} scanned, ${cs.scan.findings} findings`),
     ...(shown.length > 0 ? [""] : []),
     ...shown,
     ...(files.length > shown.length ? [`- and ${files.length - shown.length} more`] : []),

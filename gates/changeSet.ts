@@ -124,3 +124,38 @@ export async function changeSetGate(
   run.pass("G1", summarize(changeSet));
   return changeSet;
 }
+
+/**
+ * G1 of a rollback to a kept release: the change set from what is live to it, by name. Its
+ * first deploy passed G1, which hashed and scanned every file of it, and the servers verified
+ * it against that manifest: nothing is read again, so G1 does not grow with the release.
+ */
+export async function keptChangeSetGate(
+  run: GateRun,
+  git: SimpleGit,
+  cfg: SourceConfig,
+  kept: { commit: string; releaseId: string; files: number },
+  deployed: string | undefined,
+): Promise<ChangeSet> {
+  const base = await resolveBase(run, git, cfg, deployed);
+  const filter = new ExcludeFilter(cfg.exclude);
+  const diff = base ? await diffNameStatus(git, base.commit, kept.commit) : [];
+  const changeSet: ChangeSet = {
+    base: base?.commit ?? null,
+    baseSource: base?.source ?? "none",
+    target: kept.commit,
+    ...classify(diff, (p) => !filter.excludes(p), new Map()),
+    artifactFiles: kept.files,
+    scan: { scanned: 0, skipped: 0, findings: 0, keptFrom: kept.releaseId },
+  };
+  run.changeSet = changeSet;
+  const from =
+    changeSet.base === null ? "no base" : `base ${short(changeSet.base)} (${changeSet.baseSource})`;
+  run.pass(
+    "G1",
+    `${from} -> ${short(kept.commit)}: ${changeSet.added.length} added, ${changeSet.modified.length} modified, ` +
+      `${changeSet.deleted.length} deleted, ${changeSet.renamed.length} renamed; ${kept.files} files, ` +
+      `not scanned again: release ${kept.releaseId} passed the scan of every file at its first deploy`,
+  );
+  return changeSet;
+}

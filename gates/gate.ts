@@ -50,5 +50,14 @@ export interface ChangeSet {
   /** Changed paths that the excludes keep out of the artifact. */
   excluded: string[];
   artifactFiles: number;
-  scan: { scanned: number; skipped: number; findings: number };
+  scan: {
+    scanned: number;
+    skipped: number;
+    findings: number;
+    /**
+     * For a rollback to a kept release: the release whose first deploy hashed and scanned every
+     * file of it, so that nothing was read again.
+     */
+    keptFrom?: string;
+  };
 }

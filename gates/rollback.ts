@@ -1,7 +1,7 @@
 import * as os from "node:os";
 import { SourceConfig } from "../config/source";
 import { BuiltArtifact } from "./artifact/build";
-import { changeSetGate } from "./changeSet";
+import { keptChangeSetGate } from "./changeSet";
 import { discipline } from "./discipline";
 import { GateFailure } from "./gate";
 import { GateRun } from "./gateRun";
@@ -120,7 +120,7 @@ export function judgeKept(
  * 2. G0 on the servers: the read-only survey, then each host's copy of the release: staged,
  *    matching its manifest, proved, and kept with evidence signed by this stack's key;
  * 3. G2: the release's commit is on the mainline;
- * 4. G1: the change set from what is live to it, scanned as in any deploy;
+ * 4. G1: the change set from what is live to it, by name (its first deploy scanned every file);
  * 5. G3: its test result as its first deploy signed it: the tests are not run again;
  * 6. G4: nothing is built or uploaded: the release on the servers is the artifact.
  */
@@ -173,8 +173,8 @@ export async function runRollbackGates(
   });
   const f = kept.facts;
   await run.step("G2", "mainline", () => discipline(run, git, cfg, f.commit, releaseId));
-  const changeSet = await run.step("G1", "change set, secret scan", () =>
-    changeSetGate(run, git, cfg, f.commit, deployed),
+  const changeSet = await run.step("G1", "change set", () =>
+    keptChangeSetGate(run, git, cfg, { ...f, files: kept.files }, deployed),
   );
   const t = f.tests;
   await run.step("G3", "kept test result", async () =>

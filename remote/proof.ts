@@ -47,8 +47,10 @@ function probeLines(p: Probe, i: number, dir: string, where: string, after: stri
 
 /**
  * The part of G6 that can run before the switch: each "staged" probe, inside the staged
- * release, with the kill-switch already as declared when it is OFF. A failure refuses with
- * current where it was; the transaction then gives the lock back.
+ * release, with the kill-switch already as declared when it is OFF; then, when a probe ran in
+ * it, the release is verified against its manifest again, so that the switch only ever takes a
+ * release verified after the last thing that ran in it. A failure refuses with current where
+ * it was; the transaction then gives the lock back.
  */
 export function stagedProofScript(a: ProofArgs): string {
   const after = `${NOT_SWITCHED}; fix the release in the SSOT repo, commit, then run pulumi up again`;
@@ -59,13 +61,23 @@ export function stagedProofScript(a: ProofArgs): string {
     ...a.probes.flatMap((p, i) =>
       p.when === "staged" ? probeLines(p, i, "$RELEASES/$ID", "in the staged release", after) : [],
     ),
+    ...(a.probes.some((p) => p.when === "staged")
+      ? [
+          'if ! verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then',
+          '  changed=$(first_differing "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums")',
+          `  block "the staged probes changed the release's own files\${changed:+ ($changed)} or added files no exclude names; ${NOT_SWITCHED}; a probe must only read the release, or write under a path exclude names"`,
+          "fi",
+        ]
+      : []),
     "echo staged_proof=passed",
   );
 }
 
 /**
- * G6 after the switch, what only the live release can show: current points at the new release
- * and matches its manifest; the kill-switch reads back as declared (ON is written only now); the
+ * G6 after the switch, what only the live release can show: current points at the new release,
+ * the one verified against its manifest under this lock just before the switch, after the last
+ * thing that ran in it (the stage step, beforeSwitch and the staged probes each verify what
+ * they touched), so it is not hashed a second time here; the kill-switch reads back as declared (ON is written only now); the
  * restart (if any) succeeds; each "live" probe holds; each measured invariant prints what it
  * printed before. The first failure refuses and keeps the lock.
  */
@@ -104,7 +116,6 @@ export function proofScript(a: ProofArgs): string {
     `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     `[ "$cur" = "releases/$ID" ] || block "current points at \${cur:-nothing}, not releases/$ID; ${after}"`,
-    `verify_release "$CURRENT/" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links" || block "files of current do not match the manifest of $ID; ${after}"`,
     "echo current=verified",
     ...killSwitch,
     ...restart,

@@ -93,6 +93,21 @@ describe("bad input at the deploy root and before the switch: refused with curre
       expect(proved).to.not.contain(s.repo.head().slice(0, 12));
     });
 
+    it("refuses a release that a staged probe changed, before current moves to it", async () => {
+      s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      const before = liveState(s.root);
+      const run = await up({
+        proof: JSON.stringify([{ name: "writes", command: "echo oops >> app/extra.py" }]),
+      });
+      expectRunRefused(
+        "proof",
+        run,
+        "the staged probes changed the release's own files (app/extra.py) or added files no exclude names; current was not switched; a probe must only read the release, or write under a path exclude names",
+        before,
+        liveState(s.root),
+      );
+    });
+
     it("refuses when the kill-switch cannot be written as declared, before current moves", async () => {
       s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
       const ks = path.join(s.root, "shared", "kill-switch.json");
