@@ -11,6 +11,15 @@ interface Held {
   outputs: Inputs;
 }
 
+/** What a preview would do to one command resource, and its inputs before and after. */
+export interface PlannedStep {
+  op: "create" | "update" | "replace" | "delete" | "same";
+  type: string;
+  name: string;
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+}
+
 /** One provider operation, in the order it ran. */
 export interface Operation {
   op: "create" | "update" | "replace" | "delete" | "same";
@@ -61,6 +70,8 @@ function canonical(v: unknown): string {
 export class CommandLifecycle {
   readonly state = new Map<string, Held>();
   readonly operations: Operation[] = [];
+  /** What the last preview would do, in registration order (see `planDeletes`). */
+  planned: PlannedStep[] = [];
   sshConnections = 0;
   /**
    * Called before each operation that runs a command or a copy: a test injects a fault there
@@ -84,6 +95,7 @@ export class CommandLifecycle {
   ): pulumi.runtime.Mocks {
     this.seen = new Set();
     this.failed = false;
+    if (preview) this.planned = [];
     this.failure = new Promise<never>((_, reject) => {
       this.fail = (e) => {
         this.failed = true;
@@ -102,6 +114,12 @@ export class CommandLifecycle {
         const forced = this.replace.some((urn) => urnNames(urn, args.type, args.name));
         const same =
           prior !== undefined && !forced && canonical(prior.inputs) === canonical(args.inputs);
+        const replace =
+          prior !== undefined &&
+          (forced || canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers));
+        const op = same ? "same" : prior === undefined ? "create" : replace ? "replace" : "update";
+        const plan = { type: args.type, name: args.name, before: prior?.inputs };
+        if (preview) this.planned.push({ ...plan, op, after: args.inputs });
         if (same) {
           if (!preview) this.operations.push({ op: "same", type: args.type, name: args.name });
           return { id: `${args.name}-id`, state: prior.outputs };
@@ -110,10 +128,6 @@ export class CommandLifecycle {
         if (preview) return { id: `${args.name}-id`, state: args.inputs };
         // After a failure the engine starts no new operation; those under way finish.
         if (this.failed) throw new Error(`${args.name}: not run, an earlier operation failed`);
-        const replace =
-          prior !== undefined &&
-          (forced || canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers));
-        const op = prior === undefined ? "create" : replace ? "replace" : "update";
         const script =
           op === "update" ? (args.inputs.update ?? args.inputs.create) : args.inputs.create;
         let outputs: Inputs;
@@ -164,6 +178,18 @@ export class CommandLifecycle {
   async destroy(): Promise<void> {
     this.seen = new Set();
     await this.finish();
+  }
+
+  /** After a preview: what an up would delete, newest first (what the program no longer registers). */
+  planDeletes(): void {
+    for (const [key, held] of [...this.state.entries()].reverse())
+      if (!this.seen.has(key))
+        this.planned.push({
+          op: "delete",
+          type: held.type,
+          name: key.split("::")[1],
+          before: held.inputs,
+        });
   }
 
   /** After a successful up: deletes, newest first, what the program no longer registers. */

@@ -115,6 +115,8 @@ export async function runProgram(
     } else {
       // Drain every registration still in flight, so none reaches the next run's mocks.
       await pulumi.runtime.disconnect();
+      // Only now has every resource registered: the rest would be deleted.
+      if (opts.preview) lifecycle.planDeletes();
     }
   }
 }

@@ -48,6 +48,13 @@ const SPEC: CommandSpec = {
       value: "<file>",
       description: "the stack's settings (default: Pulumi.local.yaml)",
     },
+    release: {
+      type: "string",
+      value: "<id>",
+      description:
+        "roll back to a release kept on the local server (npm run status -- --stack local lists them), " +
+        "as pulumi config set release <id> would: no build, no upload, no test run",
+    },
   },
 };
 
@@ -57,7 +64,9 @@ runCommand(SPEC, async (values) => {
   if (given !== undefined) readOptionFile("config-file", given, "pass a Pulumi.<stack>.yaml");
   const configFile = path.resolve(given ?? stackFilePath(root, "local"));
   process.chdir(root);
-  const config = readStackFile(configFile);
+  const release = values.release as string | undefined;
+  const config: Record<string, string> = readStackFile(configFile);
+  if (release !== undefined) config.release = release;
   if (config.repo === SAMPLE_REPO) ensureSampleRepo(path.resolve(root, SAMPLE_REPO));
   const key = localSigningKey(root);
   console.log(
