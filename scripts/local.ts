@@ -89,7 +89,7 @@ runCommand(SPEC, async (values) => {
       `  commit ${out.artifact.commit}, ${out.artifact.files} files, sha256 ${out.artifact.sha256}`,
     );
     console.log(
-      `tests: ${out.tests.passed}/${out.tests.total} passed${out.tests.cached ? " (cached)" : ""}`,
+      `tests: ${out.tests.passed}/${out.tests.total} passed${out.artifact.kept ? " (not run: the signed result of its first deploy)" : out.tests.cached ? " (cached)" : ""}`,
     );
     for (const [host, d] of Object.entries(out.deploy ?? {})) {
       console.log(
@@ -112,13 +112,14 @@ runCommand(SPEC, async (values) => {
       const checks = await verifyAttestation({
         attestation: fs.readFileSync(saved, "utf8"),
         publicKey: fs.readFileSync(key.publicFile, "utf8"),
-        artifact: out.artifact.path,
+        // A kept release (a rollback by release) has no artifact file here: nothing was built.
+        artifact: out.artifact.kept ? undefined : out.artifact.path,
         servers: { raw: config },
       });
       const { text, ok } = renderChecks(checks, { requireSignature: true });
       const rel = (f: string) => path.relative(root, f);
       console.log(
-        `npm run verify -- --attestation ${rel(saved)} --public-key ${rel(key.publicFile)} --require-signature --artifact ${rel(out.artifact.path)} --stack local\n${text}`,
+        `npm run verify -- --attestation ${rel(saved)} --public-key ${rel(key.publicFile)} --require-signature${out.artifact.kept ? "" : ` --artifact ${rel(out.artifact.path)}`} --stack local\n${text}`,
       );
       if (!ok) return EXIT.refused;
     }

@@ -138,7 +138,7 @@ export function renderStatus(hosts: readonly HostStatus[]): string {
             r.verified
               ? r.proved
                 ? r.evidence
-                  ? `matches its manifest, proved, evidence kept: pulumi config set release ${r.id} rolls back to it without testing again`
+                  ? `matches its manifest, proved, evidence kept${r.id === l?.release ? "" : `: pulumi config set release ${r.id} rolls back to it without testing again`}`
                   : "matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)"
                 : "matches its manifest, never proved: a rollback will not take it"
               : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`
