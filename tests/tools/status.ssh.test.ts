@@ -68,8 +68,9 @@ describe("npm run status and npm run lock, against a real sshd", function () {
     expect(h.log).to.deep.equal({ entries: 2 });
     expect(h.releases).to.deep.equal(
       [
-        { id: v1Release, verified: true, proved: true },
-        { id: v2Release, verified: true, proved: true },
+        // Deployed unsigned: no evidence kept, so a rollback to them goes by ref.
+        { id: v1Release, verified: true, proved: true, evidence: false },
+        { id: v2Release, verified: true, proved: true, evidence: false },
       ].sort((a, b) => a.id.localeCompare(b.id)),
     );
     expect(h.lock).to.equal(null);
@@ -87,6 +88,7 @@ describe("npm run status and npm run lock, against a real sshd", function () {
         id: v1Release,
         verified: false,
         proved: true,
+        evidence: false,
         differs: "app/service.py",
       });
     } finally {
