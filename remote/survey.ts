@@ -119,15 +119,21 @@ export function targetScript(
   releaseId: string,
   exclude: readonly string[] = [],
 ): string {
-  return script(
-    ...preamble(root, exclude),
-    `ID=${q(releaseId)}`,
-    'if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo target=present',
-    'elif [ -e "$RELEASES/$ID" ]; then echo target=bad',
-    // The first file that differs, for the refusal; none when only the file count or a link differs.
-    '  first_differing "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" | sed "s/^/target_differs=/"',
-    "else echo target=absent; fi",
-  );
+  return script(...preamble(root, exclude), `ID=${q(releaseId)}`, ...releaseState("target"));
+}
+
+/**
+ * `<key>=present` when release $ID is staged and verifies against its manifest, `bad` (with
+ * `<key>_differs=`, the first file that differs, for the refusal; none when only the file count
+ * or a link differs) when it is there and does not, `absent` otherwise.
+ */
+function releaseState(key: string): string[] {
+  return [
+    `if verify_release "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" "$MANIFESTS/$ID.links"; then echo ${key}=present`,
+    `elif [ -e "$RELEASES/$ID" ]; then echo ${key}=bad`,
+    `  first_differing "$RELEASES/$ID" "$MANIFESTS/$ID.sha256sums" | sed "s/^/${key}_differs=/"`,
+    `else echo ${key}=absent; fi`,
+  ];
 }
 
 /** Reads targetScript's answer; `differs` is the first file of a bad release that differs. */
@@ -210,10 +216,7 @@ export function keptScript(root: string, releaseId: string, exclude: readonly st
     ...preamble(root, exclude),
     `ID=${q(releaseId)}`,
     'MAN="$MANIFESTS/$ID.sha256sums"; EV="$MANIFESTS/$ID.intoto.jsonl"',
-    'if verify_release "$RELEASES/$ID" "$MAN" "$MANIFESTS/$ID.links"; then echo kept_state=present',
-    'elif [ -e "$RELEASES/$ID" ]; then echo kept_state=bad',
-    '  first_differing "$RELEASES/$ID" "$MAN" | sed "s/^/kept_differs=/"',
-    "else echo kept_state=absent; fi",
+    ...releaseState("kept_state"),
     '[ ! -f "$MAN" ] || echo "kept_manifest_sha256=$(sha256sum < "$MAN" | cut -c1-64)"',
     '[ ! -f "$MAN" ] || echo "kept_files=$(grep -c "" "$MAN" || true)"',
     'p=no; [ -f "$PROVED" ] && grep -qxF "$ID" "$PROVED" && p=yes; echo "kept_proved=$p"',
@@ -236,7 +239,7 @@ export function parseKept(stdout: string): KeptCopy {
     throw new Error(`the release check did not finish: ${stdout.slice(-500)}`);
   return {
     state: (kv.kept_state ?? "absent") as KeptCopy["state"],
-    ...(kv.kept_differs ? { differs: kv.kept_differs } : {}),
+    ...(kv.kept_state_differs ? { differs: kv.kept_state_differs } : {}),
     ...(kv.kept_manifest_sha256 ? { manifestSha256: kv.kept_manifest_sha256 } : {}),
     files: Number(kv.kept_files ?? 0),
     proved: kv.kept_proved === "yes",
