@@ -1,5 +1,5 @@
 import { KeyObject } from "node:crypto";
-import { Envelope, signEnvelope } from "./dsse";
+import { Envelope, parseEnvelopes, signEnvelope } from "./dsse";
 import { canonicalJson } from "./jcs";
 import { seal, SealedStatement, Statement } from "./statements";
 
@@ -32,10 +32,8 @@ export function keptBundle(
   deployed: Statement,
   signingKey?: KeyObject,
 ): AttestationBundle {
-  const envelopes = kept
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Envelope);
+  // Opened and checked by the rollback's gates already.
+  const envelopes = parseEnvelopes(kept) ?? [];
   const statements = envelopes.map(
     (e) => JSON.parse(Buffer.from(e.payload, "base64").toString("utf8")) as Statement,
   );

@@ -65,3 +65,18 @@ export function openEnvelope(
     ? { payload }
     : { reason: `the signature by key ${keyid.slice(0, 16)}… does not verify` };
 }
+
+/** The envelopes of a JSON Lines text, one per line; undefined when a line is not one. */
+export function parseEnvelopes(text: string): Envelope[] | undefined {
+  try {
+    const envs = text
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Envelope);
+    return envs.every((e) => typeof e.payload === "string" && Array.isArray(e.signatures))
+      ? envs
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,29 +5,13 @@ import { KeptFacts, OpenEvidence } from "../gates/rollback";
 import { SourceResult } from "../gates/sequence";
 import { SourceConfig } from "../config/source";
 import { releaseStatements } from "./attestation";
-import { RunFacts, TOOL_VERSION } from "./statements";
-import { Envelope, openEnvelope, signEnvelope } from "./dsse";
+import { openEnvelope, parseEnvelopes, signEnvelope } from "./dsse";
 import { canonicalJson } from "./jcs";
-import { PROVENANCE_TYPE, Statement, TEST_RESULT_TYPE } from "./statements";
+import { PROVENANCE_TYPE, RunFacts, Statement, TEST_RESULT_TYPE, TOOL_VERSION } from "./statements";
 
 /** Where this machine keeps the evidence it wrote for a release of a stack. */
 export function evidenceFile(workDir: string, stack: string, releaseId: string): string {
   return path.join(workDir, "evidence", stack, `${releaseId}.intoto.jsonl`);
-}
-
-/** The envelopes of a kept evidence text, one per line; undefined when a line is not one. */
-function envelopesOf(text: string): Envelope[] | undefined {
-  try {
-    const envs = text
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as Envelope);
-    return envs.every((e) => typeof e.payload === "string" && Array.isArray(e.signatures))
-      ? envs
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -43,7 +27,7 @@ export function evidenceToKeep(
   persist: boolean,
 ): string {
   const earlier = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
-  const envs = earlier === undefined ? undefined : envelopesOf(earlier);
+  const envs = earlier === undefined ? undefined : parseEnvelopes(earlier);
   if (envs && envs.length > 0 && envs.every((e) => !("reason" in openEnvelope(e, key))))
     return earlier!;
   const text = statements
@@ -72,7 +56,7 @@ export function openKeptEvidence(
   releaseId: string,
   key: KeyObject,
 ): KeptFacts | { reason: string } {
-  const envs = envelopesOf(text);
+  const envs = parseEnvelopes(text);
   if (!envs || envs.length === 0) return { reason: "it is not a list of DSSE envelopes" };
   const statements: Statement[] = [];
   for (const e of envs) {
