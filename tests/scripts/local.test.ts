@@ -42,6 +42,21 @@ describe("the README's main job (npm run local)", function () {
     );
   });
 
+  it("rolls the local stack back by --release without running the tests, the attestation still verifying", () => {
+    const local = path.join(projectRoot(), "dist", "scripts", "local.js");
+    const first = execFileSync(process.execPath, [local], { encoding: "utf8" });
+    const id = /^artifact: \S+\/([0-9a-f]{12}-[0-9a-f]{8})\.tar\.gz$/m.exec(first)?.[1];
+    expect(id, first).to.be.a("string");
+    const out = execFileSync(process.execPath, [local, "--release", id!], { encoding: "utf8" });
+    const up = out.split("== up (stack local, in-process) ==")[1];
+    expect(up).to.match(
+      new RegExp(`^G3 tests +PASS +not run again: release ${id}'s signed test result`, "m"),
+    );
+    expect(up).to.contain("tests: 3/3 passed (not run: the signed result of its first deploy)");
+    expect(up).to.match(new RegExp(`^deploy local: \\S+ \\S+ -> ${id};`, "m"));
+    expect(up).to.match(/^VERIFIED: \d+ check\(s\) held, 0 skipped;/m);
+  });
+
   it("creates the sample repository only at the path the stack ships with: any other missing repo is refused at G0", () => {
     const work = tempDir();
     try {
