@@ -60,7 +60,7 @@ export type OpenEvidence = (text: string, releaseId: string) => KeptFacts | { re
 
 /** The servers' part of a rollback by `release`: each host's copy of it, read-only. */
 export interface KeptChecks extends ServerChecks {
-  kept(run: GateRun, releaseId: string): Promise<{ host: string; copy: KeptCopy }[]>;
+  kept(releaseId: string): Promise<{ host: string; copy: KeptCopy }[]>;
 }
 
 /** Why one host's copy cannot be rolled back to, or its facts. Exported for testing. */
@@ -152,7 +152,7 @@ export async function runRollbackGates(
   });
   const deployed = await run.step("G0", "the servers, read-only", () => servers.survey(run));
   const kept = await run.step("G0", `the servers: release ${releaseId} kept`, async () => {
-    const copies = await servers.kept(run, releaseId);
+    const copies = await servers.kept(releaseId);
     const facts: KeptFacts[] = [];
     for (const { host, copy } of copies) {
       const f = judgeKept(host, releaseId, copy, open!, stack);

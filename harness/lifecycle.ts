@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { SshSession } from "../survey/ssh";
+import type { PlannedStep } from "./plan";
 
 type Inputs = Record<string, unknown>;
 
@@ -9,15 +10,6 @@ interface Held {
   type: string;
   inputs: Inputs;
   outputs: Inputs;
-}
-
-/** What a preview would do to one command resource, and its inputs before and after. */
-export interface PlannedStep {
-  op: "create" | "update" | "replace" | "delete" | "same";
-  type: string;
-  name: string;
-  before?: Record<string, unknown>;
-  after?: Record<string, unknown>;
 }
 
 /** One provider operation, in the order it ran. */
@@ -118,8 +110,14 @@ export class CommandLifecycle {
           prior !== undefined &&
           (forced || canonical(prior.inputs.triggers) !== canonical(args.inputs.triggers));
         const op = same ? "same" : prior === undefined ? "create" : replace ? "replace" : "update";
-        const plan = { type: args.type, name: args.name, before: prior?.inputs };
-        if (preview) this.planned.push({ ...plan, op, after: args.inputs });
+        if (preview)
+          this.planned.push({
+            op,
+            type: args.type,
+            name: args.name,
+            before: prior?.inputs,
+            after: args.inputs,
+          });
         if (same) {
           if (!preview) this.operations.push({ op: "same", type: args.type, name: args.name });
           return { id: `${args.name}-id`, state: prior.outputs };

@@ -1,4 +1,11 @@
-import type { PlannedStep } from "./lifecycle";
+/** What a preview would do to one command resource, and its inputs before and after. */
+export interface PlannedStep {
+  op: "create" | "update" | "replace" | "delete" | "same";
+  type: string;
+  name: string;
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+}
 
 const SIGN = { create: "+", update: "~", replace: "+-", delete: "-", same: " " } as const;
 
@@ -18,8 +25,8 @@ function changes(before: Record<string, unknown> = {}, after: Record<string, unk
     const [b, a] = [before[k], after[k]];
     if (k === "environment") {
       out.push(
-        ...changes(b as Record<string, unknown>, a as Record<string, unknown>).map((l) =>
-          l.replace(/^/, "environment."),
+        ...changes(b as Record<string, unknown>, a as Record<string, unknown>).map(
+          (l) => `environment.${l}`,
         ),
       );
       continue;

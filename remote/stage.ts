@@ -78,14 +78,11 @@ export function stageScript(a: StageArgs): string {
     'mkdir -p "$(dirname "$TMP/$f")" "$(dirname "$SHARED/$f")"',
     'ln -s "$SHARED/$f" "$TMP/$f"',
   ]);
-  return script(
+  const present = [
     ...preamble(a.root, a.exclude),
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
-    `UP=${q(up.artifact)}`,
-    // The upload resource does not run again while its inputs are unchanged: replacing it does.
-    `REUPLOAD=${q(a.reupload)}`,
     // Leftovers of an interrupted stage of this release, unless an interrupted replacement left
     // current pointing at one.
     'live=$(readlink "$CURRENT" 2>/dev/null || true)',
@@ -93,11 +90,18 @@ export function stageScript(a: StageArgs): string {
     'for t in "$RELEASES/.tmp-"* "$RELEASES/.drifted-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
     ...keepEvidence(a.evidence),
     'if verify_release "$REL" "$MAN" "$LINKS"; then keep_evidence; echo staged=present; exit 0; fi',
-    ...(a.manifest === undefined
-      ? [
-          `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
-        ]
-      : []),
+  ];
+  // A kept release (a rollback by `release`) is only ever verified: nothing here stages it.
+  if (a.manifest === undefined || a.links === undefined)
+    return script(
+      ...present,
+      `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
+    );
+  return script(
+    ...present,
+    `UP=${q(up.artifact)}`,
+    // The upload resource does not run again while its inputs are unchanged: replacing it does.
+    `REUPLOAD=${q(a.reupload)}`,
     // A staged release that no longer matches its manifest was changed on the server: it is
     // evidence, so it is never switched to nor silently replaced.
     // With acceptDrift, both are replaced by a verified copy (the backup step archived the live one).
@@ -122,8 +126,8 @@ export function stageScript(a: StageArgs): string {
     'TMP="$RELEASES/.tmp-$ID-$$"',
     `fail() { rm -rf "$TMP"; block "$* (release $ID); ${NOT_SWITCHED}"; }`,
     'mkdir "$TMP"',
-    ...heredoc('"$TMP.sha256sums"', a.manifest ?? ""),
-    ...heredoc('"$TMP.links"', a.links ?? ""),
+    ...heredoc('"$TMP.sha256sums"', a.manifest),
+    ...heredoc('"$TMP.links"', a.links),
     'unlist() { rm -f "$TMP.sha256sums" "$TMP.links"; }',
     "trap unlist EXIT",
     'st=0; tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || st=$?',

@@ -166,7 +166,7 @@ export class ServerSurvey implements KeptChecks {
    * against its manifest there), its records and kept evidence. Nothing is uploaded after it,
    * so each host counts as holding the release staged.
    */
-  async kept(_run: GateRun, releaseId: string): Promise<{ host: string; copy: KeptCopy }[]> {
+  async kept(releaseId: string): Promise<{ host: string; copy: KeptCopy }[]> {
     const copies: { host: string; copy: KeptCopy }[] = [];
     for (const [i, h] of this.hosts.entries()) {
       const out = await this.runners[i].run(
