@@ -6,6 +6,7 @@ import { discipline } from "./discipline";
 import { GateFailure } from "./gate";
 import { GateRun } from "./gateRun";
 import { checkRepo } from "./precheck";
+import { resolveCommit } from "./git";
 import { LATER, runGates, ServerChecks, SourceResult } from "./sequence";
 import { TestSummary } from "./testGate";
 import { firstTen } from "../lib/text";
@@ -172,7 +173,17 @@ export async function runRollbackGates(
     return { facts: f, files: copies[0].copy.files };
   });
   const f = kept.facts;
-  await run.step("G2", "mainline", () => discipline(run, git, cfg, f.commit, releaseId));
+  const commit = await run.step("G2", "mainline", async () => {
+    // The commit a server's evidence names must be one of the source repo's own.
+    const c = await resolveCommit(git, f.commit);
+    if (!c)
+      run.block("G2", {
+        gap: `release ${releaseId} was built from commit ${short(f.commit)}, which is not in ${cfg.repo}`,
+        next: `fetch it into ${cfg.repo} (git -C ${cfg.repo} fetch), then run again; a commit that is not in the source of truth is never deployed`,
+      });
+    await discipline(run, git, cfg, c.commit, releaseId);
+    return c;
+  });
   const changeSet = await run.step("G1", "change set", () =>
     keptChangeSetGate(run, git, cfg, { ...f, files: kept.files }, deployed),
   );
@@ -203,7 +214,7 @@ export async function runRollbackGates(
   };
   return {
     gates: run.results,
-    commit: { commit: f.commit, tree: f.tree, time: 0, subject: "" },
+    commit,
     sourceUri: f.sourceUri,
     changeSet,
     tests: t,

@@ -9,7 +9,7 @@ import { readStatus, renderStatus } from "../../tools/status";
 import { snapshot } from "../helpers/release";
 import { savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
-import { PY_TEST_COMMAND } from "../helpers/repo";
+import { FixtureRepo, PY_TEST_COMMAND } from "../helpers/repo";
 
 describe("rolling back to a kept release by `release`, over SSH to a real sshd", function () {
   this.timeout(180_000);
@@ -155,6 +155,18 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
     expect(unsigned.gap).to.equal(
       `release is set to ${v2}, but attestationKey is empty, so the evidence kept with it (its signed test result and provenance) cannot be checked`,
     );
+  });
+
+  it("refuses a release whose commit is not in the source repo", async () => {
+    const other = FixtureRepo.create({ "README.md": "another repository\n" });
+    try {
+      const err = await refused({ release: v1, repo: other.dir });
+      expect(err.gap).to.equal(
+        `release ${v1} was built from commit ${first.artifact.commit.slice(0, 12)}, which is not in ${other.dir}`,
+      );
+    } finally {
+      other.remove();
+    }
   });
 
   it("refuses a release that never passed its proof, and one whose beforeSwitch failed", async () => {
