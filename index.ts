@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { requireFreshBuild } from "./lib/freshBuild";
 import { readSigningKey, readStackConfig } from "./config/stack";
 import { renderGateTable } from "./gates/gateRun";
 import { gatesFor } from "./gates/rollback";
@@ -16,6 +17,9 @@ import { keptEvidenceFor, keptEvidenceOpener, runFacts } from "./evidence/kept";
 // fails preview and up alike with nothing created. Then one deployment per host (G5 to G7),
 // and the evidence. Every run, blocked or not, leaves its report.
 export = async () => {
+  // Stack settings name paths relative to the project, and the compiled program runs in dist/.
+  process.chdir(pulumi.runtime.getRootDirectory() || process.cwd());
+  if (__filename.endsWith(".js")) requireFreshBuild(process.cwd(), __dirname);
   const startedOn = new Date().toISOString();
   const config = readStackConfig();
   const stack = pulumi.getStack();
@@ -50,14 +54,17 @@ export = async () => {
     deployer,
     evidence,
   });
-  if (mode === "preview")
-    return {
-      artifact: artifact.summary,
-      ...previewRun(reporting, source, servers.hosts, servers.unchanged()),
-    };
-
-  const reportFile = reportStarted(reporting, source.gates, source.changeSet, servers.hosts);
-  const gates = summaries.apply((s) => [...source.gates, ...deployedGates(s)]);
+  // A preview registers what up registers (the attestation too, its values unknown), so an
+  // unchanged stack previews no change and a saved plan holds.
+  const preview =
+    mode === "preview"
+      ? previewRun(reporting, source, servers.hosts, servers.unchanged())
+      : undefined;
+  const reportFile =
+    preview?.report ?? reportStarted(reporting, source.gates, source.changeSet, servers.hosts);
+  const gates = preview
+    ? pulumi.output(preview.gates)
+    : summaries.apply((s) => [...source.gates, ...deployedGates(s)]);
   const attestation = new Attestation("attestation", {
     build: source.artifact,
     source: config.source,
@@ -73,6 +80,7 @@ export = async () => {
     signingKey,
     reportFile,
     kept: source.kept?.text,
+    preview: preview !== undefined,
   });
   return {
     artifact: artifact.summary,
@@ -82,6 +90,6 @@ export = async () => {
     deploy: summaries,
     result: attestation.result,
     attestation: attestation.bundle,
-    report: attestation.report,
+    report: preview?.report ?? attestation.report,
   };
 };

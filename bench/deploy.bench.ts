@@ -7,7 +7,7 @@ import { SshRunner } from "../survey/runner";
 import { keptScript, surveyScript, targetScript } from "../remote/survey";
 import { CommandLifecycle, Operation } from "../harness/lifecycle";
 import { runProgram } from "../harness/program";
-import { TestSshd } from "../harness/sshd";
+import { TestSshd } from "../testbed/sshd";
 import { generateRepo } from "./generateRepo";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import { Refusal } from "../lib/refusal";
 
 /** One config problem: the key, the rule it breaks, and the command that fixes it. */
 export interface ConfigProblem {
@@ -12,7 +12,7 @@ export interface ConfigProblem {
  * Raised before any resource exists when config is missing or ill-typed. A RunError so that
  * Pulumi prints the message alone, without the program's stack trace.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends Refusal {
   constructor(public readonly problems: ConfigProblem[]) {
     super(formatConfigProblems(problems));
     this.name = "ConfigError";

@@ -66,6 +66,8 @@ export interface AttestationArgs {
    * result, signed then), carried as it was instead of being made again.
    */
   kept?: string;
+  /** A preview: nothing is deployed, so the bundle, the result and the report are unknown. */
+  preview?: boolean;
 }
 
 /**
@@ -139,6 +141,14 @@ export class Attestation extends pulumi.ComponentResource {
 
   constructor(name: string, args: AttestationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:attestation:Attestation", name, {}, opts);
+    if (args.preview) {
+      // What up will attest is not known before it runs; an unknown output says so.
+      this.bundle = pulumi.output(pulumi.unknown) as pulumi.Output<AttestationBundle>;
+      this.result = pulumi.output(pulumi.unknown) as pulumi.Output<FinalResult>;
+      this.report = pulumi.output(pulumi.unknown) as pulumi.Output<string>;
+      this.registerOutputs({ bundle: this.bundle, result: this.result, report: this.report });
+      return;
+    }
     const a = args.build;
     const done = pulumi.all([args.summaries, args.gates]).apply(([summaries, gates]) => {
       const finished = new Date();
@@ -153,9 +163,8 @@ export class Attestation extends pulumi.ComponentResource {
       const b = args.kept
         ? keptBundle(args.kept, deployed, args.signingKey)
         : bundle([...releaseStatements(args, run), deployed], args.signingKey);
-      const dryRun = pulumi.runtime.isDryRun();
       const bundleFile =
-        b.envelopes.length === 0 || dryRun ? undefined : saveBundle(args.reportFile, b.envelopes);
+        b.envelopes.length === 0 ? undefined : saveBundle(args.reportFile, b.envelopes);
       const text = renderReport({
         stack: run.stack,
         mode: "up",
@@ -169,11 +178,9 @@ export class Attestation extends pulumi.ComponentResource {
         signed: b.envelopes.length > 0,
         bundle: bundleFile,
       });
-      const report = dryRun
-        ? ""
-        : replaceReport(args.reportFile, text, () =>
-            saveReport(src.reportDir, run.stack, finished, text),
-          );
+      const report = replaceReport(args.reportFile, text, () =>
+        saveReport(src.reportDir, run.stack, finished, text),
+      );
       return { bundle: b, result, report };
     });
     this.bundle = done.apply((d) => d.bundle);

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import { Refusal } from "../lib/refusal";
 import type { ChangeSet } from "./gate";
 import { gate, GATE_NAMES, GateFailure, GateId, GateResult } from "./gate";
 
@@ -111,7 +111,7 @@ export interface BlockedContext {
  * Raised when a gate blocks. Its message is the whole blocked report (gap, gate table, next
  * action), which is also what `pulumi preview` and `pulumi up` print.
  */
-export class BlockedError extends pulumi.RunError {
+export class BlockedError extends Refusal {
   constructor(
     message: string,
     public readonly gap: string,

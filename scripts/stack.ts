@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RawConfig } from "../config/keys";
 import { readStackFile, stackFilePath } from "../config/stackFile";
-import { projectRoot } from "../harness/paths";
+import { projectRoot } from "../lib/paths";
 import { OptionSpec, readOptionFile, UsageError } from "./cli";
 
 /** The options every command that reads a stack's servers takes. */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
-import { projectRoot } from "../harness/paths";
+import { projectRoot } from "../lib/paths";
 
 const ROOT = projectRoot();
 /** The pipeline's folders, in the order their imports run. */

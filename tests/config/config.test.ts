@@ -7,7 +7,7 @@ import { DEPLOY_DEFAULTS } from "../../config/deploy";
 import { ConfigError } from "../../config/errors";
 import { KNOWN_KEYS, parseStackConfig } from "../../config/stack";
 import { readStackFile } from "../../config/stackFile";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 const base = { repo: "/srv/app", testCommand: "make test" };
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 interface Declared {
   type: string;

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { runProgram } from "../../harness/program";
 import { renderPlan } from "../../harness/plan";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 import { deployedSuite, sshStackConfig } from "../helpers/stack";
 
 /** The fenced block after the README line that introduces the v1 to v2 preview. */

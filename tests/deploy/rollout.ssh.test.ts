@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { runProgram } from "../../harness/program";
-import { TestSshd } from "../../harness/sshd";
+import { TestSshd } from "../../testbed/sshd";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 import { sshHost } from "../helpers/stack";
 

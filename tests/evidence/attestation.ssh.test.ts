@@ -10,7 +10,7 @@ import { Check } from "../../tools/verify/checks";
 import { renderChecks, verifyAttestation } from "../../tools/verify/run";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 const failedOf = (checks: Check[]) =>
   checks.filter((c) => c.outcome === "FAILED").map((c) => `${c.name}: ${c.detail}`);

@@ -16,7 +16,7 @@ import { BuiltArtifact } from "../../gates/artifact/build";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 import { openRepo, sourceUri } from "../../gates/git";
 import { FixtureRepo } from "../helpers/repo";
 

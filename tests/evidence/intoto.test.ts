@@ -4,7 +4,7 @@ import { createHash, createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { keyIdOf } from "../../evidence/dsse";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 import { runProgram } from "../../harness/program";
 import { signingKeyPair } from "../helpers/attest";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";

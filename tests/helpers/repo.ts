@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readTree, SAMPLE_APP_DIR } from "../../harness/paths";
+import { readTree } from "../../lib/paths";
+import { SAMPLE_APP_DIR } from "../../tools/sampleRepo";
 
 /** The sample Python service of examples/: a kill-switch that stays off, and unittest tests. */
 export const PY_APP: Record<string, string> = readTree(SAMPLE_APP_DIR());

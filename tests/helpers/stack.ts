@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CommandLifecycle } from "../../harness/lifecycle";
 import { ProgramRun, runProgram } from "../../harness/program";
-import { SshdOptions, TestSshd } from "../../harness/sshd";
+import { SshdOptions, TestSshd } from "../../testbed/sshd";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
 /** A host entry for a test sshd, as `hosts` config lists it. */

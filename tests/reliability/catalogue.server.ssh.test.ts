@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { TestSshd } from "../../harness/sshd";
+import { TestSshd } from "../../testbed/sshd";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

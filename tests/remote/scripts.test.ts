@@ -18,7 +18,7 @@ import { stageScript } from "../../remote/stage";
 import { keptScript, surveyScript, targetScript } from "../../remote/survey";
 import { refusalStateScript, transactionScript } from "../../remote/transaction";
 import { localCopyScript } from "../../remote/upload";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 // Values chosen to break naive quoting: spaces, both quotes, $, a backtick, a glob, and a
 // newline wherever a value may hold one (commands, outputs, manifests, the lock's token).

@@ -20,8 +20,8 @@ import {
   upload,
 } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
-import { TestSshd } from "../../harness/sshd";
-import { projectRoot } from "../../harness/paths";
+import { TestSshd } from "../../testbed/sshd";
+import { projectRoot } from "../../lib/paths";
 
 describe("the release scripts, over SSH to a real sshd", function () {
   this.timeout(60_000);

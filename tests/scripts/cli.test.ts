@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 const SCRIPTS = ["local", "reconcile", "verify", "history", "status", "lock"];
 

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { projectRoot } from "../../harness/paths";
-import { SAMPLE_REPO } from "../../harness/sampleRepo";
+import { projectRoot } from "../../lib/paths";
+import { SAMPLE_REPO } from "../../tools/sampleRepo";
 import { tempDir } from "../helpers/repo";
 
 describe("the README's main job (npm run local)", function () {

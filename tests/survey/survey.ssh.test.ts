@@ -12,7 +12,7 @@ import { SshError, SshSession } from "../../survey/ssh";
 import { parseSurvey, parseTarget, surveyScript, targetScript } from "../../remote/survey";
 import { artifactOf, deployOver, snapshot } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
-import { TestSshd } from "../../harness/sshd";
+import { TestSshd } from "../../testbed/sshd";
 
 describe("the server survey (G0 on the server), over SSH", function () {
   this.timeout(60_000);

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HistoryUpdate, historyRows, renderHistory, rollbackCommands } from "../../tools/history";
-import { projectRoot } from "../../harness/paths";
+import { projectRoot } from "../../lib/paths";
 
 const FIXTURES = path.join(projectRoot(), "tests", "fixtures", "history");
 const HISTORY = path.join(FIXTURES, "contabo.history.json");

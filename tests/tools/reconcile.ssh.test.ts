@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { TestSshd } from "../../harness/sshd";
-import { projectRoot } from "../../harness/paths";
+import { TestSshd } from "../../testbed/sshd";
+import { projectRoot } from "../../lib/paths";
 import { expectVerified } from "../helpers/attest";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";

@@ -1,7 +1,10 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readTree, SAMPLE_APP_DIR } from "./paths";
+import { projectRoot, readTree } from "../lib/paths";
+
+/** The sample application the local stack deploys, in this project. */
+export const SAMPLE_APP_DIR = () => path.join(projectRoot(), "examples", "sample-app");
 
 /** The repo path Pulumi.local.yaml ships with: the only one `npm run local` creates. */
 export const SAMPLE_REPO = ".ssot-deploy/sample-repo";

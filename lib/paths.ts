@@ -23,4 +23,3 @@ export function readTree(dir: string): Record<string, string> {
   return out;
 }
 
-export const SAMPLE_APP_DIR = () => path.join(projectRoot(), "examples", "sample-app");
