@@ -1,7 +1,17 @@
 // The pipeline's layers, lowest first: a module may import its own layer and those below it,
 // never one above, and no import cycle anywhere. `npm run lint` checks it.
-const LAYERS = ["lib", "config", "gates", "remote", "survey", "deploy", "evidence", "tools"];
-const ENTRY = ["harness", "scripts"];
+const LAYERS = [
+  "lib",
+  "config",
+  "gates",
+  "remote",
+  "survey",
+  "deploy",
+  "evidence",
+  "components",
+  "tools",
+];
+const ENTRY = ["testbed", "scripts", "bench"];
 
 const upward = LAYERS.map((layer, i) => ({
   name: `${layer}-imports-downward-only`,

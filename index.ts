@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { requireFreshBuild } from "./lib/freshBuild";
+import { enterProject } from "./lib/freshBuild";
 import { readSigningKey, readStackConfig } from "./config/stack";
 import { renderGateTable } from "./gates/gateRun";
 import { gatesFor } from "./gates/rollback";
 import { ServerSurvey } from "./survey/serverSurvey";
-import { Artifact } from "./deploy/artifact";
+import { Artifact } from "./components/artifact";
 import { lockInfoFor } from "./deploy/endpoint";
-import { deployHosts } from "./deploy/rollout";
-import { Attestation } from "./evidence/attestation";
-import { deployedGates } from "./evidence/gateLines";
-import { attestedHosts, previewRun, reportBlocked, reportStarted } from "./evidence/runReport";
+import { deployHosts } from "./components/rollout";
+import { Attestation } from "./components/attestation";
+import { attestedHosts, previewRun, reportBlocked, upRun } from "./evidence/runReport";
 import { keptEvidenceFor, keptEvidenceOpener, runFacts } from "./evidence/kept";
 
 // The seed's gated deploy as declared state. Every gate (G0 on this machine and, read-only, on
@@ -17,9 +16,7 @@ import { keptEvidenceFor, keptEvidenceOpener, runFacts } from "./evidence/kept";
 // fails preview and up alike with nothing created. Then one deployment per host (G5 to G7),
 // and the evidence. Every run, blocked or not, leaves its report.
 export = async () => {
-  // Stack settings name paths relative to the project, and the compiled program runs in dist/.
-  process.chdir(pulumi.runtime.getRootDirectory() || process.cwd());
-  if (__filename.endsWith(".js")) requireFreshBuild(process.cwd(), __dirname);
+  enterProject(pulumi.runtime.getRootDirectory(), __filename);
   const startedOn = new Date().toISOString();
   const config = readStackConfig();
   const stack = pulumi.getStack();
@@ -56,15 +53,10 @@ export = async () => {
   });
   // A preview registers what up registers (the attestation too, its values unknown), so an
   // unchanged stack previews no change and a saved plan holds.
-  const preview =
+  const { gates, report } =
     mode === "preview"
       ? previewRun(reporting, source, servers.hosts, servers.unchanged())
-      : undefined;
-  const reportFile =
-    preview?.report ?? reportStarted(reporting, source.gates, source.changeSet, servers.hosts);
-  const gates = preview
-    ? pulumi.output(preview.gates)
-    : summaries.apply((s) => [...source.gates, ...deployedGates(s)]);
+      : upRun(reporting, source, servers.hosts, summaries);
   const attestation = new Attestation("attestation", {
     build: source.artifact,
     source: config.source,
@@ -78,9 +70,9 @@ export = async () => {
     summaries,
     gates,
     signingKey,
-    reportFile,
+    reportFile: report,
     kept: source.kept?.text,
-    preview: preview !== undefined,
+    preview: mode === "preview",
   });
   return {
     artifact: artifact.summary,
@@ -90,6 +82,6 @@ export = async () => {
     deploy: summaries,
     result: attestation.result,
     attestation: attestation.bundle,
-    report: preview?.report ?? attestation.report,
+    report: mode === "preview" ? report : attestation.report,
   };
 };

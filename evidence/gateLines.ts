@@ -1,5 +1,5 @@
-import { BackupResult } from "../deploy/backup";
-import { HostSummary } from "../deploy/hostDeployment";
+import { BackupResult } from "../remote/backup";
+import { HostSummary } from "../deploy/hostSummary";
 import { gate, GateResult } from "../gates/gate";
 import { short } from "../lib/hash";
 import { SurveyedHost } from "../survey/serverSurvey";

@@ -4,7 +4,7 @@ import { KeyObject, randomUUID } from "node:crypto";
 import { KeptFacts, OpenEvidence } from "../gates/rollback";
 import { SourceResult } from "../gates/sequence";
 import { SourceConfig } from "../config/source";
-import { releaseStatements } from "./attestation";
+import { releaseStatements } from "./hostRecords";
 import { openEnvelope, parseEnvelopes, signEnvelope } from "./dsse";
 import { canonicalJson } from "./jcs";
 import { PROVENANCE_TYPE, RunFacts, Statement, TEST_RESULT_TYPE, TOOL_VERSION } from "./statements";

@@ -5,8 +5,10 @@ import { KillSwitchSpec } from "../config/deploy";
 import { HostLines, renderReport, ReportInput, saveReport, surveyedLines } from "./report";
 import { SurveyedHost } from "../survey/serverSurvey";
 import { SourceResult } from "../gates/sequence";
-import { AttestedHost } from "./attestation";
-import { previewGates } from "./gateLines";
+import { AttestedHost } from "./hostRecords";
+import * as pulumi from "@pulumi/pulumi";
+import { deployedGates, previewGates } from "./gateLines";
+import { HostSummary } from "../deploy/hostSummary";
 
 /** Where and for what a run reports. */
 export interface RunReportContext {
@@ -144,5 +146,19 @@ export function previewRun(
   const gates = [...source.gates, ...previewGates(hosts, releaseId)];
   const wouldChange = hosts.some((h) => changesHost(h, releaseId));
   const report = reportPreview(ctx, gates, source.changeSet, hosts, wouldChange, unchanged);
-  return { gates, tests: source.tests, changeSet: source.changeSet, report };
+  return { gates: pulumi.output(gates), report };
+}
+
+/**
+ * An up's gates, G5 to G7 from what each host's deploy reported, and its first report, which
+ * the attestation replaces once every host is done.
+ */
+export function upRun(
+  ctx: RunReportContext,
+  source: SourceResult,
+  hosts: readonly SurveyedHost[],
+  summaries: pulumi.Output<Record<string, HostSummary>>,
+) {
+  const report = reportStarted(ctx, source.gates, source.changeSet, hosts);
+  return { gates: summaries.apply((s) => [...source.gates, ...deployedGates(s)]), report };
 }

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactSummary } from "../deploy/artifact";
+import type { ArtifactSummary } from "../gates/artifact/build";
 import type { AttestationBundle } from "../evidence/bundle";
 import type { ChangeSet, GateResult } from "../gates/gate";
 import type { FinalResult } from "../evidence/report";
-import type { HostSummary } from "../deploy/hostDeployment";
+import type { HostSummary } from "../deploy/hostSummary";
 import type { SourceResult } from "../gates/sequence";
 import { CommandLifecycle } from "./lifecycle";
 

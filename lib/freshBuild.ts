@@ -54,3 +54,12 @@ export function requireFreshBuild(root: string, dist: string): void {
       "Next: npm run build, then run pulumi again.",
   );
 }
+
+/**
+ * Where the program starts: in the project (stack settings name paths relative to it, and the
+ * compiled program runs in dist/), from a build no older than its source.
+ */
+export function enterProject(rootDirectory: string, programFile: string): void {
+  process.chdir(rootDirectory || process.cwd());
+  if (programFile.endsWith(".js")) requireFreshBuild(process.cwd(), path.dirname(programFile));
+}

@@ -22,4 +22,3 @@ export function readTree(dir: string): Record<string, string> {
   walk("");
   return out;
 }
-

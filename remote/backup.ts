@@ -67,3 +67,12 @@ export function backupScript(a: BackupArgs): string {
     "done",
   );
 }
+
+/** What was done so that the tree live before the switch can be restored. */
+export interface BackupResult {
+  /** "archive" (a .tar.gz), "release" (kept intact in releases/), "none" or "not-needed". */
+  kind: string;
+  /** The archive's path, or releases/<id>; "none" when nothing was live. */
+  path: string;
+  sha256: string | undefined;
+}

@@ -1,6 +1,6 @@
 import { BeforeSwitchCommand } from "../config/deploy";
 import { NOT_SWITCHED, preamble } from "./preamble";
-import { q, script } from "./sh";
+import { keyValues, q, script } from "./sh";
 
 /** Lines of output kept from each command, for the report. */
 export const KEPT_LINES = 40;
@@ -69,4 +69,32 @@ export function beforeSwitchScript(a: BeforeSwitchArgs): string {
     'echo "$ID" >> "$PREPARED"',
     "echo before_switch=done",
   );
+}
+
+/** What the beforeSwitch step did, for the report and the attestation. */
+export interface BeforeSwitchResult {
+  /** "now", "already" (a rollback to a release prepared before), or "none" (nothing to run). */
+  prepared: "now" | "already" | "none";
+  /** Each command that ran: its exit status and the last lines of its output. */
+  commands: { name: string; exit: number; output: string }[];
+}
+
+/** Exported for testing: reads the step's output. */
+export function parseBeforeSwitch(
+  stdout: string,
+  commands: BeforeSwitchArgs["commands"],
+): BeforeSwitchResult {
+  const kv = keyValues(stdout);
+  if (commands.length === 0) return { prepared: "none", commands: [] };
+  if (kv.before_switch === "already-prepared") return { prepared: "already", commands: [] };
+  return {
+    prepared: "now",
+    commands: commands
+      .map((c, i) => ({
+        name: c.name,
+        exit: Number(kv[`before_switch_${i}_exit`] ?? -1),
+        output: Buffer.from(kv[`before_switch_${i}_b64`] ?? "", "base64").toString("utf8"),
+      }))
+      .filter((c) => c.exit !== -1),
+  };
 }

@@ -5,8 +5,14 @@ import * as ts from "typescript";
 import { projectRoot } from "../lib/paths";
 
 const ROOT = projectRoot();
-/** The pipeline's folders, in the order their imports run. */
-const LAYERS = ["lib", "config", "gates", "remote", "survey", "deploy", "evidence", "tools"];
+/** The pipeline's folders, in the order their imports run, as the import rule names them. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rules = require(path.join(ROOT, ".dependency-cruiser.cjs")) as {
+  forbidden: { name: string }[];
+};
+const LAYERS = rules.forbidden
+  .map((r) => /^(\w+)-imports-downward-only$/.exec(r.name)?.[1])
+  .filter((l): l is string => l !== undefined);
 
 /** Every TypeScript source file under `dir`, relative to the project. */
 function sources(dir: string): string[] {
@@ -30,12 +36,36 @@ describe("the layout", () => {
   });
 
   it("keeps every module under 300 lines, and index.ts, wiring only, under 90", () => {
-    const long = [...LAYERS, "scripts", "harness"]
+    const long = [...LAYERS, "scripts", "testbed", "bench"]
       .flatMap(sources)
       .filter((f) => lines(f) > 300)
       .map((f) => `${f}: ${lines(f)}`);
     expect(long).to.deep.equal([]);
     expect(lines("index.ts")).to.be.below(90);
+  });
+
+  it("names the pipeline's folders from the import rule, components among them", () => {
+    expect(LAYERS).to.include.members(["config", "gates", "survey", "components", "evidence"]);
+  });
+
+  it("keeps every ComponentResource in components/, one per file", () => {
+    const found = [".", ...LAYERS, "scripts", "testbed"].flatMap((dir) =>
+      (dir === "." ? ["index.ts"] : sources(dir)).map((f) => ({
+        f,
+        n: (
+          fs
+            .readFileSync(path.join(ROOT, f), "utf8")
+            .match(/extends pulumi\.ComponentResource\b/g) ?? []
+        ).length,
+      })),
+    );
+    const misplaced = found
+      .filter((x) => x.n > 0 && !x.f.startsWith("components/"))
+      .map((x) => x.f);
+    const crowded = found.filter((x) => x.n > 1).map((x) => x.f);
+    expect(misplaced, "outside components/").to.deep.equal([]);
+    expect(crowded, "more than one in a file").to.deep.equal([]);
+    expect(found.filter((x) => x.n === 1).length).to.be.at.least(10);
   });
 
   it("gives every field of every exported *Args interface a doc comment", () => {

@@ -1,8 +1,8 @@
-import type { ArtifactSummary } from "../deploy/artifact";
+import type { ArtifactSummary } from "../gates/artifact/build";
 import type { AttestationBundle } from "../evidence/bundle";
 import type { ChangeSet, GateResult } from "../gates/gate";
 import type { FinalResult } from "../evidence/report";
-import type { HostSummary } from "../deploy/hostDeployment";
+import type { HostSummary } from "../deploy/hostSummary";
 import type { SourceResult } from "../gates/sequence";
 
 /** The stack outputs of an up, as `pulumi stack output --json` prints them. */

@@ -147,3 +147,20 @@ export async function buildArtifact(
     detail: `${releaseId}.tar.gz: ${t.manifest.length} files, ${t.bytes} bytes, sha256 ${short(t.sha256)}; ${t.excluded.length} excluded; ${repro}`,
   };
 }
+
+/** What the `artifact` stack output holds: the build, without its manifest and link files. */
+export type ArtifactSummary = Pick<
+  BuiltArtifact,
+  | "releaseId"
+  | "commit"
+  | "tree"
+  | "sha256"
+  | "tarSha256"
+  | "bytes"
+  | "files"
+  | "manifestSha256"
+  | "path"
+> & {
+  /** True for a rollback to a kept release: nothing was built; `path` is the file name only. */
+  kept: boolean;
+};

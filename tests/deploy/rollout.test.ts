@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { rollbackTarget } from "../../deploy/rollout";
+import { rollbackTarget } from "../../components/rollout";
 import { SurveyReading } from "../../remote/survey";
 import { SurveyedHost } from "../../survey/serverSurvey";
 

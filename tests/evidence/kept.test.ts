@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
 import { SourceConfig } from "../../config/source";
-import { releaseStatements } from "../../evidence/attestation";
+import { releaseStatements } from "../../evidence/hostRecords";
 import { evidenceToKeep, openKeptEvidence } from "../../evidence/kept";
 
 const COMMIT = "0123456789ab".padEnd(40, "c");

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { disableKillSwitchScript, killSwitchStepScript } from "../remote/killSwitch";
 import { KillSwitchSpec } from "../config/deploy";
 import { NOT_SWITCHED } from "../remote/preamble";
-import { HostTransaction } from "./hostTransaction";
-import { stateRecord } from "./stateRecord";
+import { HostTransaction } from "../deploy/hostTransaction";
+import { stateRecord } from "../deploy/stateRecord";
 
 export interface KillSwitchArgs {
   /** The host's transaction, to which the kill-switch step is added. */

@@ -1,14 +1,14 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { uploadFile, uploadType } from "./commands";
+import { uploadFile, uploadType } from "../deploy/commands";
 
 const RELEASE_TYPE = "ssot-deploy:release:Release";
 import { uploadPaths } from "../remote/preamble";
 import { stageScript } from "../remote/stage";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "./hostTransaction";
-import { stateRecord } from "./stateRecord";
+import { HostTransaction } from "../deploy/hostTransaction";
+import { stateRecord } from "../deploy/stateRecord";
 import { valueOf } from "../lib/output";
 
 export interface ReleaseArgs {

@@ -1,18 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { Backup, BackupResult } from "./backup";
-import { Endpoint } from "./commands";
+import { Backup } from "./backup";
+import { Endpoint } from "../deploy/commands";
 import { DeployConfig } from "../config/deploy";
 import { DeployLock } from "./deployLock";
 import { readKillSwitch } from "../remote/killSwitch";
 import { KillSwitch } from "./killSwitch";
-import { BeforeSwitch, BeforeSwitchResult } from "./beforeSwitch";
-import { PostdeployProof, ProofResult } from "./postdeployProof";
+import { BeforeSwitch } from "./beforeSwitch";
+import { PostdeployProof } from "./postdeployProof";
+import { HostSummary } from "../deploy/hostSummary";
 import { Promote } from "./promote";
 import { Release } from "./release";
 import { refusalStateScript } from "../remote/transaction";
 import { LockInfo } from "../remote/lock";
-import { HostTransaction } from "./hostTransaction";
+import { HostTransaction } from "../deploy/hostTransaction";
 
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 
@@ -48,24 +49,6 @@ export interface HostDeploymentArgs {
   departures: readonly string[];
   /** Resources that must finish first: the previous host, in a serial rollout. */
   after?: pulumi.Resource[];
-}
-
-/** What one host's deploy leaves, for the stack outputs. */
-export interface HostSummary {
-  releaseId: string;
-  staged: string;
-  promoted: string;
-  previous: string;
-  backup: BackupResult;
-  killSwitch: { declared: boolean; readBack: boolean | undefined };
-  restarted: string;
-  /** What the beforeSwitch commands did. */
-  beforeSwitch: BeforeSwitchResult;
-  proof: ProofResult;
-  pruned: string[];
-  lock: string;
-  /** sha256 of the revisions-log entry that records this release going live. */
-  revision: string;
 }
 
 /**

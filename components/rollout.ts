@@ -4,8 +4,9 @@ import { StackConfig } from "../config/stack";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { LockInfo } from "../remote/lock";
 import { SurveyedHost } from "../survey/serverSurvey";
-import { endpointFor } from "./endpoint";
-import { HostDeployment, HostSummary } from "./hostDeployment";
+import { endpointFor } from "../deploy/endpoint";
+import { HostDeployment } from "./hostDeployment";
+import { HostSummary } from "../deploy/hostSummary";
 
 export interface RolloutArgs {
   /** The stack's validated config; its secrets stay Outputs inside each connection. */

@@ -1,12 +1,11 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { BuiltArtifact } from "../gates/artifact/build";
-import { AttestationBundle, bundle, keptBundle } from "./bundle";
+import { AttestationBundle, bundle, keptBundle } from "../evidence/bundle";
 import { ChangeSet, GateResult } from "../gates/gate";
 import { SourceConfig } from "../config/source";
 import { DeployConfig } from "../config/deploy";
-import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
-import { HostSummary } from "../deploy/hostDeployment";
+import { HostSummary } from "../deploy/hostSummary";
 import {
   deployedLines,
   FinalResult,
@@ -14,25 +13,10 @@ import {
   replaceReport,
   saveBundle,
   saveReport,
-} from "./report";
-import {
-  deployStatement,
-  HostRecord,
-  productionMutation,
-  provenanceStatement,
-  RunFacts,
-  Statement,
-  testResultStatement,
-} from "./statements";
+} from "../evidence/report";
+import { deployStatement, RunFacts } from "../evidence/statements";
+import { AttestedHost, hostRecord, releaseStatements } from "../evidence/hostRecords";
 import { SourceResult } from "../gates/sequence";
-
-/** One host as the survey left it, before the deploy. */
-export interface AttestedHost {
-  name: string;
-  /** Whether up changes anything there: false when the release is live and as declared. */
-  changes: boolean;
-  drift: { modified: string[]; added: string[] } | null;
-}
 
 export interface AttestationArgs {
   /** The artifact every statement is about. */
@@ -68,64 +52,6 @@ export interface AttestationArgs {
   kept?: string;
   /** A preview: nothing is deployed, so the bundle, the result and the report are unknown. */
   preview?: boolean;
-}
-
-/**
- * The statements about the release itself, its provenance and its test result: what a deploy
- * attests and keeps beside the release for a later rollback.
- */
-export function releaseStatements(
-  args: Pick<AttestationArgs, "build" | "source" | "sourceUri" | "tests" | "builtOn">,
-  run: RunFacts,
-): Statement[] {
-  const src = args.source;
-  return [
-    provenanceStatement(
-      args.build,
-      { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
-      run,
-      args.builtOn,
-    ),
-    testResultStatement(args.build, { ...args.tests, expected: src.expectedTests ?? 0 }),
-  ];
-}
-
-/** A host's record in the deploy statement, from what its transaction reported. Exported for testing. */
-export function hostRecord(
-  h: AttestedHost,
-  s: HostSummary,
-  build: Pick<BuiltArtifact, "manifestSha256">,
-  d: Pick<DeployConfig, "killSwitch" | "restartCommand">,
-): HostRecord {
-  return {
-    host: h.name,
-    releaseId: s.releaseId,
-    previousRelease: s.previous === "" ? null : s.previous,
-    promoted: s.promoted,
-    staged: s.staged,
-    manifestSha256: build.manifestSha256,
-    revisionSha256: s.revision === "" ? null : s.revision,
-    backup: { kind: s.backup.kind, path: s.backup.path, sha256: s.backup.sha256 ?? null },
-    killSwitch: {
-      file: d.killSwitch.file,
-      key: d.killSwitch.key,
-      declared: s.killSwitch.declared,
-      readBack: s.killSwitch.readBack ?? null,
-    },
-    servicesRestarted: s.restarted === "yes" && d.restartCommand ? [d.restartCommand] : [],
-    beforeSwitch: {
-      prepared: s.beforeSwitch.prepared,
-      commands: s.beforeSwitch.commands.map((c) => ({ name: c.name, exit: c.exit })),
-    },
-    proof: {
-      passed: s.proof.passed,
-      currentVerified: s.proof.currentVerified,
-      probes: s.proof.probes,
-      invariants: s.proof.invariants,
-    },
-    drift: h.drift,
-    productionMutation: productionMutation(s.proof.invariants),
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { acquireLockScript, LockInfo, releaseLockScript } from "../remote/lock";
-import { HostTransaction } from "./hostTransaction";
+import { HostTransaction } from "../deploy/hostTransaction";
 
 export interface DeployLockArgs {
   /** The host's deploy transaction: the lock is its first step, and `release()` its last. */

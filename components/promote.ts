@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PromoteArgs as ScriptArgs, promoteScript } from "../remote/promote";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "./hostTransaction";
-import { stateRecord } from "./stateRecord";
+import { HostTransaction } from "../deploy/hostTransaction";
+import { stateRecord } from "../deploy/stateRecord";
 
 export interface PromoteArgs extends ScriptArgs {
   /** The host's transaction, to which the switch step is added. */

@@ -1,51 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ProofArgs, proofScript, stagedProofScript } from "../remote/proof";
-import { keyValues } from "../remote/sh";
-import { HostTransaction } from "./hostTransaction";
+import {
+  parseProof,
+  ProofArgs,
+  ProofResult,
+  proofScript,
+  stagedProofScript,
+} from "../remote/proof";
+import { HostTransaction } from "../deploy/hostTransaction";
 
 export interface PostdeployProofArgs extends ProofArgs {
   /** The host's transaction: the staged probes are added at once, the rest by `afterSwitch()`. */
   tx: HostTransaction;
-}
-
-/** How an invariant came out: as before, moved, or not measured (nothing was live before). */
-export type InvariantOutcome = "same" | "changed" | "unmeasured";
-
-/** What the proof established, as stack outputs. */
-export interface ProofResult {
-  passed: boolean;
-  currentVerified: boolean;
-  killSwitchReadBack: string | undefined;
-  restarted: string;
-  /** Each probe's exit status, and whether it ran in the staged release or the live one. */
-  probes: { name: string; when: "staged" | "live"; exit: number }[];
-  invariants: { name: string; outcome: InvariantOutcome }[];
-}
-
-/** Exported for testing: reads the output of the staged probes and of the proof. */
-export function parseProof(
-  stdout: string,
-  args: Pick<ProofArgs, "probes" | "invariants">,
-): ProofResult {
-  const kv = keyValues(stdout);
-  return {
-    passed: kv.proof === "passed",
-    currentVerified: kv.current === "verified",
-    killSwitchReadBack:
-      kv.killswitch_b64 === undefined
-        ? undefined
-        : Buffer.from(kv.killswitch_b64, "base64").toString("utf8"),
-    restarted: kv.restarted ?? "unknown",
-    probes: args.probes.map((p, i) => ({
-      name: p.name,
-      when: p.when,
-      exit: Number(kv[`probe_${i}_exit`] ?? -1),
-    })),
-    invariants: args.invariants.map((v, i) => ({
-      name: v.name,
-      outcome: (kv[`invariant_${i}`] as InvariantOutcome | undefined) ?? "changed",
-    })),
-  };
 }
 
 /**

@@ -1,27 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltArtifact } from "../gates/artifact/build";
+import { ArtifactSummary, BuiltArtifact } from "../gates/artifact/build";
 
 export interface ArtifactArgs {
   /** The artifact that gates G0–G4 built and passed; the component only records it. */
   build: BuiltArtifact;
 }
-
-/** What the `artifact` stack output holds: the build, without its manifest and link files. */
-export type ArtifactSummary = Pick<
-  BuiltArtifact,
-  | "releaseId"
-  | "commit"
-  | "tree"
-  | "sha256"
-  | "tarSha256"
-  | "bytes"
-  | "files"
-  | "manifestSha256"
-  | "path"
-> & {
-  /** True for a rollback to a kept release: nothing was built; `path` is the file name only. */
-  kept: boolean;
-};
 
 /**
  * The release artifact in the stack's state. It is built on this machine at program time,

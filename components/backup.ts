@@ -1,23 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackupArgs as ScriptArgs, backupScript } from "../remote/backup";
+import { BackupArgs as ScriptArgs, BackupResult, backupScript } from "../remote/backup";
 import { keyValues } from "../remote/sh";
-import { HostTransaction } from "./hostTransaction";
-import { stateRecord } from "./stateRecord";
+import { HostTransaction } from "../deploy/hostTransaction";
+import { stateRecord } from "../deploy/stateRecord";
 
 export interface BackupArgs extends ScriptArgs {
   /** The host's transaction, to which the backup step is added. */
   tx: HostTransaction;
   /** What a rollback goes back to once the release is live: what the backup keeps restorable. */
   rollbackTo: string;
-}
-
-/** What was done so that the tree live before the switch can be restored. */
-export interface BackupResult {
-  /** "archive" (a .tar.gz), "release" (kept intact in releases/), "none" or "not-needed". */
-  kind: string;
-  /** The archive's path, or releases/<id>; "none" when nothing was live. */
-  path: string;
-  sha256: string | undefined;
 }
 
 /**
