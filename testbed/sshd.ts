@@ -91,7 +91,8 @@ export class TestSshd {
         "PermitRootLogin prohibit-password",
         "StrictModes no",
         "UsePAM no",
-        "LogLevel ERROR",
+        // VERBOSE logs each login ("Accepted publickey"): what `logins()` counts.
+        "LogLevel VERBOSE",
         "MaxStartups 50",
         "MaxSessions 50",
         "Subsystem sftp internal-sftp",
@@ -100,18 +101,25 @@ export class TestSshd {
       ].join("\n"),
     );
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-    const proc = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(dir, "sshd_config")], {
-      stdio: ["ignore", "ignore", "pipe"],
+    const log = path.join(dir, "sshd.log");
+    const proc = spawn("/usr/sbin/sshd", ["-D", "-E", log, "-f", path.join(dir, "sshd_config")], {
+      stdio: "ignore",
     });
-    let stderr = "";
-    proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     try {
       await waitForPort(port, Date.now() + 10_000);
     } catch (e) {
       proc.kill("SIGKILL");
-      throw new Error(`${(e as Error).message}: ${stderr}`);
+      const said = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+      throw new Error(`${(e as Error).message}: ${said}`);
     }
     return new TestSshd(dir, port, host.publicKey, user, proc);
+  }
+
+  /** How many logins this server has accepted since it started, as its log records them. */
+  logins(): number {
+    const log = path.join(this.dir, "sshd.log");
+    if (!fs.existsSync(log)) return 0;
+    return (fs.readFileSync(log, "utf8").match(/^.*Accepted publickey for /gm) ?? []).length;
   }
 
   /** Lets another key log in too, as a second server of the same stack would. */

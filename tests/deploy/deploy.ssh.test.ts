@@ -4,17 +4,20 @@ import * as os from "node:os";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { BlockedError } from "../../gates/gateRun";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { runProgram } from "../../harness/program";
 import { snapshot } from "../helpers/release";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
-import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { refusalOf } from "../helpers/catalogue";
+import { EngineRun } from "../helpers/engine";
+import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 
-describe("deploying over SSH to a real sshd, through the program", function () {
+/** The steps of a run that acted: every resource step but the unchanged ones, as "op name". */
+const acted = (run: EngineRun) =>
+  run.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${r.name}`);
+
+describe("deploying over SSH to a real sshd, through pulumi preview and pulumi up", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  let lifecycle: CommandLifecycle;
+  const held = engineStack();
   let v1: string;
   let v1Release: string;
   let v2: string;
@@ -23,7 +26,6 @@ describe("deploying over SSH to a real sshd, through the program", function () {
 
   before(async () => {
     v1 = suite.repo.head();
-    lifecycle = new CommandLifecycle();
     cfg = (over = {}) =>
       sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
         proof: JSON.stringify([
@@ -39,28 +41,36 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   });
 
   // Every deploy here must leave an attestation that npm run verify accepts, signature included.
-  async function up(over: Record<string, string> = {}) {
+  /** An up, verified as npm run verify does; `logins` counts the up's SSH logins, not verify's. */
+  async function upRun(over: Record<string, string> = {}) {
     const config = cfg(over);
-    const run = await runProgram(config, { preview: false, lifecycle });
+    const before = suite.sshd.logins();
+    const run = await held.stack.up(config);
+    const logins = suite.sshd.logins() - before;
     expect(run.error, run.error?.message).to.equal(undefined);
     await expectVerified(run.outputs!, config, signer.publicKey);
-    return run.outputs!;
+    return { ...run, logins };
   }
+  const up = async (over: Record<string, string> = {}) => (await upRun(over)).outputs!;
 
   it("previews read-only: the server is byte-for-byte unchanged", async () => {
     fs.mkdirSync(suite.root, { recursive: true });
     const before = snapshot(path.join(suite.work, "srv"));
-    const run = await runProgram(cfg(), { preview: true, lifecycle });
+    const run = await held.stack.preview(cfg());
     expect(run.error, run.error?.message).to.equal(undefined);
     expect(run.outputs!.gates[1].detail).to.match(
       /^server web1 \(\S+@127\.0\.0\.1:\d+\): nothing live; no drift; no lock;/,
     );
     expect(snapshot(path.join(suite.work, "srv"))).to.deep.equal(before);
-    expect(lifecycle.operations).to.deep.equal([]);
+    // What up would do, planned and not done: every resource created, none yet.
+    expect(run.resources.map((r) => r.op))
+      .to.include("create")
+      .and.not.include("same");
   });
 
   it("deploys v1: uploaded, staged, switched, proved", async () => {
-    const out = await up();
+    const run = await upRun();
+    const out = run.outputs!;
     v1Release = out.artifact.releaseId;
     expect(fs.readlinkSync(path.join(suite.root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
@@ -69,7 +79,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       staged: "new",
       promoted: "switched",
       previous: "",
-      backup: { kind: "none", path: "none", sha256: undefined },
+      backup: { kind: "none", path: "none" },
       lock: "released",
     });
     expect(out.deploy?.web1.proof).to.deep.include({
@@ -77,9 +87,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
       currentVerified: true,
       probes: [{ name: "live-refused", when: "staged", exit: 1 }],
     });
-    expect(lifecycle.operations.filter((o) => o.op === "create").map((o) => o.name)).to.include(
-      "web1-release-upload",
-    );
+    expect(acted(run)).to.include("create web1-release-upload");
   });
 
   it("deploys v2 with the live commit as the change set's base, keeping the intact v1 staged as its backup", async () => {
@@ -90,11 +98,8 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     const w = out.deploy!.web1;
     expect(w.previous).to.equal(v1Release);
     expect(w.releaseId).to.equal(out.artifact.releaseId).and.not.equal(v1Release);
-    expect(w.backup).to.deep.equal({
-      kind: "release",
-      path: `releases/${v1Release}`,
-      sha256: undefined,
-    });
+    // No archive, so no sha256: the stack output holds no such field.
+    expect(w.backup).to.deep.equal({ kind: "release", path: `releases/${v1Release}` });
     expect(fs.readdirSync(path.join(suite.root, "releases")).sort()).to.deep.equal(
       [v1Release, w.releaseId].sort(),
     );
@@ -106,35 +111,34 @@ describe("deploying over SSH to a real sshd, through the program", function () {
 
   it("re-deploys with no change by running nothing", async () => {
     const before = snapshot(suite.root);
-    const ops = lifecycle.operations.length;
-    const connections = lifecycle.sshConnections;
-    await up();
-    expect(lifecycle.operations.slice(ops).every((o) => o.op === "same")).to.equal(true);
-    expect(lifecycle.sshConnections).to.equal(connections);
+    const run = await upRun();
+    expect(acted(run)).to.deep.equal([]);
+    // The survey's read-only session, once for up's preview and once for the update: no command ran.
+    expect(run.logins).to.equal(2);
     expect(snapshot(suite.root)).to.deep.equal(before);
   });
 
   it("rolls back to v1 with no upload: only the symlink moves", async () => {
     const releases = snapshot(path.join(suite.root, "releases"));
-    const preview = await runProgram(cfg({ ref: v1 }), { preview: true, lifecycle });
+    const preview = await held.stack.preview(cfg({ ref: v1 }));
     expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
       /^preview, would: web1: already staged, no upload /,
     );
-    const ops = lifecycle.operations.length;
-    const connections = lifecycle.sshConnections;
-    const out = await up({ ref: v1 });
-    const ran = lifecycle.operations.slice(ops);
+    const run = await upRun({ ref: v1 });
+    const out = run.outputs!;
     // The transaction acts; the records of the concerns that changed follow it.
-    expect(ran.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`)).to.deep.equal([
-      "update web1-deploy",
+    const steps = acted(run);
+    expect(steps[0]).to.equal("update web1-deploy");
+    expect(steps.slice(1, -1).sort()).to.deep.equal([
       "update web1-backup-keeps",
-      "update web1-release-staged",
       "update web1-promote-current",
-      "delete web1-release-upload",
+      "update web1-release-staged",
     ]);
+    expect(steps.at(-1)).to.equal("delete web1-release-upload");
     // The kill-switch was declared OFF before and after: its record did not change.
-    expect(ran.find((o) => o.name === "web1-killswitch-declared")?.op).to.equal("same");
-    expect(lifecycle.sshConnections - connections).to.equal(1);
+    expect(run.resources.find((o) => o.name === "web1-killswitch-declared")?.op).to.equal("same");
+    // Two survey sessions (up's preview, then the update) and the transaction's one.
+    expect(run.logins).to.equal(3);
     expect(out.deploy?.web1.staged).to.equal("present");
     expect(fs.readlinkSync(path.join(suite.root, "current"))).to.equal(
       `releases/${out.artifact.releaseId}`,
@@ -164,10 +168,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
   it("rewrites a kill-switch changed by hand on the server, though nothing changed in the stack", async () => {
     const ks = path.join(suite.root, "shared", "kill-switch.json");
     fs.writeFileSync(ks, '{"execution_enabled":true}\n');
-    const preview = await runProgram(cfg({ ref: v1, acceptDrift: "true" }), {
-      preview: true,
-      lifecycle,
-    });
+    const preview = await held.stack.preview(cfg({ ref: v1, acceptDrift: "true" }));
     expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.match(
       /\(and restore: the kill-switch file is not as declared\)$/,
     );
@@ -176,16 +177,17 @@ describe("deploying over SSH to a real sshd, through the program", function () {
     expect(fs.readFileSync(ks, "utf8")).to.equal('{"execution_enabled":false}\n');
   });
 
-  async function blocked(over: Record<string, string> = {}): Promise<BlockedError> {
+  /** A preview that blocks: its gap and its whole report, the server as it was. */
+  async function blocked(over: Record<string, string> = {}) {
     const before = snapshot(suite.root);
-    const run = await runProgram(cfg(over), { preview: true, lifecycle });
-    expect(run.error).to.be.instanceOf(BlockedError);
+    const run = await held.stack.preview(cfg(over));
+    expect(run.code).to.equal(1);
     expect(run.resources).to.deep.equal([]);
     expect(snapshot(suite.root)).to.deep.equal(before);
     expect(run.error!.message).to.contain(
       "production_mutation: NONE — No resource was registered; the servers were only read.",
     );
-    return run.error as BlockedError;
+    return { gap: refusalOf(run.error), message: run.error!.message };
   }
 
   it("blocks on drift in the live tree, naming the file and the way out", async () => {
@@ -198,7 +200,7 @@ describe("deploying over SSH to a real sshd, through the program", function () {
         /^server web1: the live release \S+ differs from its manifest \(drift\), modified or missing: app\/service\.py; nothing was changed$/,
       );
       expect(err.message).to.contain(
-        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack test --from ${suite.root}/current`,
+        `next action: bring those changes into the SSOT repo first: npm run reconcile -- --stack ${held.stack.name} --from ${suite.root}/current`,
       );
     } finally {
       fs.writeFileSync(file, original);
@@ -268,10 +270,9 @@ describe("deploying over SSH to a real sshd, through the program", function () {
         "data/blob.bin": randomBytes(1 << 20).toString("latin1"),
       });
       const smallRoot = path.join(small, "app");
-      const run = await runProgram(cfg({ deployRoot: smallRoot }), { preview: true, lifecycle });
-      expect(run.error).to.be.instanceOf(BlockedError);
+      const run = await held.stack.preview(cfg({ deployRoot: smallRoot }));
       expect(run.resources).to.deep.equal([]);
-      expect((run.error as BlockedError).gap).to.match(
+      expect(refusalOf(run.error)).to.match(
         new RegExp(
           `^server web1: \\d+ bytes free under ${smallRoot}, the deploy needs \\d+; nothing was changed$`,
         ),

@@ -1,9 +1,7 @@
 import { expect } from "chai";
 import { isDeepStrictEqual } from "node:util";
-import { ConfigError } from "../../config/errors";
-import { BlockedError } from "../../gates/gateRun";
 import { blockedLine } from "../../remote/sh";
-import { ProgramRun } from "../../harness/program";
+import { EngineRun } from "./engine";
 import { snapshot } from "./release";
 import { tally } from "./tally";
 
@@ -12,9 +10,12 @@ import { tally } from "./tally";
  * or the BLOCKED line of a server step that refused. Undefined when the run did not refuse.
  */
 export function refusalOf(err: Error | undefined): string | undefined {
-  if (err instanceof BlockedError) return err.gap;
-  if (err instanceof ConfigError) return err.message.split("\n").slice(1).join("\n");
-  return err ? blockedLine(err.message) : undefined;
+  if (err === undefined) return undefined;
+  const gap = /^## 1\. The exact gap\n\n([\s\S]*?)\n\n## 2\. /m.exec(err.message);
+  if (gap) return gap[1];
+  if (/^BLOCKED: invalid configuration, /.test(err.message))
+    return err.message.split("\n").slice(1).join("\n");
+  return blockedLine(err.message);
 }
 
 /** A snapshot of the deploy root without the uploads, which an upload that ran has changed. */
@@ -46,7 +47,7 @@ export function expectRefused(
 /** expectRefused for a program run, with its whole error shown when the refusal differs. */
 export function expectRunRefused(
   category: string,
-  run: ProgramRun,
+  run: EngineRun,
   refusal: string | RegExp,
   before: Record<string, string>,
   after: Record<string, string>,

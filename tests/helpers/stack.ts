@@ -2,8 +2,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { ProgramRun, runProgram } from "../../harness/program";
+import { EngineRun, EngineStack } from "./engine";
 import { SshdOptions, TestSshd } from "../../testbed/sshd";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
@@ -81,24 +80,39 @@ export function sshSuite(opts: SshdOptions = {}): SshSuite {
 export interface DeployedSuite extends SshSuite {
   /** The fixture repo's first commit, the one deployed. */
   v1: string;
-  lifecycle: CommandLifecycle;
-  /** An up of the suite's stack config, with `over` replacing keys. */
-  up(over?: Record<string, string>): Promise<ProgramRun>;
+  /** The suite's stack, on a file backend of its own. */
+  stack: EngineStack;
+  /** `pulumi up` of the suite's stack config, with `over` replacing keys. */
+  up(over?: Record<string, string>): Promise<EngineRun>;
+  /** `pulumi preview` of the suite's stack config, with `over` replacing keys. */
+  preview(over?: Record<string, string>): Promise<EngineRun>;
 }
 
 /**
- * sshSuite, then a first deploy of the fixture repo through the program; after each test the
+ * Registers the hooks that create a stack on a throwaway file backend before the suite and
+ * remove it after. The holder's `stack` is set once the suite's `before` hooks run.
+ */
+export function engineStack(): { stack: EngineStack } {
+  const holder = {} as { stack: EngineStack };
+  before(async () => {
+    holder.stack = await EngineStack.create();
+  });
+  after(() => holder.stack?.remove());
+  return holder;
+}
+
+/**
+ * sshSuite, then a first deploy of the fixture repo through `pulumi up`; after each test the
  * repo goes back to that commit. Call it first in the describe body.
  */
 export function deployedSuite(): DeployedSuite {
   const s = sshSuite() as DeployedSuite;
-  s.lifecycle = new CommandLifecycle();
-  s.up = (over = {}) =>
-    runProgram(sshStackConfig(s.repo.dir, s.work, s.sshd, over), {
-      preview: false,
-      lifecycle: s.lifecycle,
-    });
+  const held = engineStack();
+  const config = (over: Record<string, string>) => sshStackConfig(s.repo.dir, s.work, s.sshd, over);
+  s.up = (over = {}) => s.stack.up(config(over));
+  s.preview = (over = {}) => s.stack.preview(config(over));
   before(async () => {
+    s.stack = held.stack;
     s.v1 = s.repo.head();
     const first = await s.up();
     if (first.error) throw first.error;

@@ -1,0 +1,255 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { SECRET_KEYS } from "../../config/stack";
+import { projectRoot } from "../../lib/paths";
+import { findEngine } from "../../tools/engine";
+import { StackOutputs } from "../../tools/outputs";
+import { PulumiStack } from "../../tools/pulumiStack";
+import { HistoryUpdate } from "../../tools/history";
+
+const ROOT = projectRoot();
+/** The engine's marker for a value a preview cannot know yet. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** A passphrase for throwaway test stacks: their state is deleted with them. */
+const PASSPHRASE = "ssot-deploy test stack";
+
+/** One resource step as the engine's event log reports it, in the order steps began. */
+export interface EngineStep {
+  op: string;
+  type: string;
+  name: string;
+  urn: string;
+}
+
+/** A diagnostic the engine printed: a program log line, a refusal, a failed operation. */
+export interface Diagnostic {
+  severity: string;
+  message: string;
+  urn?: string;
+}
+
+/** One preview, up or destroy on the real CLI: how it ended and what the engine reported. */
+export interface EngineRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the CLI exited non-zero: every error the engine printed, one after another. */
+  error?: Error;
+  /** The outputs the program registered (a preview's unknowns are undefined); none when it failed. */
+  outputs?: StackOutputs;
+  /** Every resource step, the stack's and the providers' included. */
+  steps: EngineStep[];
+  /** The program's own resources, in the order they were registered. */
+  resources: EngineStep[];
+  diagnostics: Diagnostic[];
+}
+
+/** The types Pulumi.yaml declares as lists or objects: their values are written as YAML. */
+function structuredKeys(): Set<string> {
+  const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+    config: Record<string, { type?: string }>;
+  };
+  return new Set(
+    Object.entries(project.config)
+      .filter(([, v]) => v.type === "array" || v.type === "object")
+      .map(([k]) => k),
+  );
+}
+
+function known(v: unknown): unknown {
+  if (v === UNKNOWN) return undefined;
+  if (Array.isArray(v)) return v.map(known);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, known(x)]));
+  return v;
+}
+
+/** Reads an event log (`--event-log`, one JSON event a line) into steps, diagnostics and outputs. */
+export function readEvents(text: string): Pick<EngineRun, "steps" | "diagnostics" | "outputs"> {
+  const steps: EngineStep[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let outputs: StackOutputs | undefined;
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const e = JSON.parse(line) as Record<string, Record<string, unknown> | undefined>;
+    const pre = e.resourcePreEvent?.metadata as
+      { op: string; urn: string; type: string } | undefined;
+    if (pre)
+      steps.push({ op: pre.op, type: pre.type, urn: pre.urn, name: pre.urn.split("::").pop()! });
+    const out = e.resOutputsEvent?.metadata as
+      { type: string; new?: { outputs?: Record<string, unknown> } } | undefined;
+    if (out?.type === "pulumi:pulumi:Stack" && out.new?.outputs)
+      outputs = known(out.new.outputs) as StackOutputs;
+    const d = e.diagnosticEvent as { severity: string; message: string; urn?: string } | undefined;
+    if (d && d.severity !== "debug")
+      diagnostics.push({ severity: d.severity, message: d.message.replace(/\n$/, ""), urn: d.urn });
+  }
+  return { steps, diagnostics, outputs };
+}
+
+/**
+ * A stack of this project on a throwaway file backend, driven through the real CLI as an
+ * operator types it: its settings in a file of its own (`--config-file`), so the project's
+ * folder is left as it was; secrets set with `pulumi config set --secret`, so they are
+ * encrypted in the settings and the state as on a real stack.
+ */
+export class EngineStack {
+  readonly stack: PulumiStack;
+  private readonly secure = new Map<string, { value: string; cipher: unknown }>();
+  private salt = "";
+  private events = 0;
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {
+    const engine = findEngine(ROOT);
+    const env: NodeJS.ProcessEnv = {
+      ...engine.env,
+      PULUMI_BACKEND_URL: `file://${this.backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      PULUMI_DEBUG_COMMANDS: "true",
+    };
+    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    this.stack = new PulumiStack({ ...engine, env }, name, {
+      cwd: ROOT,
+      configFile: this.configFile,
+    });
+  }
+
+  get backendDir(): string {
+    return path.join(this.dir, "backend");
+  }
+
+  get configFile(): string {
+    return path.join(this.dir, `Pulumi.${this.name}.yaml`);
+  }
+
+  /** A new stack (`pulumi stack init` with passphrase secrets) on a new file backend. */
+  static async create(name = `t${randomBytes(4).toString("hex")}`): Promise<EngineStack> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-stack-"));
+    const s = new EngineStack(name, dir);
+    fs.mkdirSync(s.backendDir);
+    // stack init writes the stack's encryption salt to Pulumi.<stack>.yaml in the project; it
+    // moves to this stack's own settings file, so the project folder is left as it was.
+    const projectFile = path.join(ROOT, `Pulumi.${name}.yaml`);
+    try {
+      await s.stack.must(["stack", "init"], ["--secrets-provider", "passphrase", "--no-select"]);
+      const made = yaml.load(fs.readFileSync(projectFile, "utf8")) as { encryptionsalt: string };
+      s.salt = made.encryptionsalt;
+    } finally {
+      fs.rmSync(projectFile, { force: true });
+    }
+    fs.writeFileSync(s.configFile, yaml.dump({ encryptionsalt: s.salt }));
+    return s;
+  }
+
+  /** Writes the stack's settings: `config` keys without the project prefix, as strings. */
+  async configure(config: Record<string, string>): Promise<void> {
+    const structured = structuredKeys();
+    const plain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(config)) {
+      if (SECRET_KEYS.includes(k)) continue;
+      let value: unknown = v;
+      if (structured.has(k))
+        try {
+          value = JSON.parse(v);
+        } catch {
+          // Left as text: the CLI refuses it as the wrong type, as it would a hand-written one.
+        }
+      plain[`ssot-deploy:${k}`] = value;
+    }
+    const write = () => {
+      const secure: Record<string, unknown> = {};
+      for (const k of SECRET_KEYS)
+        if (config[k] !== undefined && this.secure.get(k)?.value === config[k])
+          secure[`ssot-deploy:${k}`] = this.secure.get(k)!.cipher;
+      fs.writeFileSync(
+        this.configFile,
+        yaml.dump(
+          { encryptionsalt: this.salt, config: { ...plain, ...secure } },
+          { lineWidth: -1 },
+        ),
+      );
+    };
+    write();
+    for (const k of SECRET_KEYS) {
+      const value = config[k];
+      if (value === undefined || this.secure.get(k)?.value === value) continue;
+      await this.stack.set(k, value, { secret: true });
+      const doc = yaml.load(fs.readFileSync(this.configFile, "utf8")) as {
+        config: Record<string, unknown>;
+      };
+      this.secure.set(k, { value, cipher: doc.config[`ssot-deploy:${k}`] });
+    }
+    write();
+  }
+
+  /** Runs a preview, up, destroy or refresh with an event log, and reads it. */
+  private async operate(command: string, extra: readonly string[]): Promise<EngineRun> {
+    const log = path.join(this.dir, `events-${++this.events}.jsonl`);
+    const args = command === "preview" ? [] : ["--yes"];
+    const r = await this.stack.run(
+      [command],
+      ["--non-interactive", ...args, "--event-log", log, ...extra],
+      { config: true },
+    );
+    const read = fs.existsSync(log)
+      ? readEvents(fs.readFileSync(log, "utf8"))
+      : { steps: [], diagnostics: [], outputs: undefined };
+    fs.rmSync(log, { force: true });
+    const errors = read.diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
+    return {
+      ...r,
+      ...read,
+      outputs: r.code === 0 ? read.outputs : undefined,
+      error:
+        r.code === 0
+          ? undefined
+          : new Error(errors.length > 0 ? errors.join("\n") : `${r.stdout}${r.stderr}`),
+      resources: read.steps.filter(
+        (s) => s.type !== "pulumi:pulumi:Stack" && !s.type.startsWith("pulumi:providers:"),
+      ),
+    };
+  }
+
+  /** `pulumi preview` with these settings. */
+  async preview(config: Record<string, string>, extra: readonly string[] = []): Promise<EngineRun> {
+    await this.configure(config);
+    return this.operate("preview", extra);
+  }
+
+  /** `pulumi up --yes` with these settings (the CLI previews first unless `--skip-preview`). */
+  async up(config: Record<string, string>, extra: readonly string[] = []): Promise<EngineRun> {
+    await this.configure(config);
+    return this.operate("up", extra);
+  }
+
+  /** `pulumi destroy --yes` with the settings last written. */
+  destroy(extra: readonly string[] = []): Promise<EngineRun> {
+    return this.operate("destroy", extra);
+  }
+
+  /** `pulumi cancel --yes`: removes the lock a killed update left. */
+  async cancel(): Promise<void> {
+    await this.stack.must(["cancel"], ["--yes"]);
+  }
+
+  /** `pulumi stack history --json`, newest first. */
+  history(): Promise<HistoryUpdate[]> {
+    return this.stack.history();
+  }
+
+  /** The stack's state as `pulumi stack export` prints it (secrets stay encrypted). */
+  async exportState(): Promise<string> {
+    return (await this.stack.must(["stack", "export"])).stdout;
+  }
+
+  /** Deletes the stack's backend and settings. */
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
