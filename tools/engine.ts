@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -114,7 +114,14 @@ export interface CliRun {
 export function runPulumi(
   engine: Engine,
   args: readonly string[],
-  opts: { cwd: string; input?: string; echo?: boolean; env?: NodeJS.ProcessEnv },
+  opts: {
+    cwd: string;
+    input?: string;
+    echo?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** Called with the CLI's process as soon as it starts (a test may signal it). */
+    started?: (child: ChildProcess) => void;
+  },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(engine.cli, args, {
@@ -122,6 +129,7 @@ export function runPulumi(
       env: { ...engine.env, ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
+    opts.started?.(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {

@@ -1,4 +1,5 @@
 import { HistoryUpdate } from "./history";
+import { ChildProcess } from "node:child_process";
 import { CliRun, Engine, runPulumi } from "./engine";
 
 /** What a stack command runs in: the project, and the stack's settings file when not Pulumi.<stack>.yaml. */
@@ -37,7 +38,13 @@ export class PulumiStack {
   run(
     command: readonly string[],
     rest: readonly string[] = [],
-    opts: { config?: boolean; input?: string; echo?: boolean; env?: NodeJS.ProcessEnv } = {},
+    opts: {
+      config?: boolean;
+      input?: string;
+      echo?: boolean;
+      env?: NodeJS.ProcessEnv;
+      started?: (child: ChildProcess) => void;
+    } = {},
   ): Promise<CliRun> {
     const file =
       opts.config && this.place.configFile ? ["--config-file", this.place.configFile] : [];
@@ -46,6 +53,7 @@ export class PulumiStack {
       input: opts.input,
       echo: opts.echo,
       env: opts.env,
+      started: opts.started,
     });
   }
 

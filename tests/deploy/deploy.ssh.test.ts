@@ -7,12 +7,8 @@ import * as path from "node:path";
 import { snapshot } from "../helpers/release";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineRun } from "../helpers/engine";
+import { acted } from "../helpers/engine";
 import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
-
-/** The steps of a run that acted: every resource step but the unchanged ones, as "op name". */
-const acted = (run: EngineRun) =>
-  run.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${r.name}`);
 
 describe("deploying over SSH to a real sshd, through pulumi preview and pulumi up", function () {
   this.timeout(180_000);

@@ -1,3 +1,4 @@
+import { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -45,6 +46,11 @@ export interface EngineRun {
   /** The program's own resources, in the order they were registered. */
   resources: EngineStep[];
   diagnostics: Diagnostic[];
+}
+
+/** The steps of a run that acted, as "op name": every resource step but the unchanged ones. */
+export function acted(run: EngineRun): string[] {
+  return run.resources.filter((r) => r.op !== "same").map((r) => `${r.op} ${r.name}`);
 }
 
 /** The types Pulumi.yaml declares as lists or objects: their values are written as YAML. */
@@ -189,13 +195,17 @@ export class EngineStack {
   }
 
   /** Runs a preview, up, destroy or refresh with an event log, and reads it. */
-  private async operate(command: string, extra: readonly string[]): Promise<EngineRun> {
+  private async operate(
+    command: string,
+    extra: readonly string[],
+    started?: (child: ChildProcess) => void,
+  ): Promise<EngineRun> {
     const log = path.join(this.dir, `events-${++this.events}.jsonl`);
     const args = command === "preview" ? [] : ["--yes"];
     const r = await this.stack.run(
       [command],
       ["--non-interactive", ...args, "--event-log", log, ...extra],
-      { config: true },
+      { config: true, started },
     );
     const read = fs.existsSync(log)
       ? readEvents(fs.readFileSync(log, "utf8"))
@@ -226,6 +236,20 @@ export class EngineStack {
   async up(config: Record<string, string>, extra: readonly string[] = []): Promise<EngineRun> {
     await this.configure(config);
     return this.operate("up", extra);
+  }
+
+  /**
+   * `pulumi up --yes` started in the background: `child` is the CLI's process (a test may kill
+   * it), `done` resolves when it has ended, however it ended.
+   */
+  async startUp(
+    config: Record<string, string>,
+    extra: readonly string[] = [],
+  ): Promise<{ child: ChildProcess; done: Promise<EngineRun> }> {
+    await this.configure(config);
+    let child!: ChildProcess;
+    const done = this.operate("up", extra, (c) => (child = c));
+    return { child, done };
   }
 
   /** `pulumi destroy --yes` with the settings last written. */
