@@ -1,5 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { HistoryUpdate, historyRows, renderHistory, rollbackCommands } from "../tools/history";
+import { EngineMissing, findEngine, withBackend } from "../tools/engine";
+import { PulumiStack } from "../tools/pulumiStack";
+import { projectRoot } from "../lib/paths";
 import { CommandSpec, EXIT, readOptionFile, runCommand, UsageError } from "./cli";
 
 const SPEC: CommandSpec = {
@@ -25,8 +27,11 @@ const SPEC: CommandSpec = {
   },
 };
 
-/** The stack's updates, from a saved file or from the Pulumi CLI. */
-function readUpdates(stack: string, file: string | undefined): HistoryUpdate[] {
+/**
+ * The stack's updates, from a saved file or from the CLI npm run engine built (with the backend
+ * npm run pulumi would use), never from another pulumi on PATH.
+ */
+async function readUpdates(stack: string, file: string | undefined): Promise<HistoryUpdate[]> {
   const parse = (text: string, what: string) => {
     try {
       return JSON.parse(text) as HistoryUpdate[];
@@ -39,20 +44,25 @@ function readUpdates(stack: string, file: string | undefined): HistoryUpdate[] {
       readOptionFile("from-file", file, "save it with pulumi stack history --json > history.json"),
       `--from-file ${file}`,
     );
+  const root = projectRoot();
+  let engine;
   try {
-    const out = execFileSync("pulumi", ["stack", "history", "--json", "--stack", stack], {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return parse(out, "what pulumi stack history printed");
+    engine = withBackend(findEngine(root), root);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT")
-      throw new UsageError(
-        "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/), " +
-          "or pass --from-file with the output of pulumi stack history --json saved elsewhere",
-      );
-    throw e;
+    if (!(e instanceof EngineMissing)) throw e;
+    throw new UsageError(
+      `${e.message}; or pass --from-file with the output of pulumi stack history --json saved elsewhere`,
+    );
   }
+  const run = await new PulumiStack(engine, stack, { cwd: root }).run(
+    ["stack", "history"],
+    ["--json"],
+  );
+  if (run.code !== 0)
+    throw new Error(
+      `pulumi stack history --stack ${stack} failed on ${engine.backend}: ${run.stderr.trim()}`,
+    );
+  return parse(run.stdout, "what pulumi stack history printed");
 }
 
 runCommand(SPEC, async (values) => {
@@ -69,7 +79,8 @@ runCommand(SPEC, async (values) => {
           revisions,
           "copy it from the server: scp <host>:<deployRoot>/.deploy/revisions.jsonl .",
         );
-  const rows = historyRows(readUpdates(stack, values["from-file"] as string | undefined), log);
+  const updates = await readUpdates(stack, values["from-file"] as string | undefined);
+  const rows = historyRows(updates, log);
   console.log(renderHistory(rows, stack));
   if (to === undefined) return EXIT.ok;
   const plan = rollbackCommands(rows, Number(to), stack);

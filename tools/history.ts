@@ -67,7 +67,8 @@ export function historyRows(
       .reverse()
       .find((e) => Date.parse(e.time) >= start - 1000 && Date.parse(e.time) <= end + 1000);
     return {
-      version: u.version ?? updates.length - i,
+      // The file backend numbers no update (version 0): they are numbered by position, oldest 1.
+      version: u.version || updates.length - i,
       kind: u.kind,
       result: u.result ?? "in progress",
       startTime: u.startTime,

@@ -111,6 +111,8 @@ export class EngineStack {
   private constructor(
     readonly name: string,
     readonly dir: string,
+    /** Whether the settings are the project's own Pulumi.<stack>.yaml, as an operator's are. */
+    readonly inProject = false,
   ) {
     const engine = findEngine(ROOT);
     const env: NodeJS.ProcessEnv = {
@@ -122,7 +124,7 @@ export class EngineStack {
     delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
     this.stack = new PulumiStack({ ...engine, env }, name, {
       cwd: ROOT,
-      configFile: this.configFile,
+      configFile: inProject ? undefined : this.configFile,
     });
   }
 
@@ -131,13 +133,25 @@ export class EngineStack {
   }
 
   get configFile(): string {
-    return path.join(this.dir, `Pulumi.${this.name}.yaml`);
+    return path.join(this.inProject ? ROOT : this.dir, `Pulumi.${this.name}.yaml`);
   }
 
-  /** A new stack (`pulumi stack init` with passphrase secrets) on a new file backend. */
-  static async create(name = `t${randomBytes(4).toString("hex")}`): Promise<EngineStack> {
+  /** The environment the stack's CLI runs in: the engine's, its backend and its passphrase. */
+  get env(): NodeJS.ProcessEnv {
+    return this.stack.engine.env;
+  }
+
+  /**
+   * A new stack (`pulumi stack init` with passphrase secrets) on a new file backend. With
+   * `inProject` its settings are the project's Pulumi.<stack>.yaml (removed with the stack), so
+   * that commands typed without --config-file find them.
+   */
+  static async create(
+    name = `t${randomBytes(4).toString("hex")}`,
+    opts: { inProject?: boolean } = {},
+  ): Promise<EngineStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-stack-"));
-    const s = new EngineStack(name, dir);
+    const s = new EngineStack(name, dir, opts.inProject);
     fs.mkdirSync(s.backendDir);
     // stack init writes the stack's encryption salt to Pulumi.<stack>.yaml in the project; it
     // moves to this stack's own settings file, so the project folder is left as it was.
@@ -147,7 +161,7 @@ export class EngineStack {
       const made = yaml.load(fs.readFileSync(projectFile, "utf8")) as { encryptionsalt: string };
       s.salt = made.encryptionsalt;
     } finally {
-      fs.rmSync(projectFile, { force: true });
+      if (!opts.inProject) fs.rmSync(projectFile, { force: true });
     }
     fs.writeFileSync(s.configFile, yaml.dump({ encryptionsalt: s.salt }));
     return s;
@@ -201,7 +215,8 @@ export class EngineStack {
     started?: (child: ChildProcess) => void,
   ): Promise<EngineRun> {
     const log = path.join(this.dir, `events-${++this.events}.jsonl`);
-    const args = command === "preview" ? [] : ["--yes"];
+    // --yes answers the confirmation, which a preview and a destroy's preview-only never ask.
+    const args = command === "preview" || extra.includes("--preview-only") ? [] : ["--yes"];
     const r = await this.stack.run(
       [command],
       ["--non-interactive", ...args, "--event-log", log, ...extra],
@@ -275,5 +290,6 @@ export class EngineStack {
   /** Deletes the stack's backend and settings. */
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.inProject) fs.rmSync(this.configFile, { force: true });
   }
 }
