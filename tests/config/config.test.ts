@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import { DEFAULTS, parseSourceConfig } from "../../config/source";
 import { DEPLOY_DEFAULTS } from "../../config/deploy";
 import { ConfigError } from "../../config/errors";
-import { KNOWN_KEYS, parseStackConfig } from "../../config/stack";
+import { KNOWN_KEYS, parseStackConfig, SECRET_KEYS } from "../../config/stack";
 import { readStackFile } from "../../config/stackFile";
 import { projectRoot } from "../../lib/paths";
 
@@ -140,20 +140,25 @@ describe("config", () => {
         .filter(([, d]) => d.default !== undefined)
         .map(([k, d]) => [k, d.default]),
     );
-    expect(defaults).to.deep.equal({
-      ...DEFAULTS,
-      ...DEPLOY_DEFAULTS,
-      sshPrivateKey: "",
-      sshPassphrase: "",
-      attestationKey: "",
-    });
+    expect(defaults).to.deep.equal({ ...DEFAULTS, ...DEPLOY_DEFAULTS });
     expect(Object.keys(declared).filter((k) => declared[k].default === undefined)).to.deep.equal([
       "repo",
       "testCommand",
       "target",
       "deployRoot",
     ]);
-    expect(Object.keys(declared).sort()).to.deep.equal([...KNOWN_KEYS].sort());
+    expect(Object.keys(declared).sort()).to.deep.equal(
+      KNOWN_KEYS.filter((k) => !SECRET_KEYS.includes(k)).sort(),
+    );
+  });
+
+  it("declares none of the optional secrets, which the CLI would refuse or require", () => {
+    // A declared secret with a plain default is refused ("must be encrypted as it's secret"),
+    // and one without a default is required of every stack: the program reads them unset as "".
+    const text = fs.readFileSync(path.join(projectRoot(), "Pulumi.yaml"), "utf8");
+    const project = yaml.load(text) as { config: Record<string, unknown> };
+    expect(Object.keys(project.config)).to.not.include.members(SECRET_KEYS);
+    for (const k of SECRET_KEYS) expect(text, k).to.contain(`#   ${k}:`);
   });
 });
 

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { projectRoot } from "../../lib/paths";
+import { SECRET_KEYS } from "../../config/stack";
 
 interface Declared {
   type: string;
@@ -43,6 +44,14 @@ describe("the README's configuration table", () => {
         default: d.default === undefined ? "required" : `\`${inline(d.default)}\``,
       },
     ]);
-    expect([...readmeTable()]).to.deep.equal(expected);
+    const table = readmeTable();
+    expect([...table].filter(([k]) => !SECRET_KEYS.includes(k))).to.deep.equal(expected);
+  });
+
+  it("lists the secrets Pulumi.yaml cannot declare, each a secret string unset by default", () => {
+    const rows = [...readmeTable()].filter(([, r]) => r.type.startsWith("secret"));
+    expect(rows.map(([k]) => k).sort()).to.deep.equal([...SECRET_KEYS].sort());
+    for (const [k, r] of rows)
+      expect(r, k).to.deep.equal({ type: "secret string", default: "unset" });
   });
 });
