@@ -4,7 +4,7 @@
 #     go.sum: every module it needs is pinned and checked);
 #   - the Node.js language host v3.248.0 and the command provider v1.2.1 (with its framework,
 #     pulumi-go-provider v1.3.0), from their unmodified upstream source archives, which the
-#     proxy does not serve: $SSOT_ENGINE_SOURCES, by default ../shared/engine.
+#     proxy does not serve: $SSOT_ENGINE_SOURCES (see below for where else it looks).
 # Everything lands in $SSOT_ENGINE_DIR (default .ssot-deploy/engine, git-ignored): bin/ holds
 # the three binaries (the language host beside pulumi, where the CLI looks for it) and home/ is
 # the PULUMI_HOME whose plugin cache holds the provider, so ~/.pulumi is never touched.
@@ -14,7 +14,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 out=${SSOT_ENGINE_DIR:-$root/.ssot-deploy/engine}
-sources=${SSOT_ENGINE_SOURCES:-$root/../shared/engine}
+# The source archives: $SSOT_ENGINE_SOURCES, else the shared folder beside this project's
+# checkout, else the workplace's own (/work/shared/engine), where a fresh clone elsewhere finds them.
+if [ -n "${SSOT_ENGINE_SOURCES:-}" ]; then
+  sources=$SSOT_ENGINE_SOURCES
+elif [ -d "$root/../shared/engine" ]; then
+  sources=$root/../shared/engine
+else
+  sources=/work/shared/engine
+fi
 bin=$out/bin
 home=$out/home
 
@@ -42,9 +50,10 @@ command -v go >/dev/null ||
   fail "go is not on PATH; the engine is built from source with Go 1.25.11 or later" \
     "install Go (https://go.dev/dl/), then run npm run engine again"
 go_version=$(go env GOVERSION)
+# The modules ask for go1.25.11; an older go (1.21 or later) fetches that toolchain from the
+# module proxy by itself, unless GOTOOLCHAIN=local forbids it.
 if [ "$(printf '%s\n%s\n' go1.25.11 "$go_version" | sort -V | head -n1)" != go1.25.11 ]; then
-  fail "$go_version is older than go1.25.11, which the Pulumi $PULUMI_VERSION modules need" \
-    "install Go 1.25.11 or later, or set GOTOOLCHAIN=go1.25.11 to let go fetch it"
+  say "$go_version is older than go1.25.11: go fetches go1.25.11 from the module proxy"
 fi
 
 for pair in "$LANGUAGE_ARCHIVE:$LANGUAGE_SHA256" "$PROVIDER_ARCHIVE:$PROVIDER_SHA256" \
