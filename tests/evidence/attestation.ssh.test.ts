@@ -4,12 +4,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TOOL_VERSION } from "../../evidence/statements";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { runProgram, StackOutputs } from "../../harness/program";
+import { StackOutputs } from "../../tools/outputs";
 import { Check } from "../../tools/verify/checks";
 import { renderChecks, verifyAttestation } from "../../tools/verify/run";
 import { expectVerified, savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
-import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 import { projectRoot } from "../../lib/paths";
 
 const failedOf = (checks: Check[]) =>
@@ -28,22 +27,21 @@ function flipByte(file: string, at: (buf: Buffer) => number): () => void {
 describe("the attestation of a deploy, checked by npm run verify", function () {
   this.timeout(180_000);
   const suite = sshSuite();
+  const held = engineStack();
   const signer = signingKeyPair();
   let config: Record<string, string>;
-  let lifecycle: CommandLifecycle;
   let out: StackOutputs;
   let saved: string;
   let revisions: string;
 
   before(async () => {
-    lifecycle = new CommandLifecycle();
     config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
       attestationKey: signer.privateKey,
     });
     revisions = path.join(suite.work, "srv", "app", ".deploy", "revisions.jsonl");
     for (const v of ["v1", "v2"]) {
       if (v === "v2") suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const run = await runProgram(config, { preview: false, lifecycle });
+      const run = await held.stack.up(config);
       expect(run.error, run.error?.message).to.equal(undefined);
       out = run.outputs!;
     }
@@ -51,7 +49,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("holds three statements on the artifact: SLSA provenance, a test result and the deploy", () => {
-    const a = out.attestation!;
+    const a = out.attestation;
     expect(a.statements.map((s) => s.predicateType)).to.deep.equal([
       "https://slsa.dev/provenance/v1",
       "https://in-toto.io/attestation/test-result/v0.1",
@@ -103,7 +101,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   });
 
   it("records per host the releases, the backup, the kill-switch read back, the proof and no production mutation", () => {
-    const deploy = out.attestation!.statements[2].statement.predicate as {
+    const deploy = out.attestation.statements[2].statement.predicate as {
       result: string;
       hosts: Record<string, unknown>[];
     };
@@ -295,7 +293,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       servers: { stack: "contabo", raw: config, privateKey: suite.sshd.userKey.privateKey },
     });
     expect(failedOf(checks)).to.deep.equal([
-      "servers: the attestation is of a deploy of stack test, not contabo: its servers were not read; pass --stack test, or the attestation of a deploy of contabo",
+      `servers: the attestation is of a deploy of stack ${held.stack.name}, not contabo: its servers were not read; pass --stack ${held.stack.name}, or the attestation of a deploy of contabo`,
     ]);
   });
 
@@ -322,13 +320,6 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
   it("runs as npm run verify: exit 0 when it holds, exit 1 with the reason when one byte changed", () => {
     const file = path.join(suite.work, "attestation.json");
     fs.writeFileSync(file, saved);
-    const stackFile = path.join(suite.work, "Pulumi.test.yaml");
-    fs.writeFileSync(
-      stackFile,
-      JSON.stringify({
-        config: Object.fromEntries(Object.entries(config).map(([k, v]) => [`ssot-deploy:${k}`, v])),
-      }),
-    );
     const keyFile = path.join(suite.work, "key");
     fs.writeFileSync(keyFile, suite.sshd.userKey.privateKey, { mode: 0o600 });
     const pub = path.join(suite.work, "attest.pub");
@@ -341,8 +332,11 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
       pub,
       "--artifact",
       out.artifact.path,
+      // The settings the up ran with, as the CLI wrote them: sshPrivateKey there is encrypted.
+      "--stack",
+      held.stack.name,
       "--config-file",
-      stackFile,
+      held.stack.configFile,
       "--key",
       keyFile,
     ];
@@ -361,7 +355,7 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
 
   it("writes a report of the up that reads like the seed's: result, gates, change set, non-mutation lines", () => {
     const text = fs.readFileSync(out.report, "utf8");
-    expect(path.dirname(out.report)).to.equal(path.join(suite.work, "reports", "test"));
+    expect(path.dirname(out.report)).to.equal(path.join(suite.work, "reports", held.stack.name));
     expect(text).to.contain("FINAL RESULT: deployed\n");
     expect(text).to.match(/^\| G6 postdeploy proof \| PASS \| /m);
     expect(text).to.contain("- added `app/extra.py` sha256 ");
@@ -371,12 +365,12 @@ describe("the attestation of a deploy, checked by npm run verify", function () {
     expect(text).to.contain("execution_enabled: false declared; web1 read back false");
     expect(text).to.contain("production_mutation: web1 UNMEASURED (no invariants declared)");
     expect(text).to.contain("secrets logged: none");
-    for (const s of out.attestation!.statements)
+    for (const s of out.attestation.statements)
       expect(text).to.contain(`- ${s.predicateType} sha256 ${s.sha256}`);
   });
 
   it("says no change for an up that found the release live and as declared", async () => {
-    const run = await runProgram(config, { preview: false, lifecycle });
+    const run = await held.stack.up(config);
     expect(run.error, run.error?.message).to.equal(undefined);
     expect(run.outputs!.result).to.equal("no change");
     expect(fs.readFileSync(run.outputs!.report, "utf8")).to.contain("FINAL RESULT: no change\n");

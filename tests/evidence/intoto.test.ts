@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { keyIdOf } from "../../evidence/dsse";
 import { projectRoot } from "../../lib/paths";
-import { runProgram } from "../../harness/program";
 import { signingKeyPair } from "../helpers/attest";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
+import { engineStack } from "../helpers/stack";
 
 const REQUIREMENTS = path.join(projectRoot(), "tests", "python", "requirements.txt");
 const VERIFIER = path.join(projectRoot(), "tests", "python", "verify_intoto.py");
@@ -38,6 +38,7 @@ function verifierPython(): string {
 describe("the in-toto bundle beside each report, checked by a verifier this project did not write", function () {
   this.timeout(300_000);
   const signer = signingKeyPair();
+  const held = engineStack();
   let repo: FixtureRepo;
   let work: string;
   let python: string;
@@ -49,18 +50,15 @@ describe("the in-toto bundle beside each report, checked by a verifier this proj
     python = verifierPython();
     repo = FixtureRepo.create();
     work = tempDir();
-    const run = await runProgram(
-      {
-        repo: repo.dir,
-        testCommand: PY_TEST_COMMAND,
-        workDir: path.join(work, "local"),
-        target: "local",
-        deployRoot: path.join(work, "server", "app"),
-        reportDir: path.join(work, "reports"),
-        attestationKey: signer.privateKey,
-      },
-      { preview: false },
-    );
+    const run = await held.stack.up({
+      repo: repo.dir,
+      testCommand: PY_TEST_COMMAND,
+      workDir: path.join(work, "local"),
+      target: "local",
+      deployRoot: path.join(work, "server", "app"),
+      reportDir: path.join(work, "reports"),
+      attestationKey: signer.privateKey,
+    });
     expect(run.error, run.error?.message).to.equal(undefined);
     bundle = run.outputs!.report.replace(/\.md$/, ".intoto.jsonl");
     pub = path.join(work, "attest.pub");

@@ -9,11 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BlockedError } from "../../gates/gateRun";
 import { reconcile, ReconcileOptions } from "../../tools/reconcile/reconcile";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { runProgram } from "../../harness/program";
+import { refusalOf } from "../helpers/catalogue";
+import { EngineStack } from "../helpers/engine";
 import { snapshot } from "../helpers/release";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
-import { sshHost, sshStackConfig, sshSuite } from "../helpers/stack";
+import { engineStack, sshHost, sshStackConfig, sshSuite } from "../helpers/stack";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const SERVICE = fs.readFileSync(
@@ -26,13 +26,13 @@ const SERVICE_BROKEN = "def run(mode):\n    return 'v2:' + mode\n";
 describe("npm run reconcile, against a real sshd", function () {
   this.timeout(180_000);
   const suite = sshSuite();
+  const held = engineStack();
   let cfg: Record<string, string>;
-  let lifecycle: CommandLifecycle;
   let v1: string;
 
   const live = (p: string) => path.join(suite.root, "current", p);
   const options = (over: Partial<ReconcileOptions> = {}): ReconcileOptions => ({
-    stack: "test",
+    stack: held.stack.name,
     raw: cfg,
     privateKey: suite.sshd.userKey.privateKey,
     now: new Date(Date.UTC(2026, 10, 24, 10, 15, 0)),
@@ -55,8 +55,7 @@ describe("npm run reconcile, against a real sshd", function () {
   before(async () => {
     v1 = suite.repo.head();
     cfg = sshStackConfig(suite.repo.dir, suite.work, suite.sshd);
-    lifecycle = new CommandLifecycle();
-    const run = await runProgram(cfg, { preview: false, lifecycle });
+    const run = await held.stack.up(cfg);
     expect(run.error, run.error?.message).to.equal(undefined);
     await expectVerified(run.outputs!, cfg);
   });
@@ -180,8 +179,9 @@ describe("npm run reconcile, against a real sshd", function () {
     fs.writeFileSync(live("app/service.py"), SERVICE_V2);
     fs.writeFileSync(live("app/hotfix.py"), "PATCHED = True\n");
     fs.rmSync(live("README.md"));
-    const blocked = await runProgram(cfg, { preview: true, lifecycle });
-    expect((blocked.error as BlockedError).gap).to.contain("(drift)");
+    const blocked = await held.stack.preview(cfg);
+    expect(blocked.resources).to.deep.equal([]);
+    expect(refusalOf(blocked.error)).to.contain("(drift)");
 
     const before = snapshot(suite.root);
     const checkedOut = suite.repo.git("rev-parse", "HEAD");
@@ -190,7 +190,7 @@ describe("npm run reconcile, against a real sshd", function () {
     expect(suite.repo.git("rev-parse", "HEAD")).to.equal(checkedOut);
     expect(suite.repo.git("status", "--porcelain", "--untracked-files=no")).to.equal("");
 
-    expect(r.branch).to.match(/^reconcile\/test-\d{8}T\d{6}Z$/);
+    expect(r.branch).to.match(new RegExp(`^reconcile/${held.stack.name}-\\d{8}T\\d{6}Z$`));
     expect(r.base).to.equal(v1);
     expect(suite.repo.git("diff", "--name-status", `${v1}..${r.branch}`).split("\n")).to.deep.equal(
       ["D\tREADME.md", "A\tapp/hotfix.py", "M\tapp/service.py"],
@@ -204,7 +204,7 @@ describe("npm run reconcile, against a real sshd", function () {
     expect(message).to.match(/Tests \(G3, in a clean export of this tree\): 3\/3 passed, 0 failed/);
 
     suite.repo.git("merge", "-q", "--ff-only", r.branch!);
-    const up = await runProgram(cfg, { preview: false, lifecycle });
+    const up = await held.stack.up(cfg);
     expect(up.error, up.error?.message).to.equal(undefined);
     await expectVerified(up.outputs!, cfg);
     expect(up.outputs!.gates[1].detail).to.contain("drift reconciled");
@@ -219,6 +219,8 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
   this.timeout(180_000);
 
   it("takes a verified change set from a staging tree on the server into the SSOT as a tested commit, then deploys it", async () => {
+    // Made first: if starting the sshd fails, only a temporary directory is left behind.
+    const stack = await EngineStack.create();
     const sshd = await TestSshd.start();
     const modules = Object.fromEntries(
       Array.from({ length: 6 }, (_, i) => [`app/m${i}.py`, `VALUE = ${i}\n`]),
@@ -233,19 +235,15 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
         expectedTests: "3",
         workDir: path.join(work, "local"),
         target: "ssh",
-        hosts: [sshHost("vmi", sshd)],
+        hosts: JSON.stringify([sshHost("vmi", sshd)]),
         deployRoot: root,
         reportDir: path.join(work, "reports"),
-        sharedFiles: [".env", "kill-switch.json"],
+        sharedFiles: JSON.stringify([".env", "kill-switch.json"]),
+        sshPrivateKey: sshd.userKey.privateKey,
       };
-      const raw = Object.fromEntries(
-        Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-      );
-      const lifecycle = new CommandLifecycle();
-      const key = { sshPrivateKey: sshd.userKey.privateKey };
-      const first = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
+      const first = await stack.up(config);
       expect(first.error, first.error?.message).to.equal(undefined);
-      await expectVerified(first.outputs!, { ...raw, ...key });
+      await expectVerified(first.outputs!, config);
 
       // The operator's staging tree: a copy of the live release with 7 files changed and 2 new.
       const staging = path.join(work, "srv", "staging");
@@ -272,15 +270,6 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
       );
       expect(Object.keys(changed)).to.have.length(9);
 
-      const stackFile = path.join(work, "Pulumi.contabo.yaml");
-      fs.writeFileSync(
-        stackFile,
-        JSON.stringify({
-          config: Object.fromEntries(
-            Object.entries(config).map(([k, v]) => [`ssot-deploy:${k}`, v]),
-          ),
-        }),
-      );
       const keyFile = path.join(work, "key");
       fs.writeFileSync(keyFile, sshd.userKey.privateKey, { mode: 0o600 });
       const before = snapshot(path.join(work, "srv"));
@@ -288,10 +277,11 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
         "node",
         [
           path.join(projectRoot(), "dist", "scripts", "reconcile.js"),
+          // The settings the up ran with, as the CLI wrote them: sshPrivateKey there is encrypted.
           "--stack",
-          "contabo",
+          stack.name,
           "--config-file",
-          stackFile,
+          stack.configFile,
           "--key",
           keyFile,
           "--from",
@@ -313,9 +303,9 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
       );
 
       repo.git("merge", "-q", "--ff-only", branch![1]);
-      const up = await runProgram({ ...raw, ...key }, { preview: false, lifecycle });
+      const up = await stack.up(config);
       expect(up.error, up.error?.message).to.equal(undefined);
-      await expectVerified(up.outputs!, { ...raw, ...key });
+      await expectVerified(up.outputs!, config);
       expect(up.outputs!.artifact.commit).to.equal(branch![2]);
       expect(up.outputs!.changeSet.modified.map((f) => f.path).sort()).to.have.length(7);
       for (const [p, text] of Object.entries(changed))
@@ -325,6 +315,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
         readBack: false,
       });
     } finally {
+      stack.remove();
       await sshd.stop();
       repo.remove();
       fs.rmSync(work, { recursive: true, force: true });
