@@ -1,29 +1,28 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BlockedError } from "../../gates/gateRun";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { ProgramRun, runProgram, StackOutputs } from "../../harness/program";
+import type { StackOutputs } from "../../tools/outputs";
 import { renderChecks } from "../../tools/verify/run";
 import { readStatus, renderStatus } from "../../tools/status";
 import { snapshot } from "../helpers/release";
 import { savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
-import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { refusalOf } from "../helpers/catalogue";
+import { EngineRun } from "../helpers/engine";
+import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 import { FixtureRepo, PY_TEST_COMMAND } from "../helpers/repo";
 
-describe("rolling back to a kept release by `release`, over SSH to a real sshd", function () {
+describe("rolling back to a kept release by `release`, over SSH to a real sshd, through pulumi up", function () {
   this.timeout(180_000);
   const suite = sshSuite();
+  const held = engineStack();
   const signer = signingKeyPair();
-  const lifecycle = new CommandLifecycle();
   let runs: string;
   let first: StackOutputs;
   let v1: string;
   let v2: string;
   let cfg: (over?: Record<string, string>) => Record<string, string>;
 
-  const up = async (over: Record<string, string> = {}): Promise<ProgramRun> =>
-    runProgram(cfg(over), { preview: false, lifecycle });
+  const up = (over: Record<string, string> = {}): Promise<EngineRun> => held.stack.up(cfg(over));
   const current = () => fs.readlinkSync(path.join(suite.root, "current"));
 
   before(async () => {
@@ -54,7 +53,7 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as unknown);
-    expect(envelopes).to.deep.equal(first.attestation!.envelopes.slice(0, 2));
+    expect(envelopes).to.deep.equal(first.attestation.envelopes.slice(0, 2));
   });
 
   it("lists in npm run status which releases a rollback by release can take", async () => {
@@ -69,20 +68,24 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
     fs.rmSync(path.join(suite.work, "local"), { recursive: true, force: true });
     const testRuns = fs.readFileSync(runs, "utf8");
     const releases = snapshot(path.join(suite.root, "releases"));
-    const ops = lifecycle.operations.length;
-    const connections = lifecycle.sshConnections;
+    const logins = suite.sshd.logins();
 
     const run = await up({ release: v1, testCommand: "false" });
 
-    expect(run.error).to.equal(undefined);
+    expect(run.error, run.error?.message).to.equal(undefined);
     const out = run.outputs!;
     expect(current()).to.equal(`releases/${v1}`);
     expect(fs.readFileSync(runs, "utf8")).to.equal(testRuns);
     expect(fs.existsSync(path.join(suite.work, "local", "artifacts"))).to.equal(false);
     expect(snapshot(path.join(suite.root, "releases"))).to.deep.equal(releases);
-    const ran = lifecycle.operations.slice(ops).filter((o) => o.op !== "same");
-    expect(ran.filter((o) => o.name.endsWith("-upload") && o.op !== "delete")).to.deep.equal([]);
-    expect(lifecycle.sshConnections - connections).to.equal(1);
+    // A kept release is never uploaded: no upload is declared, so the engine drops v2's from
+    // the state (the command provider's CopyToRemote has no delete: it connects to nothing and
+    // removes nothing) and creates none.
+    const uploads = run.resources.filter((r) => r.name.endsWith("-upload"));
+    expect(uploads.map((r) => `${r.op} ${r.name}`)).to.deep.equal(["delete web1-release-upload"]);
+    // The survey's read-only session, once for up's preview and once for the update, and the
+    // transaction's one: no upload's, and the kept evidence is read within the survey's.
+    expect(suite.sshd.logins() - logins).to.equal(3);
     const gate = (id: string) => out.gates.find((g) => g.id === id)!.detail;
     expect(gate("G3")).to.match(/^not run again: release \S+'s signed test result/);
     expect(gate("G4")).to.match(/^not built: release /);
@@ -93,10 +96,11 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
 
   it("attests the rollback with the first deploy's statements as they were, which verify with the stack's public key", async () => {
     const run = await up({ release: v1 });
+    expect(run.error, run.error?.message).to.equal(undefined);
     const out = run.outputs!;
-    const b = out.attestation!;
-    expect(b.statements.slice(0, 2)).to.deep.equal(first.attestation!.statements.slice(0, 2));
-    expect(b.envelopes.slice(0, 2)).to.deep.equal(first.attestation!.envelopes.slice(0, 2));
+    const b = out.attestation;
+    expect(b.statements.slice(0, 2)).to.deep.equal(first.attestation.statements.slice(0, 2));
+    expect(b.envelopes.slice(0, 2)).to.deep.equal(first.attestation.envelopes.slice(0, 2));
     expect(b.statements[2].statement.predicate).to.include({ releaseId: v1, result: "no change" });
     const checks = await verifyAgainst(savedAttestation(out), cfg({ release: v1 }), {
       publicKey: signer.publicKey,
@@ -109,13 +113,15 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
     expect(checks.filter((c) => c.outcome === "ok").length, text).to.be.greaterThan(3);
   });
 
-  async function refused(over: Record<string, string>): Promise<BlockedError> {
+  /** An up that the gates refuse: its gap and its whole report, nothing registered or changed. */
+  async function refused(over: Record<string, string>) {
     const before = snapshot(suite.root);
-    const run = await runProgram(cfg(over), { preview: false, lifecycle });
-    expect(run.error).to.be.instanceOf(BlockedError);
+    const run = await up(over);
+    expect(run.code).to.equal(1);
+    expect(run.error!.message).to.contain("FINAL RESULT: BLOCKED_WITH_EXACT_GAP");
     expect(run.resources).to.deep.equal([]);
     expect(snapshot(suite.root)).to.deep.equal(before);
-    return run.error as BlockedError;
+    return { gap: refusalOf(run.error), message: run.error!.message };
   }
 
   it("refuses a release that is not staged, naming the releases it can roll back to", async () => {
@@ -123,8 +129,11 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
     expect(err.gap).to.equal(
       "release 0123456789ab-01234567 is not staged on web1 (it was never deployed there, or retention removed it)",
     );
-    expect(err.context.next).to.contain(
-      `releases this stack can roll back to on web1: ${[v1, v2].sort().join(", ")}`,
+    expect(err.message).to.match(
+      new RegExp(
+        `^next action: .*releases this stack can roll back to on web1: ${[v1, v2].sort().join(", ")}`,
+        "m",
+      ),
     );
   });
 
@@ -137,7 +146,7 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd",
       expect(err.gap).to.equal(
         `release ${v2} on web1 does not match its manifest (app/service.py differs): it was changed after it was staged`,
       );
-      expect(err.context.next).to.contain(`roll back to on web1: ${v1}`);
+      expect(err.message).to.match(new RegExp(`^next action: .*roll back to on web1: ${v1}`, "m"));
     } finally {
       fs.writeFileSync(file, text);
     }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { generateKeyPairSync } from "node:crypto";
-import type { StackOutputs } from "../../harness/program";
+import type { StackOutputs } from "../../tools/outputs";
 import { renderChecks, verifyAttestation } from "../../tools/verify/run";
 import type { Check } from "../../tools/verify/checks";
 
