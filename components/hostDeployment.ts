@@ -39,8 +39,8 @@ export interface HostDeploymentArgs {
   exclude: readonly string[];
   /** What a rollback goes back to once this release is live (see `rollbackTarget`). */
   rollbackTo: string;
-  /** Whether the survey found the release staged here already (then nothing is uploaded). */
-  alreadyStaged: boolean;
+  /** Whether the survey found the release here already, staged or live (then nothing is copied). */
+  onServer: boolean;
   /** Each invariant's output before the deploy, as the survey read it; undefined when nothing was live. */
   invariantsBefore: (string | undefined)[];
   /** Whether the live tree's drift is already in the commit being deployed. */
@@ -115,7 +115,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         evidence: args.evidence,
         sharedFiles: d.sharedFiles,
         lockToken: token,
-        alreadyStaged: args.alreadyStaged,
+        onServer: args.onServer,
         exclude: args.exclude,
         acceptDrift,
         after: args.after,

@@ -28,8 +28,8 @@ export interface ReleaseArgs {
   sharedFiles: readonly string[];
   /** This deploy's lock token: staging refuses without the lock. */
   lockToken: string;
-  /** True when the survey found this release staged, verified and not live: no upload then. */
-  alreadyStaged: boolean;
+  /** True when the survey found this release here already, staged or live, and verified. */
+  onServer: boolean;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude: readonly string[];
   /** Whether a staged or live copy of this release that drifted may be replaced. */
@@ -59,14 +59,17 @@ export class Release extends pulumi.ComponentResource {
     const upload = pulumi.output(
       valueOf(pulumi.createUrn(`${name}-upload`, uploadType(args.tx.endpoint), this)),
     );
-    // A kept release (a rollback by `release`) is never uploaded: it is on the servers already.
-    const uploading = !args.alreadyStaged && !a.kept;
-    if (uploading)
+    // A kept release (a rollback by `release`) is never uploaded: it is on the servers already,
+    // and may have no artifact here. Any other release has its upload resource; one found on
+    // the server already (staged or live) keeps whatever inputs the state holds, so nothing is
+    // copied and going live changes nothing that the next run would change back.
+    const copies = !a.kept && !args.onServer;
+    if (copies)
       void pulumi.log.info(
         `uploads ${path.basename(a.path)}, ${(a.bytes / 1048576).toFixed(1)} MiB, to ${uploadPaths(args.root, a.releaseId).artifact}`,
         this,
       );
-    this.uploads = !uploading
+    this.uploads = a.kept
       ? []
       : [
           uploadFile(
@@ -75,6 +78,7 @@ export class Release extends pulumi.ComponentResource {
             a.path,
             uploadPaths(args.root, a.releaseId).artifact,
             { parent: this, dependsOn: args.after },
+            args.onServer,
           ),
         ];
     const out = args.tx.add(
@@ -86,7 +90,8 @@ export class Release extends pulumi.ComponentResource {
           sha256: a.sha256,
           manifest: args.manifest,
           links: args.links,
-          evidence: uploading ? args.evidence : undefined,
+          // Written beside the release only where it is missing: the same text every run.
+          evidence: a.kept ? undefined : args.evidence,
           sharedFiles: args.sharedFiles,
           lockToken: args.lockToken,
           exclude: args.exclude,

@@ -62,7 +62,7 @@ export function deployHosts(
       evidence: args.evidence,
       lock,
       rollbackTo: rollbackTarget(h, artifact.releaseId),
-      alreadyStaged: h.staged,
+      onServer: h.onServer,
       exclude: config.source.exclude,
       invariantsBefore: h.survey.invariants,
       departures: h.departures,

@@ -50,22 +50,30 @@ export function shellCommand(
   );
 }
 
-/**
- * Puts a local file at a path on the target: CopyToRemote over SSH, or an atomic copy on
- * this machine. The destination's name carries the release id, so a new release is a new file.
- */
 /** The type of the resource `uploadFile` registers for an endpoint. */
 export function uploadType(endpoint: Endpoint): string {
   return endpoint.kind === "ssh" ? "command:remote:CopyToRemote" : "command:local:Command";
 }
 
+/**
+ * Puts a local file at a path on the target: CopyToRemote over SSH, or an atomic copy on
+ * this machine. The destination's name carries the release id, so a new release is a new file.
+ */
 export function uploadFile(
   name: string,
   endpoint: Endpoint,
   localPath: string,
   remotePath: string,
   opts: pulumi.CustomResourceOptions,
+  keep = false,
 ): pulumi.Resource {
+  // `keep`: the file is on the target already; the inputs that name it are not diffed, so an
+  // upload of another release that the state holds is neither copied again nor replaced.
+  if (keep)
+    opts = {
+      ...opts,
+      ignoreChanges: endpoint.kind === "ssh" ? ["source", "remotePath"] : ["stdin"],
+    };
   if (endpoint.kind === "ssh") {
     return new command.remote.CopyToRemote(
       name,

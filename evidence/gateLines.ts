@@ -6,10 +6,16 @@ import { SurveyedHost } from "../survey/serverSurvey";
 
 /** Gates G5–G7 in a preview: what up would do, run by nobody yet. Exported for testing. */
 export function previewGates(hosts: readonly SurveyedHost[], releaseId: string): GateResult[] {
+  const switching = "keep or archive the live tree, switch current";
   const plan = hosts
     .map(
       (h) =>
-        `${h.name}: ${h.staged ? "already staged, no upload" : "upload and stage"} ${releaseId}, keep or archive the live tree, switch current` +
+        `${h.name}: ` +
+        (!h.onServer
+          ? `upload and stage ${releaseId}, ${switching}`
+          : h.staged
+            ? `already staged, no upload ${releaseId}, ${switching}`
+            : `${releaseId} already live, no upload`) +
         (h.departures.length > 0 ? ` (and restore: ${h.departures.join(", ")})` : ""),
     )
     .join("; ");

@@ -35,9 +35,11 @@ export interface SurveyedHost {
   survey: SurveyReading;
   /**
    * Whether the release to deploy is staged there, verifies, and is not live: a rollback,
-   * which uploads nothing. (The live release keeps its upload resource unchanged.)
+   * which uploads nothing.
    */
   staged: boolean;
+  /** Whether the release to deploy is there already, staged or live, and verifies. */
+  onServer: boolean;
   /** How the server departs from the last deploy of this release (see `departures`). */
   departures: string[];
   /** Whether the live tree drifted in a way the commit being deployed already holds. */
@@ -133,6 +135,7 @@ export class ServerSurvey implements KeptChecks {
         spec,
         survey,
         staged: false,
+        onServer: false,
         departures: [],
         driftReconciled: driftReconciled(survey, context),
         drift: hasDrift ? { modified: survey.drift!.modified, added } : null,
@@ -154,7 +157,8 @@ export class ServerSurvey implements KeptChecks {
       const target = parseTarget(out.stdout);
       if (target.state === "bad" && h.survey.live !== a.releaseId && !this.deploy.acceptDrift)
         run.block("G4", tamperedTarget(context, a.releaseId, target.differs));
-      h.staged = target.state === "present" && h.survey.live !== a.releaseId;
+      h.onServer = target.state === "present";
+      h.staged = h.onServer && h.survey.live !== a.releaseId;
       h.departures = departures(h.survey, context, a.releaseId);
       const disk = h.staged ? undefined : diskFailure(h.survey, context, a.bytes, a.unpackedBytes);
       if (disk) run.block("G4", disk);
@@ -173,7 +177,8 @@ export class ServerSurvey implements KeptChecks {
         keptScript(this.deploy.deployRoot, releaseId, this.exclude),
       );
       const copy = parseKept(out.stdout);
-      h.staged = copy.state === "present" && h.survey.live !== releaseId;
+      h.onServer = copy.state === "present";
+      h.staged = h.onServer && h.survey.live !== releaseId;
       h.departures = departures(h.survey, this.context(h.name, this.runners[i]), releaseId);
       copies.push({ host: h.name, copy });
     }

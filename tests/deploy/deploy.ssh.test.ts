@@ -125,12 +125,13 @@ describe("deploying over SSH to a real sshd, through pulumi preview and pulumi u
     // The transaction acts; the records of the concerns that changed follow it.
     const steps = acted(run);
     expect(steps[0]).to.equal("update web1-deploy");
-    expect(steps.slice(1, -1).sort()).to.deep.equal([
+    expect(steps.slice(1).sort()).to.deep.equal([
       "update web1-backup-keeps",
       "update web1-promote-current",
       "update web1-release-staged",
     ]);
-    expect(steps.at(-1)).to.equal("delete web1-release-upload");
+    // The upload keeps the inputs it had: nothing is copied now, and nothing will be next time.
+    expect(run.resources.find((o) => o.name === "web1-release-upload")?.op).to.equal("same");
     // The kill-switch was declared OFF before and after: its record did not change.
     expect(run.resources.find((o) => o.name === "web1-killswitch-declared")?.op).to.equal("same");
     // Two survey sessions (up's preview, then the update) and the transaction's one.
@@ -141,6 +142,14 @@ describe("deploying over SSH to a real sshd, through pulumi preview and pulumi u
     );
     expect(out.artifact.commit).to.equal(v1);
     expect(snapshot(path.join(suite.root, "releases"))).to.deep.equal(releases);
+  });
+
+  it("expects no change after a rollback by ref: the release it made live is not uploaded again", async () => {
+    const preview = await held.stack.preview(cfg({ ref: v1 }), ["--expect-no-changes"]);
+    expect(preview.code, preview.stdout).to.equal(0);
+    expect(preview.outputs!.gates.find((g) => g.id === "G5")?.detail).to.equal(
+      `preview, would: web1: ${preview.outputs!.artifact.releaseId} already live, no upload`,
+    );
   });
 
   it("restores a drifted live release from the artifact when drift is accepted, after archiving it", async () => {

@@ -7,6 +7,7 @@ const host = (survey: Partial<SurveyReading>): SurveyedHost => ({
   name: "web1",
   survey: { layout: "absent", rootPresent: true, diskFreeBytes: 0, invariants: [], ...survey },
   staged: false,
+  onServer: false,
   departures: [],
   driftReconciled: false,
   drift: null,

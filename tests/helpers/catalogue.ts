@@ -7,12 +7,16 @@ import { tally } from "./tally";
 
 /**
  * The exact refusal a run ended with: a blocked report's gap, a config error's problem lines,
- * or the BLOCKED line of a server step that refused. Undefined when the run did not refuse.
+ * the BLOCKED line of a server step that refused, or the CLI's own refusal of the stack's
+ * settings before the program ran (a value not of the type Pulumi.yaml declares, a required
+ * key unset). Undefined when the run did not refuse.
  */
 export function refusalOf(err: Error | undefined): string | undefined {
   if (err === undefined) return undefined;
   const gap = /^## 1\. The exact gap\n\n([\s\S]*?)\n\n## 2\. /m.exec(err.message);
   if (gap) return gap[1];
+  const cli = /^error: (validating stack config: .*)$/m.exec(err.message);
+  if (cli) return cli[1];
   if (/^BLOCKED: invalid configuration, /.test(err.message))
     return err.message.split("\n").slice(1).join("\n");
   return blockedLine(err.message);

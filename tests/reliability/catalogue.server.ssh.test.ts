@@ -1,47 +1,26 @@
 import { execFileSync } from "node:child_process";
 import { TestSshd } from "../../testbed/sshd";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
-import { uploadPaths } from "../../remote/preamble";
-import { SshSession } from "../../survey/ssh";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { runProgram } from "../../harness/program";
-import { expectRefused, expectRunRefused, snapshotBesideUploads } from "../helpers/catalogue";
-import { craftArtifact, CraftedEntry } from "../helpers/crafted";
-import { artifactOf, deployOver, REUPLOAD, snapshot } from "../helpers/release";
+import { expectRunRefused } from "../helpers/catalogue";
+import { artifactOf, snapshot } from "../helpers/release";
 import { tempDir } from "../helpers/repo";
-import { asUnprivilegedUser, sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
+import { asUnprivilegedUser, deployedSuite, web1Hosts } from "../helpers/stack";
 
-const CRAFTER = { token: "crafter@bench:/x:test", holder: "crafter", host: "bench", artifact: "" };
 const NOWRITE = "ssot-nowrite";
 
 describe("bad input on the server side: each refused with its exact text, the server left on the old release", function () {
   this.timeout(180_000);
-  const suite = sshSuite();
-  let v1: string;
+  const suite = deployedSuite();
   let live: BuiltArtifact;
-  let ssh: SshSession;
-  const lifecycle = new CommandLifecycle();
-  const config = (over: Record<string, string> = {}) =>
-    sshStackConfig(suite.repo.dir, suite.work, suite.sshd, over);
-  const up = (over: Record<string, string> = {}) =>
-    runProgram(config(over), { preview: false, lifecycle });
+  const up = (over: Record<string, string> = {}) => suite.up(over);
   const host = (over: Record<string, unknown>) => web1Hosts(suite.sshd, over);
   const where = () => `root@127.0.0.1:${suite.sshd.port}`;
 
   before(async () => {
-    v1 = suite.repo.head();
-    const first = await up();
-    if (first.error) throw first.error;
-    live = await artifactOf(suite.repo, v1, path.join(suite.work, "crafting"));
-    ssh = await SshSession.connect(suite.sshd.target());
-  });
-  after(() => ssh?.close());
-  afterEach(() => {
-    lifecycle.before = () => undefined;
-    suite.repo.git("reset", "-q", "--hard", v1);
+    live = await artifactOf(suite.repo, suite.v1, path.join(suite.work, "building"));
   });
 
   /** Runs the program and expects exactly `refusal`, the server byte-for-byte as it was. */
@@ -51,255 +30,160 @@ describe("bad input on the server side: each refused with its exact text, the se
     expectRunRefused(category, run, refusal, before, snapshot(suite.root));
   }
 
-  describe("artifact", () => {
-    it("refuses a committed symlink that points outside the release, before anything runs", async () => {
-      fs.symlinkSync("../../../etc/passwd", path.join(suite.repo.dir, "app", "leak"));
-      const commit = suite.repo.commit("leak");
-      await refused(
-        "artifact",
-        {},
-        `commit ${commit.slice(0, 12)} holds a symlink that points outside the release: app/leak -> ../../../etc/passwd`,
-      );
-    });
+  it("refuses an unreachable server", async () => {
+    await refused(
+      "server",
+      { hosts: host({ port: 1 }) },
+      "server web1: root@127.0.0.1:1 is unreachable: connect ECONNREFUSED 127.0.0.1:1; nothing was changed",
+    );
+  });
 
-    it("refuses an upload corrupted on its way, before extracting anything", async () => {
-      suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const v2 = await artifactOf(suite.repo, suite.repo.head(), path.join(suite.work, "crafting"));
-      const upload = uploadPaths(suite.root, v2.releaseId).artifact;
-      lifecycle.before = ({ name }) => {
-        if (name === "web1-deploy") fs.appendFileSync(upload, "x");
-      };
-      const before = snapshotBesideUploads(suite.root);
-      const run = await up();
-      const corrupted = createHash("sha256").update(fs.readFileSync(upload)).digest("hex");
+  it("refuses a host key that is not the pinned one", async () => {
+    const other = await TestSshd.start();
+    await other.stop();
+    await refused(
+      "server",
+      { hosts: host({ hostKey: other.hostKey }) },
+      `server web1: the host key of ${where()} is not the pinned hostKey (possible impersonation, or the server was rebuilt); nothing was changed`,
+    );
+  });
+
+  it("refuses a user key the server does not accept", async () => {
+    const dir = tempDir();
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
+    const key = fs.readFileSync(path.join(dir, "k"), "utf8");
+    fs.rmSync(dir, { recursive: true });
+    await refused(
+      "server",
+      { sshPrivateKey: key },
+      `server web1: ${where()} refused the configured key for user root; nothing was changed`,
+    );
+  });
+
+  it("refuses a deploy root the login user cannot write to", async function () {
+    if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
+    fs.chmodSync(path.dirname(suite.root), 0o755);
+    await asUnprivilegedUser(suite, NOWRITE, () =>
+      refused(
+        "server",
+        { hosts: host({ user: NOWRITE }) },
+        `server web1: ${NOWRITE} cannot write to ${suite.root}, which the deploy under ${suite.root} needs; nothing was changed`,
+      ),
+    );
+  });
+
+  it("refuses a deploy root on a disk too small for the release", async function () {
+    if (process.getuid?.() !== 0) this.skip(); // it mounts a tmpfs: root only, as in CI
+    const small = path.join(suite.work, "small");
+    fs.mkdirSync(small, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);
+    try {
+      suite.repo.commit("big", { "data/blob.bin": randomBytes(1 << 20).toString("latin1") });
+      const big = await artifactOf(
+        suite.repo,
+        suite.repo.head(),
+        path.join(suite.work, "crafting"),
+      );
+      const needed = Math.ceil((2 * big.bytes + big.unpackedBytes) * 1.1);
+      const before = snapshot(small);
+      const run = await up({ deployRoot: path.join(small, "app") });
       expectRunRefused(
-        "artifact",
+        "server",
         run,
-        `uploaded artifact ${upload} has sha256 ${corrupted}, not ${v2.sha256} (a corrupted upload); current was not switched; upload it again: ${REUPLOAD}`,
+        `server web1: 524288 bytes free under ${small}/app, the deploy needs ${needed}; nothing was changed`,
         before,
-        snapshotBesideUploads(suite.root),
+        snapshot(small),
       );
-    });
-
-    // Archives no build of this project produces, with a checksum that holds: the stage step's
-    // own checks are all that stand in their way.
-    const crafted: [
-      string,
-      string,
-      { add?: CraftedEntry[]; replace?: Record<string, string> },
-      string,
-    ][] = [
-      [
-        "a member that climbs out with ..",
-        "slip",
-        { add: [{ name: "../evil.txt", type: "file", text: "x\n" }] },
-        "the artifact holds a path that leaves the release: ../evil.txt",
-      ],
-      [
-        "a member with an absolute path",
-        "absolute",
-        { add: [{ name: "/etc/evil.txt", type: "file", text: "x\n" }] },
-        "the artifact holds a path that leaves the release: a name starting with `/'",
-      ],
-      [
-        "a device file",
-        "device",
-        { add: [{ name: "dev/null0", type: "chardev" }] },
-        "the artifact holds a special file: dev/null0",
-      ],
-      [
-        "a symlink that points outside the release",
-        "symlink",
-        { add: [{ name: "app/leak", type: "symlink", target: "../../../../etc/passwd" }] },
-        "symlink app/leak points outside the release",
-      ],
-      [
-        "files that do not match the manifest",
-        "mismatch",
-        { replace: { "app/service.py": "print('not what was tested')\n" } },
-        "extracted files do not match the manifest",
-      ],
-    ];
-    for (const [what, id, change, refusal] of crafted) {
-      it(`refuses an archive holding ${what}, leaving no trace of it`, async () => {
-        const a = craftArtifact(live, path.join(suite.work, "crafting"), `crafted-${id}`, change);
-        const before = snapshotBesideUploads(suite.root);
-        const out = await deployOver(ssh, suite.root, a, CRAFTER);
-        expectRefused(
-          "artifact",
-          out.blocked,
-          `${refusal} (release crafted-${id}); current was not switched`,
-          before,
-          snapshotBesideUploads(suite.root),
-        );
-        fs.rmSync(uploadPaths(suite.root, a.releaseId).artifact);
-      });
+    } finally {
+      execFileSync("umount", [small]);
     }
   });
 
-  describe("server", () => {
-    it("refuses an unreachable server", async () => {
+  it("refuses drift in the live release, naming the file", async () => {
+    const file = path.join(suite.root, "current", "app", "service.py");
+    const original = fs.readFileSync(file);
+    fs.appendFileSync(file, "# hotfix on the server\n");
+    try {
       await refused(
         "server",
-        { hosts: host({ port: 1 }) },
-        "server web1: root@127.0.0.1:1 is unreachable: connect ECONNREFUSED 127.0.0.1:1; nothing was changed",
+        {},
+        `server web1: the live release ${live.releaseId} differs from its manifest (drift), modified or missing: app/service.py; nothing was changed`,
       );
-    });
-
-    it("refuses a host key that is not the pinned one", async () => {
-      const other = await TestSshd.start();
-      await other.stop();
-      await refused(
-        "server",
-        { hosts: host({ hostKey: other.hostKey }) },
-        `server web1: the host key of ${where()} is not the pinned hostKey (possible impersonation, or the server was rebuilt); nothing was changed`,
-      );
-    });
-
-    it("refuses a user key the server does not accept", async () => {
-      const dir = tempDir();
-      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
-      const key = fs.readFileSync(path.join(dir, "k"), "utf8");
-      fs.rmSync(dir, { recursive: true });
-      await refused(
-        "server",
-        { sshPrivateKey: key },
-        `server web1: ${where()} refused the configured key for user root; nothing was changed`,
-      );
-    });
-
-    it("refuses a deploy root the login user cannot write to", async function () {
-      if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
-      fs.chmodSync(path.dirname(suite.root), 0o755);
-      await asUnprivilegedUser(suite, NOWRITE, () =>
-        refused(
-          "server",
-          { hosts: host({ user: NOWRITE }) },
-          `server web1: ${NOWRITE} cannot write to ${suite.root}, which the deploy under ${suite.root} needs; nothing was changed`,
-        ),
-      );
-    });
-
-    it("refuses a deploy root on a disk too small for the release", async function () {
-      if (process.getuid?.() !== 0) this.skip(); // it mounts a tmpfs: root only, as in CI
-      const small = path.join(suite.work, "small");
-      fs.mkdirSync(small, { recursive: true });
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);
-      try {
-        suite.repo.commit("big", { "data/blob.bin": randomBytes(1 << 20).toString("latin1") });
-        const big = await artifactOf(
-          suite.repo,
-          suite.repo.head(),
-          path.join(suite.work, "crafting"),
-        );
-        const needed = Math.ceil((2 * big.bytes + big.unpackedBytes) * 1.1);
-        const before = snapshot(small);
-        const run = await up({ deployRoot: path.join(small, "app") });
-        expectRunRefused(
-          "server",
-          run,
-          `server web1: 524288 bytes free under ${small}/app, the deploy needs ${needed}; nothing was changed`,
-          before,
-          snapshot(small),
-        );
-      } finally {
-        execFileSync("umount", [small]);
-      }
-    });
-
-    it("refuses drift in the live release, naming the file", async () => {
-      const file = path.join(suite.root, "current", "app", "service.py");
-      const original = fs.readFileSync(file);
-      fs.appendFileSync(file, "# hotfix on the server\n");
-      try {
-        await refused(
-          "server",
-          {},
-          `server web1: the live release ${live.releaseId} differs from its manifest (drift), modified or missing: app/service.py; nothing was changed`,
-        );
-      } finally {
-        fs.writeFileSync(file, original);
-      }
-    });
-
-    for (const [what, ageSeconds, stale] of [
-      ["a lock another deploy holds", 120, ""],
-      ["a stale lock, unless told to break it", 7200, " \\(stale: older than 3600s\\)"],
-    ] as const) {
-      it(`refuses ${what}, naming the holder`, async () => {
-        const lock = path.join(suite.root, ".deploy", "lock");
-        fs.mkdirSync(lock);
-        // The age is read from "since", on the server's clock, as the refusal prints it.
-        const since = new Date(Date.now() - ageSeconds * 1000)
-          .toISOString()
-          .replace(/\.\d+Z$/, "Z");
-        fs.writeFileSync(
-          path.join(lock, "info"),
-          `token=ci\nholder=ci-bot\nhost=runner-7\nsince=${since}\nartifact=abc\n`,
-        );
-        try {
-          // "since" has whole seconds, and the clock may tick while the survey runs.
-          await refused(
-            "server",
-            {},
-            new RegExp(
-              `^server web1: the deploy lock ${suite.root}/\\.deploy/lock is held by ci-bot on runner-7 since ${since} for artifact abc, (${ageSeconds}|${ageSeconds + 1}|${ageSeconds + 2})s ago${stale}; nothing was changed$`,
-            ),
-          );
-        } finally {
-          fs.rmSync(lock, { recursive: true });
-        }
-      });
+    } finally {
+      fs.writeFileSync(file, original);
     }
+  });
 
-    it("refuses a current that is neither a symlink nor a directory", async () => {
-      const current = path.join(suite.root, "current");
-      const target = fs.readlinkSync(current);
-      fs.rmSync(current);
-      fs.writeFileSync(current, "not a release\n");
-      try {
-        await refused(
-          "server",
-          {},
-          `server web1: ${suite.root}/current exists but is neither a symlink nor a directory; nothing was changed`,
-        );
-      } finally {
-        fs.rmSync(current);
-        fs.symlinkSync(target, current);
-      }
-    });
-
-    it("refuses a live release whose manifest is gone, since its drift cannot be checked", async () => {
-      const manifest = path.join(
-        suite.root,
-        ".deploy",
-        "manifests",
-        `${live.releaseId}.sha256sums`,
+  for (const [what, ageSeconds, stale] of [
+    ["a lock another deploy holds", 120, ""],
+    ["a stale lock, unless told to break it", 7200, " \\(stale: older than 3600s\\)"],
+  ] as const) {
+    it(`refuses ${what}, naming the holder`, async () => {
+      const lock = path.join(suite.root, ".deploy", "lock");
+      fs.mkdirSync(lock);
+      // The age is read from "since", on the server's clock, as the refusal prints it.
+      const since = new Date(Date.now() - ageSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+      fs.writeFileSync(
+        path.join(lock, "info"),
+        `token=ci\nholder=ci-bot\nhost=runner-7\nsince=${since}\nartifact=abc\n`,
       );
-      const text = fs.readFileSync(manifest);
-      fs.rmSync(manifest);
       try {
+        // "since" has whole seconds, and the clock may tick while the survey runs.
         await refused(
           "server",
           {},
-          `server web1: the live release ${live.releaseId} has no manifest in ${suite.root}/.deploy/manifests, so drift cannot be checked; nothing was changed`,
+          new RegExp(
+            `^server web1: the deploy lock ${suite.root}/\\.deploy/lock is held by ci-bot on runner-7 since ${since} for artifact abc, (${ageSeconds}|${ageSeconds + 1}|${ageSeconds + 2})s ago${stale}; nothing was changed$`,
+          ),
         );
       } finally {
-        fs.writeFileSync(manifest, text);
+        fs.rmSync(lock, { recursive: true });
       }
     });
+  }
 
-    it("refuses to roll back to a staged release that was tampered with", async () => {
-      suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
-      const deployed = await up();
-      if (deployed.error) throw deployed.error;
-      const file = path.join(suite.root, "releases", live.releaseId, "app", "service.py");
-      fs.appendFileSync(file, "# changed on the server\n");
+  it("refuses a current that is neither a symlink nor a directory", async () => {
+    const current = path.join(suite.root, "current");
+    const target = fs.readlinkSync(current);
+    fs.rmSync(current);
+    fs.writeFileSync(current, "not a release\n");
+    try {
       await refused(
         "server",
-        { ref: v1 },
-        `server web1: release ${live.releaseId} is staged but does not match its manifest (app/service.py differs): it was changed on the server after it was staged; nothing was changed`,
+        {},
+        `server web1: ${suite.root}/current exists but is neither a symlink nor a directory; nothing was changed`,
       );
-    });
+    } finally {
+      fs.rmSync(current);
+      fs.symlinkSync(target, current);
+    }
+  });
+
+  it("refuses a live release whose manifest is gone, since its drift cannot be checked", async () => {
+    const manifest = path.join(suite.root, ".deploy", "manifests", `${live.releaseId}.sha256sums`);
+    const text = fs.readFileSync(manifest);
+    fs.rmSync(manifest);
+    try {
+      await refused(
+        "server",
+        {},
+        `server web1: the live release ${live.releaseId} has no manifest in ${suite.root}/.deploy/manifests, so drift cannot be checked; nothing was changed`,
+      );
+    } finally {
+      fs.writeFileSync(manifest, text);
+    }
+  });
+
+  it("refuses to roll back to a staged release that was tampered with", async () => {
+    suite.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+    const deployed = await up();
+    if (deployed.error) throw deployed.error;
+    const file = path.join(suite.root, "releases", live.releaseId, "app", "service.py");
+    fs.appendFileSync(file, "# changed on the server\n");
+    await refused(
+      "server",
+      { ref: suite.v1 },
+      `server web1: release ${live.releaseId} is staged but does not match its manifest (app/service.py differs): it was changed on the server after it was staged; nothing was changed`,
+    );
   });
 });

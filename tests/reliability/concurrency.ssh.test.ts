@@ -1,52 +1,28 @@
 import { expect } from "chai";
-import { projectRoot } from "../../lib/paths";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { acquireLockScript } from "../../remote/lock";
 import { blockedLine } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
-import { leftovers, liveRelease } from "../helpers/faults";
-import { tempDir } from "../helpers/repo";
+import { refusalOf } from "../helpers/catalogue";
+import { EngineRun, EngineStack } from "../helpers/engine";
+import {
+  backendLocks,
+  leftovers,
+  literally,
+  liveRelease,
+  lockedOut,
+  until,
+} from "../helpers/faults";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
-
-interface ChildResult {
-  deployed: boolean;
-  refusal?: string;
-  error?: string;
-  releaseId?: string;
-}
-
-/** Runs one up in a child process whose working directory is `copy`, as a second checkout would. */
-function upFrom(copy: string, config: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(projectRoot(), "dist", "tests", "helpers", "deployChild.js")],
-      {
-        cwd: copy,
-        stdio: ["pipe", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", reject);
-    child.on("close", () => {
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
-      if (line) resolve(JSON.parse(line.slice(7)) as ChildResult);
-      else reject(new Error(`the child printed no result:\n${out.slice(-2000)}`));
-    });
-    child.stdin.end(JSON.stringify(config));
-  });
-}
 
 describe("deploys at the same time, against a real sshd", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-
-  before(() => {});
+  const stacks: EngineStack[] = [];
+  before(async () => stacks.push(await EngineStack.create(), await EngineStack.create()));
+  after(() => stacks.forEach((s) => s.remove()));
 
   it("lets exactly one of eight lock attempts made at once take the lock, and names it to the rest", async () => {
     const sessions = await Promise.all(
@@ -109,27 +85,87 @@ describe("deploys at the same time, against a real sshd", function () {
     }
   });
 
-  it("lets one of two working copies deploy and refuses the other, naming the holder; neither leaves the lock", async () => {
-    const copies = [tempDir("ssot-wc-a-"), tempDir("ssot-wc-b-")];
-    // The proof holds the lock for a while, so that the two deploys overlap.
-    const config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
-      proof: JSON.stringify([{ name: "hold", command: "sleep 4" }]),
-    });
-    const results = await Promise.all(
-      copies.map((c) => upFrom(c, { ...config, workDir: path.join(c, "local") })),
+  it("lets one of two pulumi ups of one stack deploy and refuses the other with the backend's lock, naming the lock file and the CLI that holds it", async () => {
+    const [stack] = stacks;
+    const config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd);
+    const first = await stack.startUp(config);
+    // The second starts the moment the first's lock file is written: the file backend checks
+    // for a lock, writes its own, then checks again, so two CLIs that write theirs within the
+    // same instant can each find the other's and both back off.
+    let refusal = "";
+    await until(
+      () => {
+        const [lock] = backendLocks(stack.backendDir);
+        if (lock === undefined) return false;
+        try {
+          // Read while it is held, once whole: the first removes it when it ends.
+          refusal = lockedOut(lock, first.child.pid!);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      "backend lock",
     );
-    const won = results.filter((r) => r.deployed);
-    const lost = results.filter((r) => !r.deployed);
-    expect(won, JSON.stringify(results, null, 2)).to.have.length(1);
-    expect(lost).to.have.length(1);
+    const second = await stack.up(config);
+    const deployed = await first.done;
+    expect(second.code).to.equal(1);
+    expect(second.stderr).to.equal(refusal);
+    // Refused before the program ran: the engine took no step.
+    expect(second.steps).to.deep.equal([]);
+    expect(deployed.error, deployed.error?.message).to.equal(undefined);
+    expect(liveRelease(suite.root)).to.deep.equal({
+      id: deployed.outputs!.artifact.releaseId,
+      complete: true,
+    });
+    expect(backendLocks(stack.backendDir)).to.deep.equal([]);
+    expect(leftovers(suite.root)).to.deep.equal([]);
+  });
+
+  it("lets one of two stacks deploying to one server at once take the server's lock and refuses the other, naming the holder; no lock is left", async () => {
+    const a = suite.repo.commit("for stack a", { "app/extra.py": "X = 'a'\n" });
+    const b = suite.repo.commit("for stack b", { "app/extra.py": "X = 'b'\n" });
+    // A staged probe holds the lock of whichever deploy takes it until the other has ended.
+    const go = path.join(suite.work, "go");
+    const config = (ref: string, name: string) =>
+      sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
+        ref,
+        workDir: path.join(suite.work, name),
+        proof: JSON.stringify([
+          { name: "hold", command: `while [ ! -f '${go}' ]; do sleep 0.1; done` },
+        ]),
+      });
+    const ups = await Promise.all([
+      stacks[0].startUp(config(a, "a")),
+      stacks[1].startUp(config(b, "b")),
+    ]);
+    let first: EngineRun;
+    let results: EngineRun[];
+    try {
+      first = await Promise.race(ups.map((u) => u.done));
+      fs.writeFileSync(go, "");
+      results = await Promise.all(ups.map((u) => u.done));
+    } finally {
+      fs.writeFileSync(go, "");
+    }
+    const won = results.filter((r) => r.code === 0);
+    const lost = results.filter((r) => r.code !== 0);
+    expect(won, results.map((r) => r.error?.message).join("\n")).to.have.length(1);
+    expect(lost).to.deep.equal([first]);
     // Refused at the survey when the winner held the lock by then, or at the lock step.
-    expect(lost[0].refusal).to.match(
+    const held = `the deploy lock ${literally(`${suite.root}/.deploy/lock`)} is held by ${literally(
+      `${os.userInfo().username} on ${os.hostname()}`,
+    )} since \\S+ for artifact ${won[0].outputs!.artifact.sha256}, \\d+s ago`;
+    expect(refusalOf(first.error)).to.match(
       new RegExp(
-        `^(server web1: )?the deploy lock ${suite.root}/\\.deploy/lock is held by ${os.userInfo().username} on ${os.hostname()} since \\S+ for artifact [0-9a-f]{64}, \\d+s ago; (nothing was changed|current was not switched)`,
+        `^(server web1: ${held}; nothing was changed|${held}; current was not switched; wait for that deploy to finish, or, if it died, pulumi config set breakStaleLock true and run again)$`,
       ),
     );
-    expect(liveRelease(suite.root)).to.deep.equal({ id: won[0].releaseId, complete: true });
+    expect(liveRelease(suite.root)).to.deep.equal({
+      id: won[0].outputs!.artifact.releaseId,
+      complete: true,
+    });
     expect(leftovers(suite.root)).to.deep.equal([]);
-    for (const c of copies) fs.rmSync(c, { recursive: true, force: true });
   });
 });

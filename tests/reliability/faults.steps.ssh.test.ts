@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CommandLifecycle } from "../../harness/lifecycle";
-import { ProgramRun, runProgram } from "../../harness/program";
 import { expectVerified } from "../helpers/attest";
-import { leftovers, liveRelease, Tripwires } from "../helpers/faults";
+import { refusalOf } from "../helpers/catalogue";
+import { EngineRun } from "../helpers/engine";
+import { leftovers, liveRelease, lockInfo, Tripwires, until } from "../helpers/faults";
 import { tempDir } from "../helpers/repo";
-import { sshStackConfig, sshSuite } from "../helpers/stack";
+import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 import { tally } from "../helpers/tally";
 
 /** Where a deploy is cut, and the command line it is held at when it is. */
@@ -48,13 +48,13 @@ const FAULTS: Fault[] = [
   { when: "during the proof", step: "proof", pattern: "^cat app/service\\.py$", switched: true },
 ];
 
-describe("a deploy cut at each step boundary, against a real sshd", function () {
+describe("a pulumi up whose connection is cut at each step boundary, against a real sshd", function () {
   this.timeout(180_000);
   const wires = new Tripwires(tempDir("ssot-wires-"), ["tar", "mv", "tail", "cat"]);
   const suite = sshSuite({ path: wires.path });
+  const held = engineStack();
   let config: Record<string, string>;
-  const lifecycle = new CommandLifecycle();
-  const deploy = () => runProgram(config, { preview: false, lifecycle });
+  const deploy = () => held.stack.up(config);
 
   before(async () => {
     config = sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
@@ -67,18 +67,25 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
     expect(first.error, first.error?.message).to.equal(undefined);
   });
   after(() => fs.rmSync(wires.dir, { recursive: true, force: true }));
-  afterEach(() => {
-    wires.disarm();
-    lifecycle.before = () => undefined;
-  });
+  afterEach(() => wires.disarm());
 
   /**
    * After a cut: the server must hold a complete release (the old one, or the new one once
    * current has moved), and the same deploy run again must converge on the new release, leave
    * no temporary file or lock behind, and verify.
    */
-  async function afterCut(step: string, cut: ProgramRun, old: string, switched: boolean) {
-    expect(cut.error, "the cut run failed").to.not.equal(undefined);
+  async function afterCut(
+    step: string,
+    cut: EngineRun,
+    old: string,
+    switched: boolean,
+    failed = "web1-deploy",
+  ) {
+    // The engine reports the failure as the failure of the step the lost session ran.
+    expect(cut.code).to.not.equal(0);
+    const urn = cut.resources.find((r) => r.name === failed)?.urn;
+    expect(urn, `no step of ${failed}`).to.be.a("string");
+    expect(cut.diagnostics.filter((d) => d.severity === "error").map((d) => d.urn)).to.include(urn);
     const live = liveRelease(suite.root);
     const rerun = await deploy();
     const next = rerun.outputs?.artifact.releaseId;
@@ -99,9 +106,9 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
    * Runs the deploy until it is held at the armed command line; it is still running then, so
    * it comes back wrapped (an async function would wait for a promise it returns).
    */
-  async function heldAt(pattern: string): Promise<{ running: Promise<ProgramRun> }> {
+  async function heldAt(pattern: string): Promise<{ running: Promise<EngineRun> }> {
     wires.arm(pattern);
-    const running = deploy();
+    const { done: running } = await held.stack.startUp(config);
     await Promise.race([
       wires.tripped(),
       running.then((r) => {
@@ -128,13 +135,11 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
     // A dropped network: the sessions' sshd processes die, the deploy's shell lives on.
     suite.sshd.cut({ keepCommands: true });
     const cut = await running;
-    expect(cut.error).to.not.equal(undefined);
-    const info = fs.readFileSync(path.join(suite.root, ".deploy", "lock", "info"), "utf8");
-    const pid = Number(/^pid=(\d+)$/m.exec(info)![1]);
-    const since = /^since=(.+)$/m.exec(info)![1];
+    expect(cut.code).to.not.equal(0);
+    const { pid, since } = lockInfo(suite.root)!;
     const again = await deploy();
-    expect(again.error?.message).to.contain(
-      `BLOCKED: an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
+    expect(refusalOf(again.error)).to.equal(
+      `an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
     );
     expect(liveRelease(suite.root)).to.deep.equal({ id: old, complete: true });
     // Its process group: the shell and the command it waits on.
@@ -150,21 +155,20 @@ describe("a deploy cut at each step boundary, against a real sshd", function () 
     const uploads = path.join(suite.root, ".deploy", "uploads");
     const present = new Set(fs.readdirSync(uploads));
     let partial = -1;
-    lifecycle.before = ({ name }) => {
-      if (name !== "web1-release-upload") return;
-      const timer = setInterval(() => {
+    const { done } = await held.stack.startUp(config);
+    // Watched from here while the CLI uploads: the connection is cut once the file has bytes.
+    await until(
+      () => {
         const f = fs.readdirSync(uploads).find((e) => !present.has(e));
-        const size = f === undefined ? 0 : fs.statSync(path.join(uploads, f)).size;
-        if (size > 0) {
-          clearInterval(timer);
-          partial = size;
-          suite.sshd.cut();
-        }
-      }, 1);
-    };
-    const cut = await deploy();
-    lifecycle.before = () => undefined;
-    const out = await afterCut("upload", cut, old, false);
+        partial = f === undefined ? 0 : fs.statSync(path.join(uploads, f)).size;
+        return partial > 0;
+      },
+      120_000,
+      "upload under way",
+    );
+    expect(suite.sshd.cut()).to.not.deep.equal([]);
+    const cut = await done;
+    const out = await afterCut("upload", cut, old, false, "web1-release-upload");
     expect(partial).to.be.within(1, out.artifact.bytes - 1);
   });
 });
