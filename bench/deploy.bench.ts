@@ -5,39 +5,26 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { SshRunner } from "../survey/runner";
 import { keptScript, surveyScript, targetScript } from "../remote/survey";
-import { CommandLifecycle, Operation } from "../harness/lifecycle";
-import { runProgram } from "../harness/program";
+import { EngineRun } from "../testbed/events";
+import { ThrowawayStack } from "../testbed/stack";
 import { TestSshd } from "../testbed/sshd";
 import { generateRepo } from "./generateRepo";
+import { commitChange, git, line, median, timed, timedUp } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const git = (repo: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd: repo,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "b",
-      GIT_AUTHOR_EMAIL: "b@example.invalid",
-      GIT_COMMITTER_NAME: "b",
-      GIT_COMMITTER_EMAIL: "b@example.invalid",
-    },
-  }).trim();
-
-const seconds = (ops: readonly Operation[]) => ops.reduce((n, o) => n + (o.seconds ?? 0), 0);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+/** The upload steps a run took that copied something (an upload's delete copies nothing). */
+const uploads = (run: EngineRun) =>
+  run.resources.filter((r) => r.name.endsWith("-upload") && r.op !== "same" && r.op !== "delete");
 
 /**
- * Deploys a 10,000-file artifact to a loopback sshd through the program and the lifecycle
- * harness, against the floor of scp + ssh tar -xzf + ln -sfn of the same tar.gz. Rounds
- * alternate the two, each to a fresh directory, and the ratio is of the medians: the disk's
- * write-back makes single extractions vary severalfold. The deploy's time is the read-only
- * survey (timed with the same scripts on one connection) plus every provider operation. Then
- * rolls back by release from a second release to the first, timed whole, with a 1-second and a
- * slow test suite (BENCH_SLOW_SUITE seconds, 60 by default), and at a quarter of the files;
- * each against the baseline of a rollback by ref once the test cache is gone.
+ * Deploys a 10,000-file artifact to a loopback sshd through `pulumi up` (its preview and the
+ * update, as an operator types it), against the floor of scp + ssh tar -xzf + ln -sfn of the
+ * same tar.gz. Rounds alternate the two, each to a fresh directory, and the ratio is of the
+ * medians: the disk's write-back makes single extractions vary severalfold. Then rolls back by
+ * release from a second release to the first through `pulumi up`, timed whole, with a 1-second
+ * and a slow test suite (BENCH_SLOW_SUITE seconds, 60 by default), against the same survey
+ * timed alone and against a rollback by ref once the test cache is gone.
  */
 async function main(): Promise<void> {
   const files = Number(process.env.BENCH_FILES ?? 10_000);
@@ -45,12 +32,15 @@ async function main(): Promise<void> {
   const sshd = await TestSshd.start();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-bench-deploy-"));
   const repos: string[] = [];
+  const stacks: ThrowawayStack[] = [];
   try {
     const key = path.join(work, "key");
     fs.writeFileSync(key, sshd.userKey.privateKey, { mode: 0o600 });
     fs.writeFileSync(path.join(work, "known_hosts"), `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
-    const opts = ["-i", key, "-o", `UserKnownHostsFile=${path.join(work, "known_hosts")}`];
-    const sshOpts = [...opts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"];
+    const sshOpts = [
+      ...["-i", key, "-o", `UserKnownHostsFile=${path.join(work, "known_hosts")}`],
+      ...["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"],
+    ];
     const user = os.userInfo().username;
     const login = `${user}@127.0.0.1`;
     const ssh = (cmd: string) =>
@@ -60,129 +50,82 @@ async function main(): Promise<void> {
     const attestationKey = generateKeyPairSync("ed25519")
       .privateKey.export({ type: "pkcs8", format: "pem" })
       .toString();
-    const cfg = (repo: string, root: string, ref = "HEAD", over: Record<string, string> = {}) => ({
+    const cfg = (repo: string, root: string, over: Record<string, string> = {}) => ({
       repo,
-      ref,
       testCommand: "echo '1 passed, 0 failed'",
       attestationKey,
-      ...over,
       workDir: path.join(work, "local"),
+      reportDir: path.join(work, "reports"),
       target: "ssh",
       hosts: JSON.stringify([
         { name: "web1", host: "127.0.0.1", port: sshd.port, user, hostKey: sshd.hostKey },
       ]),
       deployRoot: root,
       sshPrivateKey: sshd.userKey.privateKey,
+      ...over,
     });
-    // What ServerPrecheck does before any resource: one connection, the survey, the target check.
-    const survey = async (root: string, releaseId: string) => {
-      const t = process.hrtime.bigint();
-      const runner = await SshRunner.open(sshd.target());
-      await runner.run(surveyScript(root, "kill-switch.json", []));
-      await runner.run(targetScript(root, releaseId));
-      runner.close();
-      return since(t);
+    const newStack = async () => {
+      const s = await ThrowawayStack.create();
+      stacks.push(s);
+      return s;
     };
-    const deploy = async (
-      lifecycle: CommandLifecycle,
-      repo: string,
-      root: string,
-      ref: string,
-      releaseId?: string,
-    ) => {
-      const surveyed = releaseId === undefined ? 0 : await survey(root, releaseId);
-      const from = lifecycle.operations.length;
-      const connections = lifecycle.sshConnections;
-      const r = await runProgram(cfg(repo, root, ref), { preview: false, lifecycle });
-      if (r.error) throw r.error;
-      const ops = lifecycle.operations.slice(from);
-      return {
-        out: r.outputs!,
-        ops,
-        survey: surveyed,
-        seconds: surveyed + seconds(ops),
-        connections: lifecycle.sshConnections - connections + 1,
-      };
-    };
+    // What the program reads before any resource: one connection, the survey, the target check
+    // (or, for a rollback, the kept-release check).
+    const survey = (root: string, releaseId: string, kept: boolean) =>
+      timed(async () => {
+        const runner = await SshRunner.open(sshd.target());
+        await runner.run(surveyScript(root, "kill-switch.json", []));
+        await runner.run(kept ? keptScript(root, releaseId, []) : targetScript(root, releaseId));
+        runner.close();
+      });
 
     const big = generateRepo(files, avg);
     repos.push(big);
-    const head = git(big, "rev-parse", "HEAD");
-    // A first run builds the artifact (and names the release) before anything is timed.
-    const warm = await deploy(new CommandLifecycle(), big, path.join(work, "warm", "app"), head);
-    const releaseId = warm.out.artifact.releaseId;
-    const artifact = warm.out.artifact.path;
+    // A first deploy builds the artifact (and names the release) before anything is timed.
+    const warm = await timedUp(await newStack(), cfg(big, path.join(work, "warm", "app")));
+    const artifact = warm.run.outputs!.artifact;
 
     const floors: number[] = [];
     const deploys: number[] = [];
-    let sample = warm;
+    let sample = warm.run;
     for (let i = 0; i < ROUNDS; i++) {
-      const d = await deploy(
-        new CommandLifecycle(),
-        big,
-        path.join(work, `r${i}`, "app"),
-        head,
-        releaseId,
-      );
+      const d = await timedUp(await newStack(), cfg(big, path.join(work, `r${i}`, "app")));
       deploys.push(d.seconds);
-      sample = d;
+      sample = d.run;
       const dir = path.join(work, `floor${i}`);
-      const t = process.hrtime.bigint();
-      ssh(`mkdir -p ${dir}/r`);
-      execFileSync("scp", [
-        ...sshOpts,
-        "-q",
-        "-P",
-        String(sshd.port),
-        artifact,
-        `${login}:${dir}/a.tar.gz`,
-      ]);
-      ssh(`tar -xzf ${dir}/a.tar.gz -C ${dir}/r && ln -sfn r ${dir}/current`);
-      floors.push(since(t));
+      const t = await timed(async () => {
+        ssh(`mkdir -p ${dir}/r`);
+        execFileSync("scp", [
+          ...[...sshOpts, "-q", "-P", String(sshd.port)],
+          ...[artifact.path, `${login}:${dir}/a.tar.gz`],
+        ]);
+        ssh(`tar -xzf ${dir}/a.tar.gz -C ${dir}/r && ln -sfn r ${dir}/current`);
+      });
+      floors.push(t.seconds);
     }
 
-    // A rollback's survey, as the program makes it: the survey and the kept-release check.
-    const keptSurvey = async (root: string, releaseId: string) => {
-      const t = process.hrtime.bigint();
-      const runner = await SshRunner.open(sshd.target());
-      await runner.run(surveyScript(root, "kill-switch.json", []));
-      await runner.run(keptScript(root, releaseId, []));
-      runner.close();
-      return since(t);
-    };
     // Deploys v1 and v2 with a test suite of `suite` seconds, then rolls back to v1 by release
     // (timed whole), then, from v2 again with the test cache gone, by ref: the baseline.
     const rollback = async (repo: string, label: string, suite: number) => {
-      const lifecycle = new CommandLifecycle();
+      const stack = await newStack();
       const root = path.join(work, `rb-${label}`, "app");
       const local = path.join(work, `local-${label}`);
       const over = { testCommand: `sleep ${suite} && echo '1 passed, 0 failed'`, workDir: local };
-      const up = async (o: Record<string, string>) => {
-        const t = process.hrtime.bigint();
-        const r = await runProgram(
-          { ...cfg(repo, root), ...over, ...o },
-          { preview: false, lifecycle },
-        );
-        if (r.error) throw r.error;
-        return { out: r.outputs!, seconds: since(t) };
-      };
+      const up = (o: Record<string, string>) => timedUp(stack, cfg(repo, root, { ...over, ...o }));
       const v1 = git(repo, "rev-parse", "HEAD");
       const first = await up({ ref: v1 });
-      fs.appendFileSync(path.join(repo, "pkg0", "mod0", "f0.txt"), `v2 ${label}\n`);
-      git(repo, "commit", "-qam", `v2 ${label}`);
-      const v2 = git(repo, "rev-parse", "HEAD");
+      const v2 = commitChange(repo, `v2 ${label}`);
       await up({ ref: v2 });
-      const survey = await keptSurvey(root, first.out.artifact.releaseId);
-      const from = lifecycle.operations.length;
-      const connections = lifecycle.sshConnections;
-      const back = await up({ release: first.out.artifact.releaseId });
-      const ops = lifecycle.operations.slice(from);
-      const used = lifecycle.sshConnections - connections + 1;
-      await up({ ref: v2 });
+      const releaseId = first.run.outputs!.artifact.releaseId;
+      const surveyed = await survey(root, releaseId, true);
+      const logins = sshd.logins();
+      const back = await up({ release: releaseId });
+      const used = sshd.logins() - logins;
+      await up({ ref: v2, release: "" });
       fs.rmSync(path.join(local, "cache", "tests"), { recursive: true, force: true });
-      const byRef = await up({ ref: v1 });
+      const byRef = await up({ ref: v1, release: "" });
       git(repo, "reset", "-q", "--hard", v1);
-      return { ...back, survey, ops, connections: used, byRef: byRef.seconds };
+      return { ...back, survey: surveyed.seconds, logins: used, byRef: byRef.seconds };
     };
     const small = generateRepo(Math.floor(files / 4), avg);
     repos.push(small);
@@ -190,45 +133,53 @@ async function main(): Promise<void> {
     const backBig = await rollback(big, "big", 1);
     const backSlow = await rollback(big, "slow", slow);
     const backSmall = await rollback(small, "small", 1);
+    const deploySurvey = await survey(path.join(work, "r0", "app"), artifact.releaseId, false);
 
     const f = median(floors);
     const dm = median(deploys);
-    const mb = (warm.out.artifact.bytes / 1e6).toFixed(1);
-    console.log(
-      `deploy of ${files} files (${mb} MB tar.gz) to a loopback sshd, ${ROUNDS} alternating rounds:`,
-    );
-    console.log(
-      `  floor: scp + ssh tar -xzf + ln -sfn   median ${f.toFixed(2)} s (3 connections); rounds ${floors.map((x) => x.toFixed(2)).join(", ")}`,
-    );
-    console.log(
-      `  ssot-deploy: survey + operations     median ${dm.toFixed(2)} s (${sample.connections} connections); rounds ${deploys.map((x) => x.toFixed(2)).join(", ")}`,
-    );
-    console.log(`  ratio of the medians                  ${(dm / f).toFixed(2)}x (target <= 1.5x)`);
-    console.log(`    survey and target check  ${sample.survey.toFixed(2)} s`);
-    for (const o of sample.ops)
-      console.log(`    ${o.name.padEnd(24)} ${(o.seconds ?? 0).toFixed(2)} s`);
+    const rounds = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+    const report = [
+      `deploy of ${files} files (${(artifact.bytes / 1e6).toFixed(1)} MB tar.gz) to a loopback sshd, ${ROUNDS} alternating rounds:`,
+      line(
+        "floor: scp + ssh tar -xzf + ln -sfn",
+        `median ${f.toFixed(2)} s; rounds ${rounds(floors)}`,
+      ),
+      line(
+        "pulumi up (its preview, then the update)",
+        `median ${dm.toFixed(2)} s; rounds ${rounds(deploys)}`,
+      ),
+      line("ratio of the medians", `${(dm / f).toFixed(2)}x (target <= 1.3x)`),
+      line("  the survey and target check, alone", `${deploySurvey.seconds.toFixed(2)} s`),
+      ...sample.resources
+        .filter((r) => r.op !== "same")
+        .map((r) => line(`  ${r.op} ${r.name}`, "")),
+      "rollback by release through pulumi up (no build, no upload, no test run):",
+    ];
     const rb = (r: typeof backBig, what: string) =>
-      `  ${what.padEnd(30)} ${r.seconds.toFixed(2)} s, ${(r.seconds - r.survey).toFixed(2)} s beyond the survey (${r.survey.toFixed(2)} s); by ref with the test cache gone ${r.byRef.toFixed(2)} s; ${r.connections} connections, uploads: ${r.ops.filter((o) => o.name.endsWith("upload") && o.op !== "delete").length}`;
-    console.log(
-      "rollback by release to the kept first release (no build, no upload, no test run):",
+      line(
+        what,
+        `${r.seconds.toFixed(2)} s, ${(r.seconds - r.survey).toFixed(2)} s beyond the survey (${r.survey.toFixed(2)} s); ` +
+          `by ref with the test cache gone ${r.byRef.toFixed(2)} s; ${r.logins} logins, ${uploads(r.run).length} uploads`,
+      );
+    report.push(
+      rb(backBig, `${files} files, 1 s suite`),
+      rb(backSlow, `${files} files, ${slow} s suite`),
+      rb(backSmall, `${Math.floor(files / 4)} files, 1 s suite`),
+      line(
+        `ratio, ${slow} s suite to 1 s suite`,
+        `${(backSlow.seconds / backBig.seconds).toFixed(2)}x by release, ${(backSlow.byRef / backBig.byRef).toFixed(2)}x by ref`,
+      ),
+      line("ratio for 4x the files", `${(backBig.seconds / backSmall.seconds).toFixed(2)}x`),
     );
-    console.log(rb(backBig, `${files} files, 1 s suite`));
-    console.log(rb(backSlow, `${files} files, ${slow} s suite`));
-    console.log(rb(backSmall, `${Math.floor(files / 4)} files, 1 s suite`));
-    console.log(
-      `  ratio, ${slow} s suite to 1 s suite: ${(backSlow.seconds / backBig.seconds).toFixed(2)}x by release, ${(backSlow.byRef / backBig.byRef).toFixed(2)}x by ref`,
-    );
-    console.log(
-      `  ratio for 4x the files: ${(backBig.seconds / backSmall.seconds).toFixed(2)}x (a copy of the release would make it about 4x)`,
-    );
-    for (const o of backBig.ops)
-      console.log(`    ${o.name.padEnd(24)} ${o.op.padEnd(7)} ${(o.seconds ?? 0).toFixed(2)} s`);
+    console.log(report.join("\n"));
   } finally {
     await sshd.stop();
+    for (const s of stacks) s.remove();
     for (const r of repos) fs.rmSync(r, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
 main().then(
   () => process.exit(0),
   (e: Error) => {

@@ -69,8 +69,10 @@ done
 mkdir -p "$bin" "$home" "$out/stamps"
 export GOFLAGS=-mod=mod
 
-# A piece is rebuilt when the digest of its inputs differs from the one its last build left.
-stamp_of() { printf '%s\n' "$@" "$go_version" "$(sha256sum "$0" | cut -d' ' -f1)" | sha256sum | cut -d' ' -f1; }
+# A piece is rebuilt when the digest of its inputs differs from the one its last build left:
+# what it is built from, the Go version, and RECIPE, raised whenever a build step changes.
+RECIPE=1
+stamp_of() { printf '%s\n' "$@" "$go_version" "$RECIPE" | sha256sum | cut -d' ' -f1; }
 fresh() { [ -x "$bin/$1" ] && [ "$(cat "$out/stamps/$1" 2>/dev/null)" = "$2" ]; }
 
 unpack() {
@@ -136,8 +138,10 @@ fi
 # provider from PATH or downloads one.
 if [ "$(cat "$out/stamps/plugin" 2>/dev/null)" != "$provider_stamp" ] ||
   [ ! -x "$home/plugins/resource-command-v$COMMAND_VERSION/pulumi-resource-command" ]; then
-  PULUMI_HOME=$home PULUMI_SKIP_UPDATE_CHECK=true "$bin/pulumi" plugin install resource command \
-    "v$COMMAND_VERSION" --file "$bin/pulumi-resource-command" --reinstall >/dev/null
+  if ! said=$(PULUMI_HOME=$home PULUMI_SKIP_UPDATE_CHECK=true "$bin/pulumi" plugin install resource \
+    command "v$COMMAND_VERSION" --file "$bin/pulumi-resource-command" --reinstall 2>&1); then
+    fail "pulumi plugin install of the command provider failed: $said" "rm -rf $out, then npm run engine"
+  fi
   echo "$provider_stamp" >"$out/stamps/plugin"
 fi
 
