@@ -230,5 +230,4 @@ export function builderId(version: string): string {
   return `urn:ssot-deploy:builder:v${version}`;
 }
 
-/** This tool's version, as the provenance's builder records it; a test keeps it equal to package.json. */
-export const TOOL_VERSION = "0.1.0";
+export { TOOL_VERSION } from "../lib/version";

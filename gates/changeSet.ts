@@ -5,8 +5,11 @@ import * as g from "./git";
 import { diffNameStatus, NameStatus } from "./git";
 import { GateRun } from "./gateRun";
 import { SourceConfig } from "../config/source";
-import { short } from "../lib/hash";
-import { Finding, scanCommit } from "./secretScan";
+import { sha256Hex, short } from "../lib/hash";
+import { Finding, SCANNER_ID, ScanResult, scanCommit } from "./secretScan";
+import { BUILTIN_EXCLUDES } from "./artifact/excludes";
+import { readThrough } from "../lib/cache";
+import * as path from "node:path";
 
 /** Sorts a diff into the change set's lists. Exported for testing. */
 export function classify(
@@ -66,10 +69,11 @@ export async function surveyChangeSet(
   base: { commit: string; source: "server" | "baseRef" } | undefined,
   target: string,
   exclude: readonly string[],
-): Promise<{ changeSet: ChangeSet; findings: Finding[] }> {
+  cacheDir?: string,
+): Promise<{ changeSet: ChangeSet; findings: Finding[]; cached: boolean }> {
   const filter = new ExcludeFilter(exclude);
   const ships = (p: string) => !filter.excludes(p);
-  const scan = await scanCommit(repo, target, ships);
+  const { scan, cached } = await scanShipped(git, repo, target, exclude, ships, cacheDir);
   const diff = base ? await diffNameStatus(git, base.commit, target) : [];
   const changeSet: ChangeSet = {
     base: base?.commit ?? null,
@@ -79,7 +83,30 @@ export async function surveyChangeSet(
     artifactFiles: scan.sha256.size,
     scan: { scanned: scan.scanned, skipped: scan.skipped, findings: scan.findings.length },
   };
-  return { changeSet, findings: scan.findings };
+  return { changeSet, findings: scan.findings, cached };
+}
+
+/**
+ * The hash and scan of every file of `target` that ships. Both are a function of the commit's
+ * tree, the excludes and the scanner alone: with `cacheDir`, a result made before for them is
+ * read back instead of reading every file again (a preview and its up scan the tree once).
+ */
+async function scanShipped(
+  git: SimpleGit,
+  repo: string,
+  target: string,
+  exclude: readonly string[],
+  ships: (path: string) => boolean,
+  cacheDir?: string,
+): Promise<{ scan: ScanResult; cached: boolean }> {
+  if (cacheDir === undefined) return { scan: await scanCommit(repo, target, ships), cached: false };
+  const tree = (await git.revparse([`${target}^{tree}`])).trim();
+  const key = sha256Hex(JSON.stringify([tree, BUILTIN_EXCLUDES, exclude, SCANNER_ID]));
+  const { value, cached } = await readThrough(path.join(cacheDir, `${key}.json`), async () => {
+    const s = await scanCommit(repo, target, ships);
+    return { ...s, sha256: [...s.sha256] };
+  });
+  return { scan: { ...value, sha256: new Map(value.sha256) }, cached };
 }
 
 /** The base G1 compares against: the commit live on the servers, else `baseRef`, else none. */
@@ -118,10 +145,17 @@ export async function changeSetGate(
   deployed: string | undefined,
 ): Promise<ChangeSet> {
   const base = await resolveBase(run, git, cfg, deployed);
-  const { changeSet, findings } = await surveyChangeSet(git, cfg.repo, base, commit, cfg.exclude);
+  const { changeSet, findings, cached } = await surveyChangeSet(
+    git,
+    cfg.repo,
+    base,
+    commit,
+    cfg.exclude,
+    path.join(cfg.workDir, "cache", "scan"),
+  );
   run.changeSet = changeSet;
   if (findings.length > 0) run.block("G1", findingsFailure(findings));
-  run.pass("G1", summarize(changeSet));
+  run.pass("G1", summarize(changeSet) + (cached ? " (scan of this tree cached)" : ""));
   return changeSet;
 }
 

@@ -3,6 +3,7 @@ import { secretLintProfiler } from "@secretlint/profiler";
 import * as preset from "@secretlint/secretlint-rule-preset-recommend";
 import * as pattern from "@secretlint/secretlint-rule-pattern";
 import type { SecretLintCoreConfig } from "@secretlint/types";
+import * as fs from "node:fs";
 import { listBlobs, readBlobs } from "./blobs";
 import { sha256Hex } from "../lib/hash";
 
@@ -49,6 +50,28 @@ const CONFIG: SecretLintCoreConfig = {
     })),
   ],
 };
+
+/**
+ * What a scan's result depends on besides the files: this project's rules and the versions of
+ * the secretlint packages that apply them. A cached scan is keyed by it.
+ */
+export const SCANNER_ID = sha256Hex(
+  JSON.stringify([
+    PROJECT_RULES,
+    ...[
+      "@secretlint/core",
+      "@secretlint/secretlint-rule-preset-recommend",
+      "@secretlint/secretlint-rule-pattern",
+    ].map(
+      (p) =>
+        (
+          JSON.parse(fs.readFileSync(require.resolve(`${p}/package.json`), "utf8")) as {
+            version: string;
+          }
+        ).version,
+    ),
+  ]),
+);
 
 // secretlint's profiler records performance marks for every rule of every file and searches
 // all marks so far for each new one, so a tree of N files costs O(N²). Nothing here reads the
