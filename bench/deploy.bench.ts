@@ -87,11 +87,9 @@ async function main(): Promise<void> {
 
     const floors: number[] = [];
     const deploys: number[] = [];
-    let sample = warm.run;
     for (let i = 0; i < ROUNDS; i++) {
       const d = await timedUp(await newStack(), cfg(big, path.join(work, `r${i}`, "app")));
       deploys.push(d.seconds);
-      sample = d.run;
       const dir = path.join(work, `floor${i}`);
       const t = await timed(async () => {
         ssh(`mkdir -p ${dir}/r`);
@@ -103,6 +101,11 @@ async function main(): Promise<void> {
       });
       floors.push(t.seconds);
     }
+    // Where the time goes: the preview alone, then the update alone (up --skip-preview).
+    const split = await newStack();
+    const splitConfig = cfg(big, path.join(work, "split", "app"));
+    const previewed = await timed(() => split.preview(splitConfig));
+    const updated = await timedUp(split, splitConfig, ["--skip-preview"]);
 
     // Deploys v1 and v2 with a test suite of `suite` seconds, then rolls back to v1 by release
     // (timed whole), then, from v2 again with the test cache gone, by ref: the baseline.
@@ -122,10 +125,21 @@ async function main(): Promise<void> {
       const back = await up({ release: releaseId });
       const used = sshd.logins() - logins;
       await up({ ref: v2, release: "" });
+      // The same rollback with one run of the program: pulumi up --skip-preview.
+      const once = await timedUp(stack, cfg(repo, root, { ...over, release: releaseId }), [
+        "--skip-preview",
+      ]);
+      await up({ ref: v2, release: "" });
       fs.rmSync(path.join(local, "cache", "tests"), { recursive: true, force: true });
       const byRef = await up({ ref: v1, release: "" });
       git(repo, "reset", "-q", "--hard", v1);
-      return { ...back, survey: surveyed.seconds, logins: used, byRef: byRef.seconds };
+      return {
+        ...back,
+        survey: surveyed.seconds,
+        logins: used,
+        byRef: byRef.seconds,
+        once: once.seconds,
+      };
     };
     const small = generateRepo(Math.floor(files / 4), avg);
     repos.push(small);
@@ -149,17 +163,17 @@ async function main(): Promise<void> {
         `median ${dm.toFixed(2)} s; rounds ${rounds(deploys)}`,
       ),
       line("ratio of the medians", `${(dm / f).toFixed(2)}x (target <= 1.3x)`),
+      line("  of which: pulumi preview alone", `${previewed.seconds.toFixed(2)} s`),
+      line("  and pulumi up --skip-preview alone", `${updated.seconds.toFixed(2)} s`),
       line("  the survey and target check, alone", `${deploySurvey.seconds.toFixed(2)} s`),
-      ...sample.resources
-        .filter((r) => r.op !== "same")
-        .map((r) => line(`  ${r.op} ${r.name}`, "")),
       "rollback by release through pulumi up (no build, no upload, no test run):",
     ];
     const rb = (r: typeof backBig, what: string) =>
       line(
         what,
         `${r.seconds.toFixed(2)} s, ${(r.seconds - r.survey).toFixed(2)} s beyond the survey (${r.survey.toFixed(2)} s); ` +
-          `by ref with the test cache gone ${r.byRef.toFixed(2)} s; ${r.logins} logins, ${uploads(r.run).length} uploads`,
+          `with --skip-preview ${r.once.toFixed(2)} s; by ref with the test cache gone ${r.byRef.toFixed(2)} s; ` +
+          `${r.logins} logins, ${uploads(r.run).length} uploads`,
       );
     report.push(
       rb(backBig, `${files} files, 1 s suite`),
