@@ -40,6 +40,15 @@ describe("the program with a good repository, target local, on the real engine",
     fs.rmSync(workDir, { recursive: true, force: true });
   });
 
+  it("validates a stack that sets none of the optional secrets, as the README configures one", async () => {
+    // Pulumi.yaml once gave each secret a plain "" default, and the CLI refused every stack:
+    // "Stack '…' with configuration key 'sshPassphrase' must be encrypted as it's secret".
+    const run = await held.stack.preview(cfg);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(run.stdout + run.stderr).to.not.contain("must be encrypted");
+    expect(fs.readFileSync(held.stack.configFile, "utf8")).to.not.contain("secure:");
+  });
+
   it("previews every gate and the plan, and changes nothing", async () => {
     const run = await held.stack.preview(cfg);
     expect(run.error, run.error?.message).to.equal(undefined);
