@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { snapshot } from "../helpers/release";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { acted } from "../helpers/engine";
+import { acted } from "../../testbed/events";
 import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 
 describe("deploying over SSH to a real sshd, through pulumi preview and pulumi up", function () {

@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../../lib/paths";
 import { runPulumi } from "../../tools/engine";
-import { acted, EngineStack } from "../helpers/engine";
+import { acted } from "../../testbed/events";
+import { ThrowawayStack } from "../../testbed/stack";
 import { snapshot } from "../helpers/release";
 import { signingKeyPair } from "../helpers/attest";
 import { sshStackConfig, sshSuite } from "../helpers/stack";
@@ -20,7 +21,7 @@ describe("a stack's life on the real engine: no-change runs, a refusal, history 
   this.timeout(300_000);
   const suite = sshSuite();
   const signer = signingKeyPair();
-  let stack: EngineStack;
+  let stack: ThrowawayStack;
   let v1: string;
   const cfg = (over: Record<string, string> = {}) =>
     sshStackConfig(suite.repo.dir, suite.work, suite.sshd, {
@@ -31,7 +32,7 @@ describe("a stack's life on the real engine: no-change runs, a refusal, history 
   before(async () => {
     // Settings in the project, as an operator's are: the commands npm run history prints
     // name no settings file.
-    stack = await EngineStack.create(undefined, { inProject: true });
+    stack = await ThrowawayStack.create(undefined, { inProject: true });
     v1 = suite.repo.head();
     const first = await stack.up(cfg());
     expect(first.error, first.error?.message).to.equal(undefined);

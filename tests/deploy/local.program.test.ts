@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { expectVerified } from "../helpers/attest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { acted } from "../helpers/engine";
+import { acted } from "../../testbed/events";
 import { engineStack } from "../helpers/stack";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
 import { snapshot } from "../helpers/release";

@@ -6,7 +6,7 @@ import { lockInfoFor } from "../../deploy/endpoint";
 import { projectRoot } from "../../lib/paths";
 import type { ArtifactSummary } from "../../gates/artifact/build";
 import type { StackOutputs } from "../../tools/outputs";
-import { acted, EngineRun } from "../helpers/engine";
+import { acted, EngineRun } from "../../testbed/events";
 import { deployedSuite, sshStackConfig } from "../helpers/stack";
 
 /** The README section that shows the engine's v1 to v2 preview. */

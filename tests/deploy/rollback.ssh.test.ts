@@ -7,7 +7,7 @@ import { readStatus, renderStatus } from "../../tools/status";
 import { snapshot } from "../helpers/release";
 import { savedAttestation, signingKeyPair, verifyAgainst } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineRun } from "../helpers/engine";
+import { EngineRun } from "../../testbed/events";
 import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 import { FixtureRepo, PY_TEST_COMMAND } from "../helpers/repo";
 

@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import * as yaml from "js-yaml";
 import { projectRoot } from "../../lib/paths";
 import { expectVerified, signingKeyPair } from "../helpers/attest";
-import { EngineRun } from "../helpers/engine";
+import { EngineRun } from "../../testbed/events";
 import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";
 
 /** The key under which the engine's state marks a special value, and the mark of a secret. */

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GATE_NAMES, GateId } from "../../gates/gate";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineStack } from "../helpers/engine";
+import { ThrowawayStack } from "../../testbed/stack";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
 import { engineStack } from "../helpers/stack";
 
@@ -17,7 +17,7 @@ const PASSWORD = ["s3cr3t", "-hunter", "2"].join("");
  * blocks first and the program never runs in up mode.
  */
 async function blocked(
-  stack: EngineStack,
+  stack: ThrowawayStack,
   config: Record<string, string>,
 ): Promise<{ err: Error; printed: string }> {
   const preview = await stack.preview(config);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { isDeepStrictEqual } from "node:util";
 import { blockedLine } from "../../remote/sh";
-import { EngineRun } from "./engine";
+import { EngineRun } from "../../testbed/events";
 import { snapshot } from "./release";
 import { tally } from "./tally";
 

@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { EngineRun, EngineStack } from "./engine";
+import { EngineRun } from "../../testbed/events";
+import { ThrowawayStack } from "../../testbed/stack";
 import { SshdOptions, TestSshd } from "../../testbed/sshd";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "./repo";
 
@@ -81,7 +82,7 @@ export interface DeployedSuite extends SshSuite {
   /** The fixture repo's first commit, the one deployed. */
   v1: string;
   /** The suite's stack, on a file backend of its own. */
-  stack: EngineStack;
+  stack: ThrowawayStack;
   /** `pulumi up` of the suite's stack config, with `over` replacing keys. */
   up(over?: Record<string, string>): Promise<EngineRun>;
   /** `pulumi preview` of the suite's stack config, with `over` replacing keys. */
@@ -92,10 +93,10 @@ export interface DeployedSuite extends SshSuite {
  * Registers the hooks that create a stack on a throwaway file backend before the suite and
  * remove it after. The holder's `stack` is set once the suite's `before` hooks run.
  */
-export function engineStack(): { stack: EngineStack } {
-  const holder = {} as { stack: EngineStack };
+export function engineStack(): { stack: ThrowawayStack } {
+  const holder = {} as { stack: ThrowawayStack };
   before(async () => {
-    holder.stack = await EngineStack.create();
+    holder.stack = await ThrowawayStack.create();
   });
   after(() => holder.stack?.remove());
   return holder;

@@ -6,7 +6,8 @@ import { acquireLockScript } from "../../remote/lock";
 import { blockedLine } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineRun, EngineStack } from "../helpers/engine";
+import { EngineRun } from "../../testbed/events";
+import { ThrowawayStack } from "../../testbed/stack";
 import {
   backendLocks,
   leftovers,
@@ -20,8 +21,8 @@ import { sshStackConfig, sshSuite } from "../helpers/stack";
 describe("deploys at the same time, against a real sshd", function () {
   this.timeout(180_000);
   const suite = sshSuite();
-  const stacks: EngineStack[] = [];
-  before(async () => stacks.push(await EngineStack.create(), await EngineStack.create()));
+  const stacks: ThrowawayStack[] = [];
+  before(async () => stacks.push(await ThrowawayStack.create(), await ThrowawayStack.create()));
   after(() => stacks.forEach((s) => s.remove()));
 
   it("lets exactly one of eight lock attempts made at once take the lock, and names it to the rest", async () => {

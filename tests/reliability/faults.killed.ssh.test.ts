@@ -6,7 +6,7 @@ import { lockInfoFor } from "../../deploy/endpoint";
 import { projectRoot } from "../../lib/paths";
 import { uploadPaths } from "../../remote/preamble";
 import { expectVerified } from "../helpers/attest";
-import { acted } from "../helpers/engine";
+import { acted } from "../../testbed/events";
 import {
   backendLocks,
   endLeftBehind,

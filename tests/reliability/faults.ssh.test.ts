@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { uploadPaths } from "../../remote/preamble";
 import { expectVerified } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { acted } from "../helpers/engine";
+import { acted } from "../../testbed/events";
 import { literally, Tripwires } from "../helpers/faults";
 import { artifactOf, snapshot } from "../helpers/release";
 import { tempDir } from "../helpers/repo";

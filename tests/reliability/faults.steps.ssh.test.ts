@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expectVerified } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineRun } from "../helpers/engine";
+import { EngineRun } from "../../testbed/events";
 import { leftovers, liveRelease, lockInfo, Tripwires, until } from "../helpers/faults";
 import { tempDir } from "../helpers/repo";
 import { engineStack, sshStackConfig, sshSuite } from "../helpers/stack";

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { BlockedError } from "../../gates/gateRun";
 import { reconcile, ReconcileOptions } from "../../tools/reconcile/reconcile";
 import { refusalOf } from "../helpers/catalogue";
-import { EngineStack } from "../helpers/engine";
+import { ThrowawayStack } from "../../testbed/stack";
 import { snapshot } from "../helpers/release";
 import { FixtureRepo, PY_APP, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
 import { engineStack, sshHost, sshStackConfig, sshSuite } from "../helpers/stack";
@@ -220,7 +220,7 @@ describe("the seed's reconcile-deploy, replayed end to end", function () {
 
   it("takes a verified change set from a staging tree on the server into the SSOT as a tested commit, then deploys it", async () => {
     // Made first: if starting the sshd fails, only a temporary directory is left behind.
-    const stack = await EngineStack.create();
+    const stack = await ThrowawayStack.create();
     const sshd = await TestSshd.start();
     const modules = Object.fromEntries(
       Array.from({ length: 6 }, (_, i) => [`app/m${i}.py`, `VALUE = ${i}\n`]),
