@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { RawConfig } from "../config/keys";
 import { readStackFile, stackFilePath } from "../config/stackFile";
 import { projectRoot } from "../lib/paths";
+import { LOCAL_STACK, LOCAL_TEMPLATE } from "../tools/localStack";
 import { OptionSpec, readOptionFile, UsageError } from "./cli";
 
 /** The options every command that reads a stack's servers takes. */
@@ -45,7 +46,7 @@ export function openStack(values: Record<string, string | boolean | undefined>):
     (values.stack as string | undefined) ??
     path.basename(given ?? "").replace(/^Pulumi\.|\.yaml$/g, "");
   const root = projectRoot();
-  const file = given !== undefined ? path.resolve(given) : stackFilePath(root, stack);
+  const file = given !== undefined ? path.resolve(given) : settingsOf(root, stack);
   if (!fs.existsSync(file))
     throw new UsageError(
       given !== undefined
@@ -68,9 +69,20 @@ export function openStack(values: Record<string, string | boolean | undefined>):
   return { stack, raw, privateKey, passphrase: process.env.SSOT_SSH_PASSPHRASE };
 }
 
+/**
+ * A stack's settings: Pulumi.<stack>.yaml, or for the local stack, until npm run local has made
+ * that file, the template it is made from (the same settings, without the machine's secrets).
+ */
+function settingsOf(root: string, stack: string): string {
+  const file = stackFilePath(root, stack);
+  return stack === LOCAL_STACK && !fs.existsSync(file) ? path.join(root, LOCAL_TEMPLATE) : file;
+}
+
+/** The stacks this project has settings for, the local stack always among them. */
 function stacksIn(root: string): string[] {
-  return fs
+  const named = fs
     .readdirSync(root)
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined);
+  return [...new Set([...named, LOCAL_STACK])].sort();
 }
