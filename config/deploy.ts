@@ -106,6 +106,7 @@ const relPath = safePath("relative");
 const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((s) => s === "true")]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+// Every object is strict: a field it does not declare is refused by name, never dropped.
 const SPECS: Record<string, KeySpec<unknown>> = {
   target: {
     schema: z.enum(["ssh", "local"]),
@@ -115,7 +116,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
   hosts: {
     schema: z
       .array(
-        z.object({
+        z.strictObject({
           name: safeName,
           host: z
             .string()
@@ -160,7 +161,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
     fix: "pulumi config set keepBackups 5",
   },
   killSwitch: {
-    schema: z.object({
+    schema: z.strictObject({
       file: relPath,
       key: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/),
       format: z.enum(["json", "env"]),
@@ -177,7 +178,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
   },
   proof: {
     schema: z.array(
-      z.object({
+      z.strictObject({
         name: safeName,
         command: z.string().min(1),
         expectExit: int(0, 255).default(0),
@@ -191,7 +192,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
   },
   beforeSwitch: {
     schema: z.array(
-      z.object({
+      z.strictObject({
         name: safeName,
         command: z.string().min(1),
         timeoutSeconds: int(1, 86400).default(600),
@@ -202,7 +203,7 @@ const SPECS: Record<string, KeySpec<unknown>> = {
     json: true,
   },
   invariants: {
-    schema: z.array(z.object({ name: safeName, command: z.string().min(1) })),
+    schema: z.array(z.strictObject({ name: safeName, command: z.string().min(1) })),
     rule: "a list of {name, command} of read-only commands",
     fix: "pulumi config set --path 'invariants[0].name' rows",
     json: true,
@@ -294,3 +295,6 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
 
 /** The keys this module reads, for the one place that reads config. */
 export const DEPLOY_KEYS = Object.keys(SPECS);
+
+/** How each of those keys is validated. */
+export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = SPECS;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigProblem } from "./errors";
+import { pathOf, unknownFields, unknownFieldText } from "./fields";
 
 /** The project name, which is also the config namespace (`ssot-deploy:<key>`). */
 export const PROJECT = "ssot-deploy";
@@ -49,10 +50,22 @@ export function parseKeys(
       values[key] = result.data;
       continue;
     }
-    const issue = result.error.issues[0];
+    // A field no object declares is refused by name, at any depth: dropped, it would take a
+    // check away unseen (a probe's misspelt expectOutput, say). The declared field it stands
+    // for may then be missing: the same mistake, not reported twice.
+    const unknown = unknownFields(key, spec.schema, result.error.issues);
+    for (const u of unknown)
+      problems.push({ key: `${PROJECT}:${key}`, rule: spec.rule, ...unknownFieldText(u) });
+    const meant = new Set(unknown.flatMap((u) => (u.near ? [pathOf(u.object, [u.near])] : [])));
+    const issue = result.error.issues.find(
+      (i) =>
+        i.code !== "unrecognized_keys" &&
+        !(meant.has(pathOf(key, i.path)) && valueAt(input, i.path).value === undefined),
+    );
+    if (issue === undefined) continue;
     // A rule that knows why it failed (a path's control character, say): the got says it.
-    const why = issue?.code === "custom" && issue.params?.reason ? `: ${issue.message}` : "";
-    problem((spec.json ? offending(key, input, issue?.path ?? []) : JSON.stringify(value)) + why);
+    const why = issue.code === "custom" && issue.params?.reason ? `: ${issue.message}` : "";
+    problem((spec.json ? offending(key, input, issue.path) : JSON.stringify(value)) + why);
   }
   return { values, problems };
 }
@@ -88,12 +101,18 @@ function placeholders(key: string, input: unknown, json: boolean): ConfigProblem
  * does not hide the one bad field; the whole value when the rule is about the whole.
  */
 function offending(key: string, input: unknown, at: readonly PropertyKey[]): string {
-  let v: unknown = input;
-  let name = key;
+  const { value, walked } = valueAt(input, at);
+  return `${pathOf(key, walked)} = ${JSON.stringify(value) ?? "nothing"}`;
+}
+
+/** The value at `at`, as far down as the value goes. */
+function valueAt(input: unknown, at: readonly PropertyKey[]) {
+  let value: unknown = input;
+  const walked: PropertyKey[] = [];
   for (const k of at) {
-    if (v === null || typeof v !== "object") break;
-    v = (v as Record<PropertyKey, unknown>)[k];
-    name += typeof k === "number" ? `[${k}]` : `.${String(k)}`;
+    if (value === null || typeof value !== "object") break;
+    value = (value as Record<PropertyKey, unknown>)[k];
+    walked.push(k);
   }
-  return `${name} = ${JSON.stringify(v) ?? "nothing"}`;
+  return { value, walked };
 }

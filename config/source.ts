@@ -142,15 +142,8 @@ export function parseSourceConfig(raw: RawConfig, cwd: string = process.cwd()): 
   };
 }
 
-/**
- * The stack's extra excludes alone, for a tool that reads servers and builds nothing (a
- * stack file whose other source keys do not hold still gives them). Refuses an invalid list.
- */
-export function excludeOf(raw: RawConfig): string[] {
-  const { values, problems } = parseKeys({ exclude: raw.exclude }, { exclude: SPECS.exclude });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return (values.exclude as string[] | undefined) ?? DEFAULTS.exclude;
-}
-
 /** The keys this module reads. */
 export const SOURCE_KEYS = Object.keys(SPECS);
+
+/** How each of those keys is validated. */
+export const SOURCE_SPECS: Readonly<Record<string, KeySpec<unknown>>> = SPECS;

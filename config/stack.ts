@@ -1,11 +1,11 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { closest, distance } from "fastest-levenshtein";
 import { ed25519Key } from "../lib/keys";
-import { parseSourceConfig, SOURCE_KEYS, SourceConfig } from "./source";
-import { PROJECT, RawConfig } from "./keys";
-import { DEPLOY_KEYS, DeployConfig, parseDeployConfig } from "./deploy";
+import { parseSourceConfig, SOURCE_KEYS, SOURCE_SPECS, SourceConfig } from "./source";
+import { KeySpec, PROJECT, RawConfig } from "./keys";
+import { DEPLOY_KEYS, DEPLOY_SPECS, DeployConfig, parseDeployConfig } from "./deploy";
 import { ConfigError, ConfigProblem } from "./errors";
+import { nearest } from "./fields";
 import { valueOf } from "../lib/output";
 
 /** Everything the program reads from config, validated together. */
@@ -24,6 +24,12 @@ export const SECRET_KEYS = ["sshPrivateKey", "sshPassphrase", "attestationKey"];
 /** Every key of the `ssot-deploy:` namespace, as Pulumi.yaml declares them. */
 export const KNOWN_KEYS = [...SOURCE_KEYS, ...DEPLOY_KEYS, ...SECRET_KEYS];
 
+/** How each key but the secrets is validated. */
+export const KEY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
+  ...SOURCE_SPECS,
+  ...DEPLOY_SPECS,
+};
+
 /**
  * A key this project does not read: a typo would otherwise be ignored and its default used.
  * Names the nearest declared key when one is close. Exported for testing.
@@ -33,21 +39,23 @@ export function unknownKeys(raw: RawConfig): ConfigProblem[] {
     .filter((k) => !KNOWN_KEYS.includes(k))
     .sort()
     .map((k) => {
-      const near = closest(k, KNOWN_KEYS);
-      const close = distance(k.toLowerCase(), near.toLowerCase()) <= Math.max(2, k.length / 4);
+      const near = nearest(k, KNOWN_KEYS);
       return {
         key: `${PROJECT}:${k}`,
-        rule: close
+        rule: near
           ? `one of the keys Pulumi.yaml declares (did you mean ${near}?)`
           : "one of the keys Pulumi.yaml declares (see its config section)",
-        fix: close
+        fix: near
           ? `pulumi config rm ${k}, then pulumi config set ${near} <its value>`
           : `pulumi config rm ${k}`,
       };
     });
 }
 
-/** Validates both halves and reports the problems of both in one error. Exported for testing. */
+/**
+ * Validates both halves and reports the problems of both in one error: the program and every
+ * command that reads a stack's settings call it, so the same settings get the same refusal.
+ */
 export function parseStackConfig(
   raw: RawConfig,
   cwd?: string,

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RawConfig } from "../config/keys";
 import { readStackFile, stackFilePath } from "../config/stackFile";
+import { parseStackConfig } from "../config/stack";
 import { projectRoot } from "../lib/paths";
 import { LOCAL_STACK, LOCAL_TEMPLATE } from "../tools/localStack";
 import { OptionSpec, readOptionFile, UsageError } from "./cli";
@@ -37,8 +38,10 @@ export interface OpenedStack {
 
 /**
  * Reads the stack's settings and SSH key. Stack files name paths relative to the project, as
- * Pulumi reads them, so the working directory becomes the project's. The stack's own
- * sshPrivateKey is encrypted and only the Pulumi CLI reads it: a target ssh stack needs --key.
+ * Pulumi reads them, so the working directory becomes the project's. The settings are validated
+ * first, as the program validates them (a ConfigError, exit 1, with the text a preview gives),
+ * so no command acts on a stack a deploy would refuse. The stack's own sshPrivateKey is
+ * encrypted and only the Pulumi CLI reads it: a target ssh stack needs --key.
  */
 export function openStack(values: Record<string, string | boolean | undefined>): OpenedStack {
   const given = values["config-file"] as string | undefined;
@@ -55,6 +58,7 @@ export function openStack(values: Record<string, string | boolean | undefined>):
     );
   process.chdir(root);
   const raw = readStackFile(file);
+  parseStackConfig(raw);
   const keyFile = (values.key as string | undefined) ?? process.env.SSOT_SSH_KEY_FILE;
   const plainKey = raw.sshPrivateKey?.startsWith("-----BEGIN") ? raw.sshPrivateKey : undefined;
   const privateKey =

@@ -1,5 +1,5 @@
 import { RawConfig } from "../config/keys";
-import { parseDeployConfig } from "../config/deploy";
+import { parseStackConfig } from "../config/stack";
 import { breakLockScript } from "../remote/lock";
 import { blockedLine, keyValues } from "../remote/sh";
 import { forEachHost, HostAccess } from "../survey/hosts";
@@ -21,7 +21,8 @@ export interface LockRelease {
  * has ended there; a live holder is refused, named with its pid, unless `force`.
  */
 export async function releaseLock(o: LockOptions, force: boolean): Promise<LockRelease[]> {
-  const deploy = parseDeployConfig(o.raw);
+  // Validated as the program validates them, so a stack a deploy refuses is refused here too.
+  const { deploy } = parseStackConfig(o.raw);
   return forEachHost(
     deploy,
     o,

@@ -1,6 +1,6 @@
 import { RawConfig } from "../config/keys";
-import { DeployConfig, parseDeployConfig } from "../config/deploy";
-import { excludeOf } from "../config/source";
+import { DeployConfig } from "../config/deploy";
+import { parseStackConfig } from "../config/stack";
 import { checkChain } from "../evidence/revisions";
 import { ExcludeFilter } from "../gates/artifact/excludes";
 import { readKillSwitch } from "../remote/killSwitch";
@@ -41,11 +41,12 @@ export interface StatusOptions extends HostAccess {
 
 /**
  * Reads every host of the stack, read-only, one connection each, with no build and no test.
- * A host that cannot be read gets its exact gap; the others are still read.
+ * A host that cannot be read gets its exact gap; the others are still read. The settings are
+ * validated as the program validates them: what a deploy would refuse, status refuses too.
  */
 export async function readStatus(o: StatusOptions): Promise<HostStatus[]> {
-  const deploy = parseDeployConfig(o.raw);
-  const exclude = excludeOf(o.raw);
+  const { deploy, source } = parseStackConfig(o.raw);
+  const { exclude } = source;
   return forEachHost(
     deploy,
     o,

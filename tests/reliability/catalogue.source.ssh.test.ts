@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PATH_RULE } from "../../config/pathRule";
+import { KEY_SPECS } from "../../config/stack";
 import { expectRunRefused } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
 import { engineStack, sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
@@ -130,6 +131,27 @@ describe("bad input on the source side: each refused with its exact text, the se
       config: () => ({ expectedTest: "30" }),
       refusal: () =>
         `- config key "ssot-deploy:expectedTest" must be one of the keys Pulumi.yaml declares (did you mean expectedTests?). Fix: pulumi config rm expectedTest, then pulumi config set expectedTests <its value>`,
+    },
+    {
+      name: "a probe's field is misspelt, so its output check would be dropped",
+      category: "config",
+      config: () => ({
+        proof: JSON.stringify([{ name: "answers", command: "true", expectedOutput: "^ok$" }]),
+      }),
+      refusal: () =>
+        `${key("proof")} ${KEY_SPECS.proof.rule} (got proof[0].expectedOutput, a field proof[0] does not have: did you mean expectOutput?). Fix: pulumi config rm --path 'proof[0].expectedOutput', then pulumi config set --path 'proof[0].expectOutput' <its value>`,
+    },
+    {
+      name: "a second beforeSwitch command's timeout is misspelt, so its default would be used",
+      category: "config",
+      config: () => ({
+        beforeSwitch: JSON.stringify([
+          { name: "first", command: "true" },
+          { name: "second", command: "true", timeoutSecond: 30 },
+        ]),
+      }),
+      refusal: () =>
+        `${key("beforeSwitch")} ${KEY_SPECS.beforeSwitch.rule} (got beforeSwitch[1].timeoutSecond, a field beforeSwitch[1] does not have: did you mean timeoutSeconds?). Fix: pulumi config rm --path 'beforeSwitch[1].timeoutSecond', then pulumi config set --path 'beforeSwitch[1].timeoutSeconds' <its value>`,
     },
     {
       name: "a required key is misspelt, by the CLI, which names the missing key alone",

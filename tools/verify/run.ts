@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { RawConfig } from "../../config/keys";
-import { parseDeployConfig } from "../../config/deploy";
+import { parseStackConfig } from "../../config/stack";
 import { ed25519Key } from "../../lib/keys";
 import { openRunner, Runner } from "../../survey/runner";
 import { AttestationBundle } from "../../evidence/bundle";
@@ -56,7 +56,8 @@ async function serverChecks(
       },
     ];
   }
-  const deploy = parseDeployConfig(o.raw);
+  // Validated as the program validates them, so a stack a deploy refuses is refused here too.
+  const { deploy } = parseStackConfig(o.raw);
   const records = predicate.hosts.filter((r) => o.host === undefined || r.host === o.host);
   if (records.length === 0) {
     return [
