@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackupArgs as ScriptArgs, BackupResult, backupScript } from "../remote/backup";
+import { BackupResult } from "../remote/backup";
 import { keyValues } from "../remote/sh";
 import { HostTransaction } from "../deploy/hostTransaction";
 import { stateRecord } from "../deploy/stateRecord";
 
-export interface BackupArgs extends ScriptArgs {
-  /** The host's transaction, to which the backup step is added. */
+export interface BackupArgs {
+  /** The host's transaction, whose backup step this reads. */
   tx: HostTransaction;
   /** What a rollback goes back to once the release is live: what the backup keeps restorable. */
   rollbackTo: string;
@@ -14,16 +14,16 @@ export interface BackupArgs extends ScriptArgs {
 /**
  * The backup step, before the switch: a timestamped (UTC) archive with its sha256 of a live
  * tree the SSOT cannot rebuild; a live release that still matches its manifest stays in
- * releases/ instead.
+ * releases/ instead. The script comes from `hostSteps`; this reads what it kept, and records
+ * what a rollback goes back to.
  */
 export class Backup extends pulumi.ComponentResource {
   public readonly result: pulumi.Output<BackupResult>;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:backup:Backup", name, {}, opts);
-    const { tx, rollbackTo, ...script } = args;
-    const out = tx.add("backup", backupScript(script));
-    this.result = out.apply((o) => {
+    const { tx, rollbackTo } = args;
+    this.result = tx.part("backup").apply((o) => {
       const kv = keyValues(o);
       return {
         kind: kv.backup_kind ?? "unknown",

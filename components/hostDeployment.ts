@@ -11,9 +11,9 @@ import { PostdeployProof } from "./postdeployProof";
 import { HostSummary } from "../deploy/hostSummary";
 import { Promote } from "./promote";
 import { Release } from "./release";
-import { refusalStateScript } from "../remote/transaction";
 import { LockInfo } from "../remote/lock";
 import { HostTransaction } from "../deploy/hostTransaction";
+import { hostSteps } from "../deploy/hostSteps";
 
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 
@@ -53,9 +53,10 @@ export interface HostDeploymentArgs {
 
 /**
  * One host's deploy, in the order that never leaves it half-switched: the upload (when the
- * release is not staged there yet), then one transaction: lock, backup of what the SSOT cannot
- * rebuild, stage side by side, the kill-switch as declared, the atomic switch, the post-deploy
- * proof, the lock back. Each part is its own component; all run in one SSH session.
+ * release is not staged there yet), then one transaction of the steps `hostSteps` orders: lock,
+ * backup of what the SSOT cannot rebuild, stage side by side, the kill-switch as declared, the
+ * preparation and the staged probes, the atomic switch, the post-deploy proof, the lock back.
+ * Each part is its own component, which reads its step's output; all run in one SSH session.
  */
 export class HostDeployment extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<HostSummary>;
@@ -65,103 +66,34 @@ export class HostDeployment extends pulumi.ComponentResource {
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HOST_TYPE, name, {}, opts);
     const d = args.deploy;
-    const root = d.deployRoot;
     const a = args.artifact;
-    const token = args.lock.token;
-    // Drift the commit already holds is replaced like accepted drift: archived first.
-    const acceptDrift = d.acceptDrift || args.driftReconciled;
     const child = { parent: this };
     const tx = new HostTransaction(args.endpoint);
-    for (const found of args.departures) tx.note(`found at the survey: ${found}`);
-    const lock = new DeployLock(
-      `${name}-lock`,
-      {
-        tx,
-        root,
-        info: args.lock,
-        breakStale: d.breakStaleLock,
-        staleSeconds: d.staleLockSeconds,
-      },
-      child,
-    );
-    // Until the switch, a refusal leaves the live release as it was: the lock goes back with
-    // it, and what the server holds then is printed. After the switch a failure keeps the
-    // lock, so that nothing starts on top of a failed deploy.
-    tx.whenRefused(
-      `${lock.releaseScript(a.releaseId)}\n${refusalStateScript(root, d.killSwitch.file)}`,
-    );
-    const backup = new Backup(
-      `${name}-backup`,
-      {
-        tx,
-        root,
-        releaseId: a.releaseId,
-        keep: d.keepBackups,
-        lockToken: token,
-        acceptDrift,
-        exclude: args.exclude,
-        rollbackTo: args.rollbackTo,
-      },
-      child,
-    );
+    const lock = new DeployLock(`${name}-lock`, { tx, info: args.lock }, child);
+    const backup = new Backup(`${name}-backup`, { tx, rollbackTo: args.rollbackTo }, child);
     const release = new Release(
       `${name}-release`,
-      {
-        tx,
-        root,
-        artifact: a,
-        manifest: args.manifest,
-        links: args.links,
-        evidence: args.evidence,
-        sharedFiles: d.sharedFiles,
-        lockToken: token,
-        onServer: args.onServer,
-        exclude: args.exclude,
-        acceptDrift,
-        after: args.after,
-      },
+      { tx, root: d.deployRoot, artifact: a, onServer: args.onServer, after: args.after },
       child,
     );
-    new KillSwitch(`${name}-killswitch`, { tx, root, spec: d.killSwitch }, child);
+    new KillSwitch(`${name}-killswitch`, { tx, spec: d.killSwitch }, child);
     const prepared = new BeforeSwitch(
       `${name}-beforeswitch`,
-      { tx, root, releaseId: a.releaseId, commands: d.beforeSwitch, exclude: args.exclude },
+      { tx, commands: d.beforeSwitch },
       child,
     );
-    // Every check that can run before the switch does: the staged probes come here.
     const proof = new PostdeployProof(
       `${name}-proof`,
-      {
-        tx,
-        root,
-        releaseId: a.releaseId,
-        killSwitch: d.killSwitch,
-        probes: d.proof,
-        invariants: d.invariants.map((v, i) => ({ ...v, before: args.invariantsBefore[i] })),
-        restartCommand: d.restartCommand,
-        exclude: args.exclude,
-      },
+      { tx, probes: d.proof, invariants: d.invariants },
       child,
     );
     const promote = new Promote(
       `${name}-promote`,
-      {
-        tx,
-        root,
-        releaseId: a.releaseId,
-        commit: a.commit,
-        sha256: a.sha256,
-        who: args.lock.holder,
-        host: args.lock.host,
-        keepReleases: d.keepReleases,
-        lockToken: token,
-      },
+      { tx, releaseId: a.releaseId, commit: a.commit },
       child,
     );
-    tx.whenRefused(undefined);
-    proof.afterSwitch();
-    const unlocked = lock.release(a.releaseId);
-    this.done = tx.run(`${name}-deploy`, {
+    const steps = release.reupload.apply((reupload) => hostSteps({ ...args, reupload }));
+    this.done = tx.run(`${name}-deploy`, steps, args.departures, {
       parent: this,
       dependsOn: [...(args.after ?? []), ...release.uploads],
     });
@@ -172,7 +104,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       promote.revision,
     ]);
     this.summary = pulumi
-      .all([release.staged, switched, backup.result, proof.result, unlocked, prepared.result])
+      .all([release.staged, switched, backup.result, proof.result, lock.state, prepared.result])
       .apply(
         ([staged, [promoted, previous, pruned, revision], backupResult, p, lockState, before]) => ({
           releaseId: a.releaseId,

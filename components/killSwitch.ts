@@ -1,37 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
-import { disableKillSwitchScript, killSwitchStepScript } from "../remote/killSwitch";
 import { KillSwitchSpec } from "../config/deploy";
-import { NOT_SWITCHED } from "../remote/preamble";
 import { HostTransaction } from "../deploy/hostTransaction";
 import { stateRecord } from "../deploy/stateRecord";
 
 export interface KillSwitchArgs {
-  /** The host's transaction, to which the kill-switch step is added. */
+  /** The host's transaction, which the record of the declared value waits for. */
   tx: HostTransaction;
-  /** The layout's root on the target. */
-  root: string;
   /** The file, key, format and declared value (validated config: ON needs allowLiveExecution). */
   spec: KillSwitchSpec;
 }
 
 /**
- * The kill-switch file in shared/ as declared state, a step before the switch: OFF is written
- * atomically and read back there; ON is only read there and written after the switch (see
- * `killSwitchStepScript`). A changed declaration is a changed transaction that runs.
- * `pulumi destroy` writes it OFF; nothing here ever turns it ON unless declared.
+ * The kill-switch file in shared/ as declared state. Its step (from `hostSteps`) runs before the
+ * switch: OFF is written atomically and read back there; ON is only read there and written
+ * after the switch (see `killSwitchStepScript`). A changed declaration is a changed transaction
+ * that runs. `pulumi destroy` writes it OFF; nothing here ever turns it ON unless declared.
  */
 export class KillSwitch extends pulumi.ComponentResource {
   constructor(name: string, args: KillSwitchArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:killswitch:KillSwitch", name, {}, opts);
-    args.tx.add(
-      "killswitch",
-      killSwitchStepScript(
-        args.root,
-        args.spec,
-        `${NOT_SWITCHED}; make $SHARED a writable directory on the server, then run pulumi up again`,
-      ),
-      disableKillSwitchScript(args.root, args.spec),
-    );
     stateRecord(
       `${name}-declared`,
       { FILE: `shared/${args.spec.file}`, VALUE: `${args.spec.key}=${args.spec.value}` },

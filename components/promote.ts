@@ -1,17 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PromoteArgs as ScriptArgs, promoteScript } from "../remote/promote";
 import { keyValues } from "../remote/sh";
 import { HostTransaction } from "../deploy/hostTransaction";
 import { stateRecord } from "../deploy/stateRecord";
 
-export interface PromoteArgs extends ScriptArgs {
-  /** The host's transaction, to which the switch step is added. */
+export interface PromoteArgs {
+  /** The host's transaction, whose promote step this reads. */
   tx: HostTransaction;
+  /** The release `current` moves to. */
+  releaseId: string;
+  /** The commit it was built from, recorded with it. */
+  commit: string;
 }
 
 /**
- * The switch step: `current` moves to the release atomically, under the lock, right after the
- * stage step verified it; the revisions log gets its entry; releases beyond keepReleases go.
+ * The switch step (its script from `hostSteps`): `current` moves to the release atomically,
+ * under the lock, after every check that can run before it; the revisions log gets its entry;
+ * releases beyond keepReleases go. This reads what it did and records where `current` points.
  */
 export class Promote extends pulumi.ComponentResource {
   /** "switched" or "unchanged". */
@@ -24,13 +28,13 @@ export class Promote extends pulumi.ComponentResource {
 
   constructor(name: string, args: PromoteArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ssot-deploy:promote:Promote", name, {}, opts);
-    const { tx, ...script } = args;
+    const { tx } = args;
     stateRecord(
       `${name}-current`,
       { CURRENT: `releases/${args.releaseId}`, COMMIT: args.commit },
       { parent: this, after: tx.ran },
     );
-    const out = tx.add("promote", promoteScript(script));
+    const out = tx.part("promote");
     this.result = out.apply((o) => keyValues(o).promoted ?? "unknown");
     this.previous = out.apply((o) => keyValues(o).previous ?? "");
     this.pruned = out.apply((o) => [...o.matchAll(/^pruned=(.*)$/gm)].map((m) => m[1]));

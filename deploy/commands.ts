@@ -21,9 +21,10 @@ export function shellCommand(
   endpoint: Endpoint,
   script: pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
-  onDelete?: string,
+  onDelete?: pulumi.Input<string>,
 ): ShellCommand {
-  const del = onDelete === undefined ? undefined : `sh -c ${q(onDelete)}`;
+  const del =
+    onDelete === undefined ? undefined : pulumi.output(onDelete).apply((d) => `sh -c ${q(d)}`);
   if (endpoint.kind === "ssh") {
     return new command.remote.Command(
       name,

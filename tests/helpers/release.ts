@@ -3,17 +3,13 @@ import * as path from "node:path";
 import { buildArtifact, BuiltArtifact } from "../../gates/artifact/build";
 import { parseSourceConfig } from "../../config/source";
 import { resolveCommit, openRepo } from "../../gates/git";
-import { NOT_SWITCHED, uploadPaths } from "../../remote/preamble";
-import { killSwitchStepScript } from "../../remote/killSwitch";
-import { KillSwitchSpec, Probe } from "../../config/deploy";
-import { promoteScript } from "../../remote/promote";
-import { backupScript } from "../../remote/backup";
-import { proofScript, stagedProofScript } from "../../remote/proof";
-import { stageScript } from "../../remote/stage";
-import { acquireLockScript, LockInfo, releaseLockScript } from "../../remote/lock";
+import { uploadPaths } from "../../remote/preamble";
+import { BeforeSwitchCommand, KillSwitchSpec, Probe } from "../../config/deploy";
+import { LockInfo } from "../../remote/lock";
 import { blockedLine, keyValues } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
-import { splitSteps, Step, transactionScript } from "../../remote/transaction";
+import { splitSteps, transactionScript } from "../../remote/transaction";
+import { HostStep, hostSteps, StepName, StepSettings } from "../../deploy/hostSteps";
 import { FixtureRepo } from "./repo";
 
 /** The re-upload command the stage step names when the upload is missing or corrupt. */
@@ -88,68 +84,49 @@ export interface DeployOptions {
   acceptDrift?: boolean;
   /** The post-deploy probes; none by default. */
   probes?: Probe[];
+  /** The commands run in the staged release before the switch; none by default. */
+  beforeSwitch?: BeforeSwitchCommand[];
+  /** Runs the sequence only up to this step, as a deploy cut right after it; all by default. */
+  stopAfter?: StepName;
 }
 
-/** One host's deploy transaction as HostDeployment orders it, built from the pure scripts. */
+/** The deploy settings the script-level tests deploy with, under `root`. */
+export function settings(root: string, o: DeployOptions = {}): StepSettings {
+  return {
+    deployRoot: root,
+    sharedFiles: o.sharedFiles ?? [".env"],
+    keepReleases: o.keepReleases ?? 3,
+    keepBackups: o.keepBackups ?? 3,
+    killSwitch: KILL_SWITCH,
+    proof: o.probes ?? [],
+    invariants: [],
+    beforeSwitch: o.beforeSwitch ?? [],
+    breakStaleLock: false,
+    staleLockSeconds: 3600,
+    acceptDrift: o.acceptDrift ?? false,
+  };
+}
+
+/**
+ * One host's deploy transaction as HostDeployment runs it: the production sequence
+ * (`hostSteps`), so that a change to the order or to what a refusal runs reaches these tests.
+ */
 export function deploySteps(
   root: string,
   a: BuiltArtifact,
   info: LockInfo,
   o: DeployOptions = {},
-): Step[] {
-  const token = info.token;
-  const acceptDrift = o.acceptDrift ?? false;
-  const unlock = releaseLockScript(root, token, a.releaseId);
-  const proof = { root, releaseId: a.releaseId, killSwitch: KILL_SWITCH, invariants: [] };
-  const steps: Step[] = [
-    { name: "lock", script: acquireLockScript(root, { ...info, artifact: a.sha256 }, false, 3600) },
-    {
-      name: "backup",
-      script: backupScript({
-        root,
-        releaseId: a.releaseId,
-        keep: o.keepBackups ?? 3,
-        lockToken: token,
-        acceptDrift,
-      }),
-    },
-    {
-      name: "stage",
-      script: stageScript({
-        root,
-        ...manifestsOf(a),
-        releaseId: a.releaseId,
-        sha256: a.sha256,
-        reupload: REUPLOAD,
-        sharedFiles: o.sharedFiles ?? [".env"],
-        lockToken: token,
-        acceptDrift,
-      }),
-    },
-    { name: "killswitch", script: killSwitchStepScript(root, KILL_SWITCH, NOT_SWITCHED) },
-    {
-      name: "staged-proof",
-      script: stagedProofScript({ ...proof, probes: o.probes ?? [] }),
-    },
-    {
-      name: "promote",
-      script: promoteScript({
-        root,
-        releaseId: a.releaseId,
-        commit: a.commit,
-        sha256: a.sha256,
-        who: info.holder,
-        host: info.host,
-        keepReleases: o.keepReleases ?? 3,
-        lockToken: token,
-      }),
-    },
-    { name: "proof", script: proofScript({ ...proof, probes: o.probes ?? [] }) },
-    { name: "unlock", script: unlock },
-  ];
-  // A refusal before the switch gives the lock back.
-  const guarded = ["backup", "stage", "killswitch", "staged-proof", "promote"];
-  return steps.map((s) => (guarded.includes(s.name) ? { ...s, onRefusal: unlock } : s));
+): HostStep[] {
+  return hostSteps({
+    deploy: settings(root, o),
+    artifact: a,
+    ...manifestsOf(a),
+    lock: { ...info, artifact: a.sha256 },
+    exclude: [],
+    invariantsBefore: [],
+    driftReconciled: false,
+    reupload: REUPLOAD,
+  });
 }
 
 /** Uploads the artifact and runs its deploy transaction: the exit code and each step's output. */
@@ -161,7 +138,9 @@ export async function deployOver(
   o: DeployOptions = {},
 ) {
   await upload(ssh, root, a);
-  const r = await ssh.exec("sh -s", Buffer.from(transactionScript(deploySteps(root, a, info, o))));
+  const all = deploySteps(root, a, info, o);
+  const run = o.stopAfter ? all.slice(0, all.findIndex((s) => s.name === o.stopAfter) + 1) : all;
+  const r = await ssh.exec("sh -s", Buffer.from(transactionScript(run)));
   const steps = splitSteps(r.stdout);
   const kv = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, keyValues(v)]));
   return { code: r.code, steps: kv, blocked: blockedLine(r.stdout), stdout: r.stdout };

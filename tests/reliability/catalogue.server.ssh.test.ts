@@ -7,6 +7,7 @@ import { BuiltArtifact } from "../../gates/artifact/build";
 import { expectRunRefused } from "../helpers/catalogue";
 import { artifactOf, snapshot } from "../helpers/release";
 import { tempDir } from "../helpers/repo";
+import { rootOnly } from "../helpers/root";
 import { asUnprivilegedUser, deployedSuite, web1Hosts } from "../helpers/stack";
 
 const NOWRITE = "ssot-nowrite";
@@ -61,7 +62,7 @@ describe("bad input on the server side: each refused with its exact text, the se
   });
 
   it("refuses a deploy root the login user cannot write to", async function () {
-    if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
+    rootOnly(this); // it adds a login user
     fs.chmodSync(path.dirname(suite.root), 0o755);
     await asUnprivilegedUser(suite, NOWRITE, () =>
       refused(
@@ -73,7 +74,7 @@ describe("bad input on the server side: each refused with its exact text, the se
   });
 
   it("refuses a deploy root on a disk too small for the release", async function () {
-    if (process.getuid?.() !== 0) this.skip(); // it mounts a tmpfs: root only, as in CI
+    rootOnly(this); // it mounts a tmpfs
     const small = path.join(suite.work, "small");
     fs.mkdirSync(small, { recursive: true });
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", small]);

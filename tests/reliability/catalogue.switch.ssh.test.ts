@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { expectRunRefused, liveState, refusalOf } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
+import { rootOnly } from "../helpers/root";
 import { asUnprivilegedUser, deployedSuite, web1Hosts } from "../helpers/stack";
 
 const NOCREATE = "ssot-nocreate";
@@ -50,7 +51,7 @@ describe("bad input at the deploy root and before the switch: refused with curre
     }
 
     it("refuses a deployRoot the login user has no permission to create", async function () {
-      if (process.getuid?.() !== 0) this.skip(); // it adds a user: root only, as in CI
+      rootOnly(this); // it adds a login user
       const parent = path.join(s.work, "root-owned");
       fs.mkdirSync(parent, { mode: 0o755 });
       await asUnprivilegedUser(s, NOCREATE, async () => {

@@ -3,17 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
 import { Probe } from "../../config/deploy";
-import { stageScript } from "../../remote/stage";
-import { acquireLockScript, releaseLockScript } from "../../remote/lock";
+import { releaseLockScript } from "../../remote/lock";
 import { SshSession } from "../../survey/ssh";
-import {
-  artifactOf,
-  deployOver,
-  manifestsOf,
-  OPERATOR as ME,
-  REUPLOAD,
-  upload,
-} from "../helpers/release";
+import { artifactOf, deployOver, OPERATOR as ME } from "../helpers/release";
 import { sshSuite } from "../helpers/stack";
 
 // A live probe: it fails after the switch, so the release is switched to and then not proved.
@@ -49,21 +41,12 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
       3,
       "probe health exited 1 in the live release, expected 0; current was switched; the lock is kept until a deploy proves its release",
     ]);
-    // Staged, never switched to (its deploy stopped after staging).
-    await upload(ssh, suite.root, neverSwitched);
-    await ssh.run(acquireLockScript(suite.root, ME, false, 3600));
-    const staged = await ssh.run(
-      stageScript({
-        root: suite.root,
-        ...manifestsOf(neverSwitched),
-        releaseId: neverSwitched.releaseId,
-        sha256: neverSwitched.sha256,
-        reupload: REUPLOAD,
-        sharedFiles: [".env"],
-        lockToken: ME.token,
-      }),
-    );
-    expect(staged.stdout).to.match(/^staged=new$/m);
+    // Staged, never switched to: its deploy stopped after staging, the lock still held.
+    const staged = await deployOver(ssh, suite.root, neverSwitched, ME, {
+      keepReleases,
+      stopAfter: "stage",
+    });
+    expect([staged.code, staged.steps.stage.staged]).to.deep.equal([0, "new"]);
     expect(releases()).to.include(neverSwitched.releaseId);
     const f2 = await deployOver(ssh, suite.root, failed2, ME, { keepReleases, probes: FAILS });
     expect(f2.code).to.equal(3);

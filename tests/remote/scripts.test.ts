@@ -16,9 +16,10 @@ import { fetchFilesScript, serverTreeScript } from "../../remote/serverTree";
 import { script } from "../../remote/sh";
 import { stageScript } from "../../remote/stage";
 import { keptScript, surveyScript, targetScript } from "../../remote/survey";
-import { refusalStateScript, transactionScript } from "../../remote/transaction";
+import { refusalStateScript } from "../../remote/transaction";
 import { localCopyScript } from "../../remote/upload";
 import { projectRoot } from "../../lib/paths";
+import { deployScript, destroyScript, hostSteps, StepSettings } from "../../deploy/hostSteps";
 
 // Values chosen to break naive quoting: spaces, both quotes, $, a backtick, a glob, and a
 // newline wherever a value may hold one (commands, outputs, manifests, the lock's token).
@@ -148,19 +149,49 @@ const SCRIPTS: [string, string][] = [
   ],
 ];
 
-// A whole transaction, as HostDeployment joins the steps, with a refusal handler in place.
-SCRIPTS.push([
-  "transaction",
-  transactionScript(
-    SCRIPTS.filter(([n]) => ["lock", "backup", "stage", "promote", "unlock"].includes(n)).map(
-      ([n, s]) => ({
-        name: n,
-        script: s,
-        onRefusal: n === "unlock" ? undefined : script(refusalStateScript(ROOT, FILE)),
-      }),
-    ),
-  ),
-]);
+// Whole transactions, as HostDeployment runs them: every step of the production sequence (the
+// preparation and the probes declared), each with its refusal handler, the survey's findings
+// as comments; a kept release's; and what `pulumi destroy` runs.
+const SETTINGS: StepSettings = {
+  deployRoot: ROOT,
+  sharedFiles: SHARED,
+  keepReleases: 5,
+  keepBackups: 2,
+  killSwitch: KS,
+  proof: PROBES,
+  invariants: INVARIANTS,
+  beforeSwitch: [{ name: "venv", command: "echo \"$(id) `date`\"\nmake 'it'", timeoutSeconds: 9 }],
+  restartCommand: "systemctl restart 'my app' && echo \"$PWD\"",
+  breakStaleLock: true,
+  staleLockSeconds: 900,
+  acceptDrift: false,
+};
+const STEPS = hostSteps({
+  deploy: SETTINGS,
+  artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64) },
+  manifest: MANIFEST,
+  links: LINKS,
+  evidence: '{"payload":"e30=","sig": "it\'s $HOME `x`"}\nSSOT_\n',
+  lock: LOCK,
+  exclude: EXCLUDE,
+  invariantsBefore: INVARIANTS.map((v) => v.before),
+  driftReconciled: true,
+  reupload: "pulumi up --replace 'urn:pulumi:s::p::a$b::web1-release-upload'",
+});
+const KEPT = hostSteps({
+  deploy: { ...SETTINGS, killSwitch: { ...KS, value: true, format: "env" } },
+  artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64), kept: true },
+  lock: LOCK,
+  exclude: EXCLUDE,
+  invariantsBefore: [],
+  driftReconciled: false,
+  reupload: "none",
+});
+SCRIPTS.push(
+  ["transaction", deployScript(STEPS, ["the lock is held by 'x' $(id)", "drift:\n`a`"])],
+  ["transaction, a kept release", deployScript(KEPT, [])],
+  ["transaction, at destroy", destroyScript(STEPS)],
+);
 
 /** The generators the rows above call, by their exported names. */
 const COVERED = [
