@@ -45,7 +45,10 @@ export function acquireLockScript(
     // A run of this same deploy whose connection was cut may still be running there.
     "  p=$(lock_field pid)",
     '  if [ "$p" != $$ ] && lock_holder_alive; then',
-    `    block "an earlier run of this deploy (pid $p on the server, since $(lock_field since)) is still running and holds the lock; ${NOT_SWITCHED}; wait for it to end, or end it with kill $p, then run pulumi up again"`,
+    // Killing the shell alone would leave the command it waits on running: name its group, and
+    // its session, which holds what it started under timeout (a group of its own).
+    "    g=$(sed 's/.*) //' \"/proc/$p/stat\" | awk '{ print $3 }'); s=$(sed 's/.*) //' \"/proc/$p/stat\" | awk '{ print $4 }')",
+    `    block "an earlier run of this deploy (pid $p on the server, since $(lock_field since)) is still running and holds the lock; ${NOT_SWITCHED}; wait for it to end, or end it and the command it runs with kill -- -$g (ps -s $s lists every process it started), then run pulumi up again"`,
     "  fi",
     `  ${write('"$LOCK/info.new"')} && mv "$LOCK/info.new" "$LOCK/info"`,
     "  echo lock=reentered; sweep; exit 0",

@@ -137,14 +137,19 @@ describe("a pulumi up whose connection is cut at each step boundary, against a r
     const cut = await running;
     expect(cut.code).to.not.equal(0);
     const { pid, since } = lockInfo(suite.root)!;
+    // The shell's process group and session, as /proc gives them.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [group, session] = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .slice(2, 4);
     const again = await deploy();
     expect(refusalOf(again.error)).to.equal(
-      `an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it with kill ${pid}, then run pulumi up again`,
+      `an earlier run of this deploy (pid ${pid} on the server, since ${since}) is still running and holds the lock; current was not switched; wait for it to end, or end it and the command it runs with kill -- -${group} (ps -s ${session} lists every process it started), then run pulumi up again`,
     );
     expect(liveRelease(suite.root)).to.deep.equal({ id: old, complete: true });
-    // Its process group: the shell and the command it waits on.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    process.kill(-Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]), "SIGKILL");
+    // What the refusal says to run: the group, the shell and the command it waits on.
+    process.kill(-Number(group), "SIGKILL");
     await afterCut("stage, shell left running", again, old, false);
   });
 
