@@ -47,6 +47,8 @@ export interface HostDeploymentArgs {
   driftReconciled: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
   departures: readonly string[];
+  /** The keys the host's server requires the release's provenance to be signed by. */
+  trustedKeys?: { keys: readonly string[]; configPath: string };
   /** Resources that must finish first: the previous host, in a serial rollout. */
   after?: pulumi.Resource[];
 }
