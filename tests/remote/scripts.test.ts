@@ -18,7 +18,7 @@ import { signatureScript } from "../../remote/signature";
 import { stageScript } from "../../remote/stage";
 import { keptScript, surveyScript, targetScript } from "../../remote/survey";
 import { refusalStateScript } from "../../remote/transaction";
-import { localCopyScript } from "../../remote/upload";
+import { localCopyScript } from "../../remote/stage";
 import { projectRoot } from "../../lib/paths";
 import { deployScript, destroyScript, hostSteps, StepSettings } from "../../deploy/hostSteps";
 
