@@ -32,6 +32,32 @@ const evidence = (key: KeyObject, ...statements: object[]) =>
     .join("\n")
     .concat("\n");
 
+describe("the Signature step's script, as text", () => {
+  const [a, b] = [testSigner(), testSigner()];
+  const text = (keys: string[]) =>
+    signatureScript({
+      root: "/srv/app",
+      releaseId: ID,
+      trustedKeys: keys,
+      configPath: "trustedKeys",
+      lockToken: TOKEN,
+      missingUpload: NEXT,
+    });
+
+  it("is the same text for the same inputs, so an unchanged stack's transaction stays unchanged", () => {
+    expect(text([a.spki, b.spki])).to.equal(text([a.spki, b.spki]));
+  });
+
+  it("writes each trusted key, and only those besides its fixed probe key, as a public key", () => {
+    const keys = [
+      ...text([a.spki, b.spki]).matchAll(/'-----BEGIN PUBLIC KEY-----' '([^']+)'/g),
+    ].map((m) => m[1]);
+    expect(keys.slice(1)).to.deep.equal([a.spki, b.spki]);
+    expect(keys).to.have.length(3);
+    expect(text([a.spki, b.spki])).to.not.contain("PRIVATE");
+  });
+});
+
 describe("the Signature step's script, run with sh on this machine", () => {
   const [a, b] = [testSigner(), testSigner()];
   let root: string;
