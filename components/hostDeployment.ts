@@ -105,10 +105,18 @@ export class HostDeployment extends pulumi.ComponentResource {
       promote.pruned,
       promote.revision,
     ]);
+    const staging = pulumi.all([release.staged, release.signature]);
     this.summary = pulumi
-      .all([release.staged, switched, backup.result, proof.result, lock.state, prepared.result])
+      .all([staging, switched, backup.result, proof.result, lock.state, prepared.result])
       .apply(
-        ([staged, [promoted, previous, pruned, revision], backupResult, p, lockState, before]) => ({
+        ([
+          [staged, signature],
+          [promoted, previous, pruned, revision],
+          backupResult,
+          p,
+          lockState,
+          before,
+        ]) => ({
           releaseId: a.releaseId,
           staged,
           promoted,
@@ -125,6 +133,7 @@ export class HostDeployment extends pulumi.ComponentResource {
           pruned,
           lock: lockState,
           revision,
+          signature,
         }),
       );
     this.registerOutputs({ summary: this.summary });

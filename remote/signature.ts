@@ -1,6 +1,6 @@
 import * as crypto from "node:crypto";
 import { NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./preamble";
-import { q, script } from "./sh";
+import { keyValues, q, script } from "./sh";
 import { sha256Hex } from "../lib/hash";
 
 export interface SignatureArgs {
@@ -140,4 +140,14 @@ export function signatureScript(a: SignatureArgs): string {
     'echo "signature_key=$ok"',
     'echo "signature_sha256=$got"',
   );
+}
+
+/** What a deploy reports of the Signature step: "not checked" when the host trusts no key. */
+export const SIGNATURE_NOT_CHECKED = "not checked: the host trusts no key";
+
+/** The Signature step's output, in words, for the stack output and the report. */
+export function parseSignature(output: string): string {
+  const kv = keyValues(output);
+  if (kv.signature !== "verified") return SIGNATURE_NOT_CHECKED;
+  return `verified on the server: key ${(kv.signature_key ?? "").slice(0, 16)}… signed the provenance of sha256 ${kv.signature_sha256 ?? ""}`;
 }

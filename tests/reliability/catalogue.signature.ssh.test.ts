@@ -107,5 +107,9 @@ describe("signature: the server refuses, before the switch, a release no trusted
     const run = await s.up({ ...trusting(), attestationKey: trusted.privateKey });
     expect(run.error, run.error?.message).to.equal(undefined);
     expect(fs.readlinkSync(path.join(s.root, "current"))).to.equal(`releases/${a.releaseId}`);
+    const said = `verified on the server: key ${trusted.id16.slice(0, 16)}… signed the provenance of sha256 ${a.sha256}`;
+    expect(run.outputs!.deploy!.web1.signature).to.equal(said);
+    const g5 = run.outputs!.gates.find((g) => g.id === "G5")!.detail;
+    expect(g5.endsWith(`; signature ${said}`), g5).to.equal(true);
   });
 });

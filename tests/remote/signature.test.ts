@@ -6,7 +6,14 @@ import * as path from "node:path";
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope } from "../../evidence/dsse";
 import { canonicalJson } from "../../evidence/jcs";
 import { PROVENANCE_TYPE, STATEMENT_TYPE, TEST_RESULT_TYPE } from "../../evidence/statements";
-import { EVIDENCE_TYPES, keyIdOfSpki, signatureScript, VERIFIER } from "../../remote/signature";
+import {
+  EVIDENCE_TYPES,
+  keyIdOfSpki,
+  parseSignature,
+  SIGNATURE_NOT_CHECKED,
+  signatureScript,
+  VERIFIER,
+} from "../../remote/signature";
 import { blockedLine, keyValues } from "../../remote/sh";
 import { testSigner } from "../helpers/release";
 import { tempDir } from "../helpers/repo";
@@ -43,6 +50,10 @@ describe("the Signature step's script, as text", () => {
       lockToken: TOKEN,
       missingUpload: NEXT,
     });
+
+  it("reads a step that did not run (the host trusts no key) as not checked", () => {
+    expect(parseSignature("")).to.equal(SIGNATURE_NOT_CHECKED);
+  });
 
   it("is the same text for the same inputs, so an unchanged stack's transaction stays unchanged", () => {
     expect(text([a.spki, b.spki])).to.equal(text([a.spki, b.spki]));
@@ -83,7 +94,12 @@ describe("the Signature step's script, run with sh on this machine", () => {
       missingUpload: NEXT,
     });
     const r = spawnSync("sh", ["-s"], { input: text, encoding: "utf8", env });
-    return { code: r.status, kv: keyValues(r.stdout), blocked: blockedLine(r.stdout) };
+    return {
+      code: r.status,
+      stdout: r.stdout,
+      kv: keyValues(r.stdout),
+      blocked: blockedLine(r.stdout),
+    };
   }
 
   it("reads the same payload type, statement type and provenance type as the evidence is written with", () => {
@@ -98,6 +114,9 @@ describe("the Signature step's script, run with sh on this machine", () => {
     fs.writeFileSync(ev(), evidence(b.privateKey, statement(PROVENANCE_TYPE, SHA)));
     const r = check([a.spki, b.spki]);
     expect(r.code, r.blocked).to.equal(0);
+    expect(parseSignature(r.stdout)).to.equal(
+      `verified on the server: key ${keyIdOfSpki(b.spki).slice(0, 16)}… signed the provenance of sha256 ${SHA}`,
+    );
     expect(r.kv).to.deep.equal({
       signature: "verified",
       signature_key: keyIdOfSpki(b.spki),
