@@ -102,7 +102,7 @@ export function signatureScript(a: SignatureArgs): string {
     `[ -f "$UP" ] || block "the upload $UP of release $ID is not on this server, so its sha256 cannot be checked against a signed provenance; ${NOT_SWITCHED}; $NEXT"`,
     // Recomputed here, from the file the release was extracted from.
     'got=$(sha256sum < "$UP" | cut -c1-64)',
-    `[ -f "$EV" ] || block "release $ID has no signed provenance on this server ($EV is missing: it was deployed without an attestationKey), so no trusted key vouches for its artifact (sha256 $got); ${NOT_SWITCHED}; run pulumi up from the machine that holds the stack's signing key (attestationKey), or ${fix}"`,
+    `[ -f "$EV" ] || block "release $ID has no signed provenance on this server ($EV is missing: the deploy that staged it had no attestationKey, or the file was removed), so no trusted key vouches for its artifact (sha256 $got); ${NOT_SWITCHED}; run pulumi up from the machine that holds the stack's signing key (attestationKey), or ${fix}"`,
     ...a.trustedKeys.map((k, i) => pem(`"$W/key-${i}.pem"`, k)),
     `printf '%s' ${q(start)} > "$W/start"`,
     `printf ',"predicateType":"%s","subject":[{"digest":{"sha256":"%s"},"name":"%s"}]}' ${q(PROVENANCE_TYPE)} "$got" "$ID.tar.gz" > "$W/subject"`,

@@ -44,7 +44,7 @@ describe("trustedKeys on target local, on the real engine: the same Signature st
     const sha256 = createHash("sha256").update(fs.readFileSync(up)).digest("hex");
     expect(refusalOf(run.error)).to.equal(
       `release ${id} has no signed provenance on this server (${root}/.deploy/manifests/${id}.intoto.jsonl is missing: ` +
-        `it was deployed without an attestationKey), so no trusted key vouches for its artifact (sha256 ${sha256}); ` +
+        `the deploy that staged it had no attestationKey, or the file was removed), so no trusted key vouches for its artifact (sha256 ${sha256}); ` +
         "current was not switched; run pulumi up from the machine that holds the stack's signing key (attestationKey), " +
         "or remove trustedKeys to deploy without the check (pulumi config rm --path 'trustedKeys')",
     );

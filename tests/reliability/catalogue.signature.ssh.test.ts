@@ -45,7 +45,7 @@ describe("signature: the server refuses, before the switch, a release no trusted
     expectRunRefused(
       "signature",
       run,
-      `release ${a.releaseId} has no signed provenance on this server (${evidencePath(a.releaseId)} is missing: it was deployed without an attestationKey), ` +
+      `release ${a.releaseId} has no signed provenance on this server (${evidencePath(a.releaseId)} is missing: the deploy that staged it had no attestationKey, or the file was removed), ` +
         `so no trusted key vouches for its artifact (sha256 ${a.sha256}); current was not switched; ` +
         "run pulumi up from the machine that holds the stack's signing key (attestationKey), or remove hosts[0].trustedKeys " +
         "to deploy without the check (pulumi config rm --path 'hosts[0].trustedKeys')",

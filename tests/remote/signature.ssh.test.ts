@@ -111,7 +111,7 @@ describe("the Signature step, over SSH to a real sshd: the server checks the rel
   it("refuses an unsigned release (deployed without the signing key): current untouched, the lock given back", async () => {
     await expectRefusal(
       {},
-      `release ${v2.releaseId} has no signed provenance on this server (${evidencePath(v2)} is missing: it was deployed without an attestationKey), ` +
+      `release ${v2.releaseId} has no signed provenance on this server (${evidencePath(v2)} is missing: the deploy that staged it had no attestationKey, or the file was removed), ` +
         `so no trusted key vouches for its artifact (sha256 ${v2.sha256}); current was not switched; ` +
         "run pulumi up from the machine that holds the stack's signing key (attestationKey), or remove hosts[0].trustedKeys " +
         "to deploy without the check (pulumi config rm --path 'hosts[0].trustedKeys')",
