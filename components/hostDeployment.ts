@@ -47,6 +47,8 @@ export interface HostDeploymentArgs {
   driftReconciled: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
   departures: readonly string[];
+  /** The keys the host's server requires the release's provenance to be signed by. */
+  trustedKeys?: { keys: readonly string[]; configPath: string };
   /** Resources that must finish first: the previous host, in a serial rollout. */
   after?: pulumi.Resource[];
 }
@@ -103,10 +105,18 @@ export class HostDeployment extends pulumi.ComponentResource {
       promote.pruned,
       promote.revision,
     ]);
+    const staging = pulumi.all([release.staged, release.signature]);
     this.summary = pulumi
-      .all([release.staged, switched, backup.result, proof.result, lock.state, prepared.result])
+      .all([staging, switched, backup.result, proof.result, lock.state, prepared.result])
       .apply(
-        ([staged, [promoted, previous, pruned, revision], backupResult, p, lockState, before]) => ({
+        ([
+          [staged, signature],
+          [promoted, previous, pruned, revision],
+          backupResult,
+          p,
+          lockState,
+          before,
+        ]) => ({
           releaseId: a.releaseId,
           staged,
           promoted,
@@ -123,6 +133,7 @@ export class HostDeployment extends pulumi.ComponentResource {
           pruned,
           lock: lockState,
           revision,
+          signature,
         }),
       );
     this.registerOutputs({ summary: this.summary });

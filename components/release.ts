@@ -4,6 +4,7 @@ import { BuiltArtifact } from "../gates/artifact/build";
 import { uploadFile, uploadType } from "../deploy/commands";
 import { uploadPaths } from "../remote/preamble";
 import { keyValues } from "../remote/sh";
+import { parseSignature } from "../remote/signature";
 import { HostTransaction } from "../deploy/hostTransaction";
 import { stateRecord } from "../deploy/stateRecord";
 import { valueOf } from "../lib/output";
@@ -35,6 +36,8 @@ export class Release extends pulumi.ComponentResource {
   public readonly reupload: pulumi.Output<string>;
   /** "new", "present" or "replaced-drifted". */
   public readonly staged: pulumi.Output<string>;
+  /** What the server's Signature step found, after the stage step: see `parseSignature`. */
+  public readonly signature: pulumi.Output<string>;
 
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super(RELEASE_TYPE, name, {}, opts);
@@ -69,11 +72,12 @@ export class Release extends pulumi.ComponentResource {
           ),
         ];
     this.staged = args.tx.part("stage").apply((o) => keyValues(o).staged ?? "unknown");
+    this.signature = args.tx.part("signature").apply(parseSignature);
     stateRecord(
       `${name}-staged`,
       { RELEASE: a.releaseId, ARTIFACT_SHA256: a.sha256 },
       { parent: this, after: args.tx.ran },
     );
-    this.registerOutputs({ staged: this.staged });
+    this.registerOutputs({ staged: this.staged, signature: this.signature });
   }
 }

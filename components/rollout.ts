@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config/stack";
+import { trustedKeysFor } from "../config/deploy";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { LockInfo } from "../remote/lock";
 import { SurveyedHost } from "../survey/serverSurvey";
@@ -67,6 +68,7 @@ export function deployHosts(
       invariantsBefore: h.survey.invariants,
       departures: h.departures,
       driftReconciled: h.driftReconciled,
+      trustedKeys: trustedKeysFor(config.deploy, h.spec),
       after: config.deploy.rollout === "serial" ? previous : [],
     });
     summaries[h.name] = d.summary;

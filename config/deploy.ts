@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { ConfigError } from "./errors";
-import { DEPLOY_DEFAULTS, DEPLOY_SPECS } from "./deploySpecs";
-import { DeployConfig, KillSwitchSpec } from "./deployTypes";
+import { DEPLOY_DEFAULTS, DEPLOY_SPECS, TRUSTED_KEY_FIX } from "./deploySpecs";
+import { DeployConfig, HostSpec, KillSwitchSpec } from "./deployTypes";
+import { trustedPublicKey } from "../lib/keys";
 import { parseKeys, PROJECT, RawConfig } from "./keys";
 
 export * from "./deployTypes";
@@ -58,10 +59,30 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
       DEPLOY_SPECS.deployRoot.fix,
       JSON.stringify(c.deployRoot),
     );
+  // Each trusted key is read as a key here, so that a bad one is refused by its own path; the
+  // server then reads every key in the one form it takes, base64 SPKI DER.
+  const keys = (list: readonly string[], at: string): string[] =>
+    list.map((text, j) => {
+      const read = trustedPublicKey(text.trim());
+      if ("spki" in read) return read.spki;
+      problem(
+        at.replace(/\[.*/, ""),
+        "an ed25519 public key on one line: the base64 of its SPKI DER, or an ssh-ed25519 line",
+        TRUSTED_KEY_FIX(`${at}[${j}]`),
+        `${at}[${j}] = ${JSON.stringify(text)}: ${read.reason}`,
+      );
+      return "";
+    });
+  const trustedKeys = keys(c.trustedKeys, "trustedKeys");
+  const hosts: HostSpec[] = c.hosts.map((h, i) =>
+    h.trustedKeys === undefined
+      ? h
+      : { ...h, trustedKeys: keys(h.trustedKeys, `hosts[${i}].trustedKeys`) },
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     target: c.target!,
-    hosts: c.hosts,
+    hosts,
     rollout: c.rollout,
     deployRoot: c.target === "ssh" ? c.deployRoot! : root,
     sharedFiles: c.sharedFiles,
@@ -75,7 +96,23 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     breakStaleLock: c.breakStaleLock,
     staleLockSeconds: c.staleLockSeconds,
     acceptDrift: c.acceptDrift,
+    trustedKeys,
   };
+}
+
+/**
+ * The keys a host's server requires a release's provenance to be signed by, and where config
+ * sets them (for the refusals' fixes): the host's own list, else the stack's. Target local's
+ * host has no spec: the stack's list.
+ */
+export function trustedKeysFor(
+  deploy: Pick<DeployConfig, "hosts" | "trustedKeys">,
+  spec: HostSpec | undefined,
+): { keys: string[]; configPath: string } {
+  const i = deploy.hosts.findIndex((h) => h.name === spec?.name);
+  if (spec?.trustedKeys !== undefined)
+    return { keys: spec.trustedKeys, configPath: `hosts[${i}].trustedKeys` };
+  return { keys: deploy.trustedKeys, configPath: "trustedKeys" };
 }
 
 /** The keys this module reads, for the one place that reads config. */

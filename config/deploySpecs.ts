@@ -3,6 +3,11 @@ import { BeforeSwitchCommand, HostSpec, Invariant, Probe } from "./deployTypes";
 import { KeySpec } from "./keys";
 import { PATH_RULE, safePath } from "./pathRule";
 
+/** How to set a trusted key at `at`, starting from the command that prints the stack's own. */
+export const TRUSTED_KEY_FIX = (at: string) =>
+  "print the stack's own public key with pulumi config get attestationKey | openssl pkey -pubout -outform DER | base64 -w0 " +
+  `(or take a key's ssh-ed25519 line), then pulumi config set --path '${at}' <that line>`;
+
 // No default for target or deployRoot: a deploy goes only where the operator named.
 export const DEPLOY_DEFAULTS = {
   hosts: [] as HostSpec[],
@@ -19,6 +24,7 @@ export const DEPLOY_DEFAULTS = {
   breakStaleLock: false,
   staleLockSeconds: 3600,
   acceptDrift: false,
+  trustedKeys: [] as string[],
 };
 
 // A name that becomes a path segment: the path rule, and a charset that needs no quoting.
@@ -54,10 +60,12 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
           hostKey: z
             .string()
             .regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/),
+          // Each one is checked as a key by parseDeployConfig, which names it by its index.
+          trustedKeys: z.array(z.string()).optional(),
         }),
       )
       .refine((hs) => new Set(hs.map((h) => h.name)).size === hs.length),
-    rule: 'a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it)',
+    rule: 'a list of {name, host, port, user, hostKey, trustedKeys (optional)} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it)',
     fix: "pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)",
     json: true,
   },
@@ -151,4 +159,10 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
     fix: "pulumi config set staleLockSeconds 3600",
   },
   acceptDrift: { schema: bool, rule: "true or false", fix: "pulumi config set acceptDrift false" },
+  trustedKeys: {
+    schema: z.array(z.string()),
+    rule: "a list of ed25519 public keys, each one line: the base64 of its SPKI DER, or an ssh-ed25519 line",
+    fix: TRUSTED_KEY_FIX("trustedKeys[0]"),
+    json: true,
+  },
 };

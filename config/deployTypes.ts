@@ -50,6 +50,11 @@ export interface HostSpec {
   user: string;
   /** The server's public host key, "ssh-ed25519 AAAA…": pinned, never learned. */
   hostKey: string;
+  /**
+   * The ed25519 public keys (base64 SPKI DER) whose signed provenance this server requires of
+   * a release before the switch; unset, the stack's `trustedKeys`.
+   */
+  trustedKeys?: string[];
 }
 
 /** Validated settings for gates G5–G7 (everything but the SSH key, which stays a secret). */
@@ -70,4 +75,6 @@ export interface DeployConfig {
   breakStaleLock: boolean;
   staleLockSeconds: number;
   acceptDrift: boolean;
+  /** The stack's trusted keys (base64 SPKI DER): target local's, and each host's by default. */
+  trustedKeys: string[];
 }

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { q } from "../remote/sh";
-import { localCopyScript } from "../remote/upload";
+import { localCopyScript } from "../remote/stage";
 
 /** Where a host's commands run: over SSH with a pinned host key, or on this machine. */
 export type Endpoint =

@@ -7,6 +7,7 @@ import { acquireLockScript, LockInfo, releaseLockScript } from "../remote/lock";
 import { NOT_SWITCHED } from "../remote/preamble";
 import { promoteScript } from "../remote/promote";
 import { ProofArgs, proofScript, stagedProofScript } from "../remote/proof";
+import { signatureScript } from "../remote/signature";
 import { stageScript } from "../remote/stage";
 import { refusalStateScript, Step, transactionScript } from "../remote/transaction";
 
@@ -20,6 +21,7 @@ export const DEPLOY_STEPS = [
   { name: "lock", title: "Lock", refusalUnlocks: false },
   { name: "backup", title: "Backup", refusalUnlocks: true },
   { name: "stage", title: "Release (stage)", refusalUnlocks: true },
+  { name: "signature", title: "Signature", refusalUnlocks: true },
   { name: "killswitch", title: "KillSwitch", refusalUnlocks: true },
   { name: "before-switch", title: "BeforeSwitch", refusalUnlocks: true },
   { name: "staged-proof", title: "Staged probes", refusalUnlocks: true },
@@ -75,11 +77,17 @@ export interface HostStepsArgs {
   driftReconciled: boolean;
   /** The command a missing or corrupted upload names, which uploads it again. */
   reupload: string;
+  /**
+   * The keys this host's server requires the release's provenance to be signed by, and where
+   * config sets them; with none, the Signature step is left out.
+   */
+  trustedKeys?: { keys: readonly string[]; configPath: string };
 }
 
 /**
  * Every step of one host's deploy, in DEPLOY_STEPS' order: what HostDeployment runs as its one
- * transaction. BeforeSwitch is left out when no command is declared. Exported for testing too:
+ * transaction. BeforeSwitch is left out when no command is declared, Signature when the host
+ * trusts no key. Exported for testing too:
  * the step-level tests run exactly this sequence.
  */
 export function hostSteps(a: HostStepsArgs): HostStep[] {
@@ -127,6 +135,21 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
         reupload: a.reupload,
       }),
     },
+    signature:
+      (a.trustedKeys?.keys.length ?? 0) === 0
+        ? undefined
+        : {
+            script: signatureScript({
+              root,
+              releaseId,
+              trustedKeys: a.trustedKeys!.keys,
+              configPath: a.trustedKeys!.configPath,
+              lockToken,
+              missingUpload: a.artifact.kept
+                ? `roll back by ref instead, which builds and uploads it again: pulumi config set release '' && pulumi config set ref ${a.artifact.commit} && pulumi up`
+                : `upload it again: ${a.reupload}`,
+            }),
+          },
     killswitch: {
       script: killSwitchStepScript(
         root,

@@ -18,4 +18,6 @@ export interface HostSummary {
   lock: string;
   /** sha256 of the revisions-log entry that records this release going live. */
   revision: string;
+  /** What the server's Signature step found: verified by which key, or not checked. */
+  signature: string;
 }

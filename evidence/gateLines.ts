@@ -47,7 +47,9 @@ export function deployedGates(summaries: Record<string, HostSummary>): GateResul
   const hosts = Object.entries(summaries);
   const g5 = hosts.map(
     ([n, s]) =>
-      `${n}: ${s.promoted} ${s.previous || "nothing"} -> ${s.releaseId} (staged ${s.staged}), ${describeBackup(s.backup)}`,
+      `${n}: ${s.promoted} ${s.previous || "nothing"} -> ${s.releaseId} (staged ${s.staged}), ${describeBackup(s.backup)}` +
+      // Said only where the server checked it: a stack without trustedKeys reads as before.
+      (s.signature?.startsWith("verified") ? `; signature ${s.signature}` : ""),
   );
   const g6 = hosts.map(
     ([n, s]) =>

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { HostDeployment, HostDeploymentArgs } from "../../components/hostDeployment";
 import { DeployConfig } from "../../config/deploy";
@@ -26,6 +27,7 @@ const DEPLOY: DeployConfig = {
   restartCommand: "systemctl restart app",
   breakStaleLock: true,
   staleLockSeconds: 900,
+  trustedKeys: [],
 };
 
 const ARTIFACT = {
@@ -43,6 +45,11 @@ const ARTIFACT = {
   linksPath: "/tmp/artifacts/app.links",
   detail: "",
 };
+
+/** A trusted key (base64 SPKI DER), so that the Signature step is declared too. */
+const TRUSTED = generateKeyPairSync("ed25519")
+  .publicKey.export({ type: "spki", format: "der" })
+  .toString("base64");
 
 /** web1, over SSH: the host whose upload REUPLOAD names in the stack "test" of this project. */
 const WEB1: HostDeploymentArgs = {
@@ -62,6 +69,7 @@ const WEB1: HostDeploymentArgs = {
   invariantsBefore: ["12\n", undefined],
   driftReconciled: true,
   departures: ["the lock is held by op", "drift:\napp/x.py"],
+  trustedKeys: { keys: [TRUSTED], configPath: "hosts[0].trustedKeys" },
 };
 
 /** The words of a command line, as sh splits them. */

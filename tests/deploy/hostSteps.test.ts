@@ -8,7 +8,14 @@ import { projectRoot } from "../../lib/paths";
 import { uploadPaths } from "../../remote/preamble";
 import { blockedLine } from "../../remote/sh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
-import { artifactOf, deploySteps, KILL_SWITCH, OPERATOR, settings } from "../helpers/release";
+import {
+  artifactOf,
+  deploySteps,
+  KILL_SWITCH,
+  OPERATOR,
+  settings,
+  TRUSTED_SPKI,
+} from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 
 /** The README's account of the deploy: the section up to its first subsection. */
@@ -37,6 +44,12 @@ const args = (root: string, over: Partial<HostStepsArgs> = {}): HostStepsArgs =>
 
 const COMMAND = [{ name: "prepare", command: "true", timeoutSeconds: 60 }];
 
+/** A host with every step declared: a beforeSwitch command, and a key it trusts. */
+const ALL = args("/srv/app", {
+  deploy: settings("/srv/app", { beforeSwitch: COMMAND }),
+  trustedKeys: { keys: [TRUSTED_SPKI], configPath: "hosts[0].trustedKeys" },
+});
+
 /** Runs a script with sh on this machine: its status and each step's output. */
 function sh(text: string) {
   const r = spawnSync("sh", ["-s"], { input: text, encoding: "utf8" });
@@ -58,23 +71,26 @@ describe("the steps of a host's deploy, as hostSteps orders them", () => {
     expect(numbers).to.deep.equal(Array.from({ length: to - from + 1 }, (_, i) => from + i));
   });
 
-  it("run every step of DEPLOY_STEPS, in its order, when a beforeSwitch command is declared", () => {
-    const steps = hostSteps(
-      args("/srv/app", { deploy: settings("/srv/app", { beforeSwitch: COMMAND }) }),
-    );
+  it("run every step of DEPLOY_STEPS, in its order, when a beforeSwitch command is declared and the host trusts a key", () => {
+    const steps = hostSteps(ALL);
     expect(steps.map((s) => s.name)).to.deep.equal(DEPLOY_STEPS.map((s) => s.name));
   });
 
   it("leave out only the BeforeSwitch step when no beforeSwitch command is declared", () => {
-    expect(hostSteps(args("/srv/app")).map((s) => s.name)).to.deep.equal(
+    expect(hostSteps({ ...ALL, deploy: settings("/srv/app") }).map((s) => s.name)).to.deep.equal(
       DEPLOY_STEPS.filter((s) => s.title !== "BeforeSwitch").map((s) => s.name),
     );
   });
 
+  it("leave out only the Signature step when the host trusts no key", () => {
+    for (const trustedKeys of [undefined, { keys: [], configPath: "trustedKeys" }])
+      expect(hostSteps({ ...ALL, trustedKeys }).map((s) => s.name)).to.deep.equal(
+        DEPLOY_STEPS.filter((s) => s.title !== "Signature").map((s) => s.name),
+      );
+  });
+
   it("give a refusal handler to exactly the steps marked to give the lock back", () => {
-    const steps = hostSteps(
-      args("/srv/app", { deploy: settings("/srv/app", { beforeSwitch: COMMAND }) }),
-    );
+    const steps = hostSteps(ALL);
     expect(steps.filter((s) => s.onRefusal !== undefined).map((s) => s.name)).to.deep.equal(
       DEPLOY_STEPS.filter((s) => s.refusalUnlocks).map((s) => s.name),
     );

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, KeyObject } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildArtifact, BuiltArtifact } from "../../gates/artifact/build";
@@ -11,6 +12,39 @@ import { SshSession } from "../../survey/ssh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
 import { HostStep, hostSteps, StepName, StepSettings } from "../../deploy/hostSteps";
 import { FixtureRepo } from "./repo";
+import { evidenceToKeep } from "../../evidence/kept";
+import { releaseStatements } from "../../evidence/hostRecords";
+
+/** A signing key for the tests, and its public key as config pins it (base64 SPKI DER). */
+export function testSigner(): { privateKey: KeyObject; spki: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privateKey, spki: publicKey.export({ type: "spki", format: "der" }).toString("base64") };
+}
+
+/** A public key no test signs with, for a host that trusts some key. */
+export const TRUSTED_SPKI = testSigner().spki;
+
+/**
+ * The evidence a signed deploy of `a` keeps beside it, made as the program makes it: the
+ * provenance and test-result statements, each a DSSE envelope signed with `key`, one a line.
+ */
+export function evidenceOf(a: BuiltArtifact, key: KeyObject, sourceDir: string): string {
+  const cfg = parseSourceConfig({ repo: sourceDir, testCommand: "true" });
+  const run = {
+    stack: "test",
+    invocationId: "i",
+    startedOn: "2026-01-01T00:00:00Z",
+    finishedOn: "2026-01-01T00:00:01Z",
+    operator: "op@laptop",
+    toolVersion: "0",
+  };
+  const tests = { command: "true", passed: 1, failed: 0, skipped: 0, total: 1, cached: false };
+  const statements = releaseStatements(
+    { build: a, source: cfg, sourceUri: `git+file://${sourceDir}`, tests, builtOn: run.finishedOn },
+    run,
+  );
+  return evidenceToKeep(path.join(sourceDir, "no-such-file"), statements, key, false);
+}
 
 /** The re-upload command the stage step names when the upload is missing or corrupt. */
 export const REUPLOAD =
@@ -88,6 +122,10 @@ export interface DeployOptions {
   beforeSwitch?: BeforeSwitchCommand[];
   /** Runs the sequence only up to this step, as a deploy cut right after it; all by default. */
   stopAfter?: StepName;
+  /** The signed evidence the stage step keeps beside the release; none (unsigned) by default. */
+  evidence?: string;
+  /** The keys the host trusts (base64 SPKI DER), as `hosts[0].trustedKeys`; none by default. */
+  trustedKeys?: string[];
 }
 
 /** The deploy settings the script-level tests deploy with, under `root`. */
@@ -126,6 +164,8 @@ export function deploySteps(
     invariantsBefore: [],
     driftReconciled: false,
     reupload: REUPLOAD,
+    evidence: o.evidence,
+    trustedKeys: o.trustedKeys && { keys: o.trustedKeys, configPath: "hosts[0].trustedKeys" },
   });
 }
 

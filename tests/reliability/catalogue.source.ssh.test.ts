@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PATH_RULE } from "../../config/pathRule";
 import { KEY_SPECS } from "../../config/stack";
+import { TRUSTED_KEY_FIX } from "../../config/deploySpecs";
 import { expectRunRefused } from "../helpers/catalogue";
 import { snapshot } from "../helpers/release";
 import { engineStack, sshStackConfig, sshSuite, web1Hosts } from "../helpers/stack";
@@ -75,7 +76,7 @@ describe("bad input on the source side: each refused with its exact text, the se
       category: "config",
       config: () => ({ hosts: host({ port: "ssh" }) }),
       refusal: () =>
-        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].port = "ssh"). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+        `${key("hosts")} a list of {name, host, port, user, hostKey, trustedKeys (optional)} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].port = "ssh"). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
     },
     {
       name: "deployRoot is relative for target ssh",
@@ -171,7 +172,16 @@ describe("bad input on the source side: each refused with its exact text, the se
       category: "config",
       config: () => ({ hosts: host({ name: "../web1" }) }),
       refusal: () =>
-        `${key("hosts")} a list of {name, host, port, user, hostKey} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].name = "../web1": it holds a '/'). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+        `${key("hosts")} a list of {name, host, port, user, hostKey, trustedKeys (optional)} with unique names, hostKey as "ssh-ed25519 AAAA…" (ssh-keyscan prints it) (got hosts[0].name = "../web1": it holds a '/'). Fix: pulumi config set --path 'hosts[0].name' web1 (and host, port, user, hostKey the same way)`,
+    },
+    {
+      name: "a host's trusted key is not an ed25519 public key",
+      category: "config",
+      config: () => ({ hosts: host({ trustedKeys: ["ssh-rsa AAAAB3NzaC1yc2E op@laptop"] }) }),
+      refusal: () =>
+        `${key("hosts")} an ed25519 public key on one line: the base64 of its SPKI DER, or an ssh-ed25519 line ` +
+        `(got hosts[0].trustedKeys[0] = "ssh-rsa AAAAB3NzaC1yc2E op@laptop": an ssh-rsa line, not a well-formed ssh-ed25519 one). ` +
+        `Fix: ${TRUSTED_KEY_FIX("hosts[0].trustedKeys[0]")}`,
     },
     {
       name: "the kill-switch file's path climbs out of shared/",

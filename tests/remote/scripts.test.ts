@@ -14,10 +14,11 @@ import { proofScript, stagedProofScript } from "../../remote/proof";
 import { serverFactsScript } from "../../remote/serverFacts";
 import { fetchFilesScript, serverTreeScript } from "../../remote/serverTree";
 import { script } from "../../remote/sh";
+import { signatureScript } from "../../remote/signature";
 import { stageScript } from "../../remote/stage";
 import { keptScript, surveyScript, targetScript } from "../../remote/survey";
 import { refusalStateScript } from "../../remote/transaction";
-import { localCopyScript } from "../../remote/upload";
+import { localCopyScript } from "../../remote/stage";
 import { projectRoot } from "../../lib/paths";
 import { deployScript, destroyScript, hostSteps, StepSettings } from "../../deploy/hostSteps";
 
@@ -46,6 +47,12 @@ const INVARIANTS = [
   { name: "rows", command: 'echo "it\'s $x"', before: "12\n'13' $x `y`" },
   { name: "first", command: "printf '%s' \"$HOME\"" },
 ];
+// Two trusted keys (base64 SPKI DER), so that the Signature step tries each.
+const TRUSTED = [1, 2].map((n) =>
+  Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.alloc(32, n)]).toString(
+    "base64",
+  ),
+);
 const LOCK = { token: TOKEN, holder: "op 'x'", host: "lap$top", artifact: "c".repeat(64) };
 
 const SCRIPTS: [string, string][] = [
@@ -139,6 +146,17 @@ const SCRIPTS: [string, string][] = [
       lockToken: TOKEN,
     }),
   ],
+  [
+    "signature",
+    signatureScript({
+      root: ROOT,
+      releaseId: ID,
+      trustedKeys: TRUSTED,
+      configPath: "hosts[0].trustedKeys",
+      lockToken: TOKEN,
+      missingUpload: "upload it again: pulumi up --replace 'urn:x$y'",
+    }),
+  ],
   ["after a refusal", script(refusalStateScript(ROOT, FILE))],
   ["server facts", serverFactsScript(ROOT, ID, EXCLUDE)],
   ["server tree", serverTreeScript(ROOT, `${ROOT}/current`, EXCLUDE, SHARED)],
@@ -177,6 +195,7 @@ const STEPS = hostSteps({
   invariantsBefore: INVARIANTS.map((v) => v.before),
   driftReconciled: true,
   reupload: "pulumi up --replace 'urn:pulumi:s::p::a$b::web1-release-upload'",
+  trustedKeys: { keys: TRUSTED, configPath: "hosts[0].trustedKeys" },
 });
 const KEPT = hostSteps({
   deploy: { ...SETTINGS, killSwitch: { ...KS, value: true, format: "env" } },
@@ -186,6 +205,7 @@ const KEPT = hostSteps({
   invariantsBefore: [],
   driftReconciled: false,
   reupload: "none",
+  trustedKeys: { keys: TRUSTED, configPath: "trustedKeys" },
 });
 SCRIPTS.push(
   ["transaction", deployScript(STEPS, ["the lock is held by 'x' $(id)", "drift:\n`a`"])],
@@ -204,6 +224,7 @@ const COVERED = [
   "statusScript",
   "backupScript",
   "stageScript",
+  "signatureScript",
   "killSwitchStepScript",
   "beforeSwitchScript",
   "disableKillSwitchScript",
