@@ -28,16 +28,25 @@ export function uploadPaths(root: string, releaseId: string) {
 }
 
 /**
- * A find(1) expression that prunes what the artifact never holds, for a search starting at
- * `start` (an sh word): bare names match at any depth, slashed patterns from the start. It
- * ends in -o, ready for the test that follows. Exported for testing.
+ * A find(1) test that matches what the artifact never holds, for a search starting at `start`
+ * (an sh word): bare names match at any depth, slashed patterns from the start. Empty when there
+ * is no pattern. Exported for testing.
  */
-export function findPrune(patterns: readonly string[], start: string): string {
+export function findExcluded(patterns: readonly string[], start: string): string {
   const tests = patterns.map((p) => {
     const bare = p.replace(/\/$/, "");
     return bare.includes("/") ? `-path ${start}/${q(bare.replace(/^\//, ""))}` : `-name ${q(bare)}`;
   });
-  return tests.length === 0 ? "" : `\\( ${tests.join(" -o ")} \\) -prune -o`;
+  return tests.length === 0 ? "" : `\\( ${tests.join(" -o ")} \\)`;
+}
+
+/**
+ * A find(1) expression that prunes what the artifact never holds (findExcluded), ending in -o,
+ * ready for the test that follows. Exported for testing.
+ */
+export function findPrune(patterns: readonly string[], start: string): string {
+  const t = findExcluded(patterns, start);
+  return t === "" ? "" : `${t} -prune -o`;
 }
 
 /**

@@ -62,11 +62,25 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The manifest and symlink list the stage script needs, read from the built artifact. */
-export function manifestsOf(a: BuiltArtifact): { manifest: string; links: string } {
+/** The manifest, symlink list and entries list the stage script needs, from the built artifact. */
+export function manifestsOf(a: BuiltArtifact): {
+  manifest: string;
+  links: string;
+  entries: string;
+} {
   return {
     manifest: fs.readFileSync(a.manifestPath, "utf8"),
     links: fs.readFileSync(a.linksPath, "utf8"),
+    entries: fs.readFileSync(a.entriesPath, "utf8"),
+  };
+}
+
+/** What a rollback's stage step is given: the digests the release's signed evidence names. */
+export function signedOf(a: BuiltArtifact) {
+  return {
+    manifestSha256: a.manifestSha256,
+    linksSha256: a.linksSha256,
+    entriesSha256: a.entriesSha256,
   };
 }
 
@@ -88,6 +102,11 @@ export interface DeployOptions {
   beforeSwitch?: BeforeSwitchCommand[];
   /** Runs the sequence only up to this step, as a deploy cut right after it; all by default. */
   stopAfter?: StepName;
+  /**
+   * A rollback by `release`: the release is kept on the server already, nothing is uploaded,
+   * and the stage step checks it against these digests (its signed evidence's) under the lock.
+   */
+  kept?: { manifestSha256: string; linksSha256: string; entriesSha256: string };
 }
 
 /** The deploy settings the script-level tests deploy with, under `root`. */
@@ -119,8 +138,8 @@ export function deploySteps(
 ): HostStep[] {
   return hostSteps({
     deploy: settings(root, o),
-    artifact: a,
-    ...manifestsOf(a),
+    artifact: o.kept ? { ...a, ...o.kept, kept: true } : a,
+    ...(o.kept ? {} : manifestsOf(a)),
     lock: { ...info, artifact: a.sha256 },
     exclude: [],
     invariantsBefore: [],
@@ -137,7 +156,7 @@ export async function deployOver(
   info: LockInfo,
   o: DeployOptions = {},
 ) {
-  await upload(ssh, root, a);
+  if (!o.kept) await upload(ssh, root, a);
   const all = deploySteps(root, a, info, o);
   const run = o.stopAfter ? all.slice(0, all.findIndex((s) => s.name === o.stopAfter) + 1) : all;
   const r = await ssh.exec("sh -s", Buffer.from(transactionScript(run)));

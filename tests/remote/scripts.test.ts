@@ -31,6 +31,7 @@ const EXCLUDE = ["*.log", "data dir/**", "it's", "$HOME/x"];
 const SHARED = [".env", "conf dir/it's.ini"];
 const MANIFEST = `${"a".repeat(64)}  app/odd 'name' $x.py\n\\${"b".repeat(64)}  app/new\\nline.py\n`;
 const LINKS = "app/link\t../target 'x'\n";
+const ENTRIES = "d app\nf - app/new\\nline.py\nf x app/odd 'name' $x.py\nl app/link\n";
 const KS: KillSwitchSpec = { file: FILE, key: "execution_enabled", format: "json", value: false };
 const PROBES: Probe[] = [
   {
@@ -56,7 +57,7 @@ const SCRIPTS: [string, string][] = [
   ["lock release", breakLockScript(ROOT, false)],
   ["lock release, forced", breakLockScript(ROOT, true)],
   ["status", statusScript(ROOT, { file: FILE }, EXCLUDE)],
-  ["kept release", keptScript(ROOT, ID, EXCLUDE)],
+  ["kept release", keptScript(ROOT, ID, EXCLUDE, SHARED)],
   [
     "backup",
     backupScript({
@@ -76,6 +77,7 @@ const SCRIPTS: [string, string][] = [
       sha256: "d".repeat(64),
       manifest: MANIFEST,
       links: LINKS,
+      entries: ENTRIES,
       sharedFiles: SHARED,
       lockToken: TOKEN,
       exclude: EXCLUDE,
@@ -92,7 +94,13 @@ const SCRIPTS: [string, string][] = [
       sha256: "d".repeat(64),
       sharedFiles: SHARED,
       lockToken: TOKEN,
+      exclude: EXCLUDE,
       reupload: "none",
+      signed: {
+        manifestSha256: "1".repeat(64),
+        linksSha256: "2".repeat(64),
+        entriesSha256: "3".repeat(64),
+      },
     }),
   ],
   ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
@@ -171,6 +179,7 @@ const STEPS = hostSteps({
   artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64) },
   manifest: MANIFEST,
   links: LINKS,
+  entries: ENTRIES,
   evidence: '{"payload":"e30=","sig": "it\'s $HOME `x`"}\nSSOT_\n',
   lock: LOCK,
   exclude: EXCLUDE,
@@ -180,7 +189,15 @@ const STEPS = hostSteps({
 });
 const KEPT = hostSteps({
   deploy: { ...SETTINGS, killSwitch: { ...KS, value: true, format: "env" } },
-  artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64), kept: true },
+  artifact: {
+    releaseId: ID,
+    commit: "e".repeat(40),
+    sha256: "f".repeat(64),
+    kept: true,
+    manifestSha256: "1".repeat(64),
+    linksSha256: "2".repeat(64),
+    entriesSha256: "3".repeat(64),
+  },
   lock: LOCK,
   exclude: EXCLUDE,
   invariantsBefore: [],
