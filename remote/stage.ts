@@ -1,5 +1,4 @@
-import { NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./preamble";
-import { entriesFunctions } from "./entries";
+import { entriesFunctions, NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./preamble";
 import { q, script } from "./sh";
 import { sha256Hex } from "../lib/hash";
 

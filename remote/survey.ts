@@ -1,7 +1,6 @@
 import { KeptCopy } from "../gates/rollback";
 import { Invariant } from "../config/deploy";
-import { preamble } from "./preamble";
-import { entriesFunctions, entryWords } from "./entries";
+import { entriesFunctions, entryWords, preamble } from "./preamble";
 import { keyValues, q, script } from "./sh";
 
 /** What the read-only survey found on one server. */
