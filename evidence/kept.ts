@@ -18,17 +18,25 @@ export function evidenceFile(workDir: string, stack: string, releaseId: string):
  * The evidence to keep beside a release on its servers: its provenance and test-result
  * statements, each a DSSE envelope signed with the stack's key, one per line. The text first
  * written for a release (in up; a preview writes nothing) is reused, so that a re-deploy of it
- * declares the same stage step and a server keeps what its first deploy proved.
+ * declares the same stage step and a server keeps what its first deploy proved; unless
+ * `usable` says a rollback would not trust it (evidence an earlier version wrote, which names
+ * no stack and covers no entries list): then it is signed afresh.
  */
 export function evidenceToKeep(
   file: string,
   statements: readonly Statement[],
   key: KeyObject,
   persist: boolean,
+  usable: (text: string) => boolean = () => true,
 ): string {
   const earlier = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
   const envs = earlier === undefined ? undefined : parseEnvelopes(earlier);
-  if (envs && envs.length > 0 && envs.every((e) => !("reason" in openEnvelope(e, key))))
+  if (
+    envs &&
+    envs.length > 0 &&
+    envs.every((e) => !("reason" in openEnvelope(e, key))) &&
+    usable(earlier!)
+  )
     return earlier!;
   const text = statements
     .map((s) => JSON.stringify(signEnvelope(Buffer.from(canonicalJson(s), "utf8"), key)))
@@ -180,11 +188,14 @@ export function keptEvidenceFor(
     },
     { ...run, finishedOn: builtOn },
   );
+  const { releaseId } = source.artifact;
+  const owner = { project: run.project, stack: run.stack };
   return evidenceToKeep(
-    evidenceFile(cfg.workDir, run.stack, source.artifact.releaseId),
+    evidenceFile(cfg.workDir, run.stack, releaseId),
     statements,
     key,
     persist,
+    (text) => !("reason" in openKeptEvidence(text, releaseId, key, owner)),
   );
 }
 

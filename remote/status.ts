@@ -56,9 +56,11 @@ export function statusScript(
       '  [ "$v" != failed ] || echo "kept_differs=$id $(first_differing "$d" "$MANIFESTS/$id.sha256sums")"',
       // What a check of its evidence with a public key needs: the evidence, the digests of the
       // files it must name, and the entries its list does not cover.
-      '  [ "$e" = none ] || echo "kept_evidence=$id $(base64 -w 0 < "$MANIFESTS/$id.intoto.jsonl")"',
-      '  for f in sha256sums links entries; do [ ! -f "$MANIFESTS/$id.$f" ] || echo "kept_digest=$id $f $(sha256sum < "$MANIFESTS/$id.$f" | cut -c1-64)"; done',
-      '  [ ! -f "$MANIFESTS/$id.entries" ] || echo "kept_uncovered=$id $(entries_diff "$d" "$MANIFESTS/$id.entries" | grep -vc "^excluded " || true)"',
+      '  if [ "$e" != none ]; then',
+      '    echo "kept_evidence=$id $(base64 -w 0 < "$MANIFESTS/$id.intoto.jsonl")"',
+      '    for f in sha256sums links entries; do [ ! -f "$MANIFESTS/$id.$f" ] || echo "kept_digest=$id $f $(sha256sum < "$MANIFESTS/$id.$f" | cut -c1-64)"; done',
+      '    [ ! -f "$MANIFESTS/$id.entries" ] || echo "kept_uncovered=$id $(entries_diff "$d" "$MANIFESTS/$id.entries" | grep -vc "^excluded " || true)"',
+      "  fi",
       "done",
       '[ -f "$REVISIONS" ] && echo "revisions_b64=$(base64 -w 0 < "$REVISIONS")"',
       "echo status=done",

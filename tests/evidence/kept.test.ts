@@ -217,3 +217,26 @@ describe("the evidence kept beside a release", () => {
     });
   });
 });
+
+describe("the evidence a deploy keeps, when this machine holds an earlier text", () => {
+  it("signs afresh a text a rollback would not trust, and reuses one it would", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-kept-"));
+    try {
+      const file = path.join(dir, `${ID}.intoto.jsonl`);
+      const trusted = (text: string) => !("reason" in openKeptEvidence(text, ID, key, OWNER));
+      // An earlier version's text: signed by the key, but naming no stack.
+      const old = signedText((s) => {
+        if (s.predicateType === PROVENANCE_TYPE)
+          delete (s.predicate.buildDefinition as { internalParameters: Record<string, unknown> })
+            .internalParameters.stack;
+      });
+      fs.writeFileSync(file, old);
+      const fresh = evidenceToKeep(file, statements, key, true, trusted);
+      expect(fresh).to.not.equal(old);
+      expect(trusted(fresh)).to.equal(true);
+      expect(evidenceToKeep(file, statements, key, true, trusted)).to.equal(fresh);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
