@@ -27,6 +27,8 @@ export interface KeptCopy {
   uncovered: { named: string[]; count: number };
   /** Entries under a path the excludes name (a running app's __pycache__): removed under the lock before the switch. */
   excluded: { named: string[]; count: number };
+  /** Whether it is the live release there: then nothing is switched and nothing removed. */
+  live: boolean;
   /** Files the manifest lists. */
   files: number;
   /** Whether it passed its proof when it was deployed (.deploy/proved). */
@@ -200,7 +202,7 @@ export async function runRollbackGates(
     const f = facts[0];
     // The unsigned entries a running app writes under excluded paths go before the switch.
     const removed = copies
-      .filter((c) => c.copy.excluded.count > 0)
+      .filter((c) => c.copy.excluded.count > 0 && !c.copy.live)
       .map((c) => `${c.host}: ${someOf(c.copy.excluded)}`);
     run.pass(
       "G0",

@@ -100,15 +100,18 @@ function keptStage(a: StageArgs): string[] {
       `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
     `odd=$(entries_diff "$REL" "$ENT" | grep -v "^excluded " | ${WORDS})`,
     `[ -z "$odd" ] || block "release $ID on this server holds entries its signed entries list does not cover, or lacks some: $odd; ${next}"`,
-    // What the app wrote under excluded paths is not signed: removed, then prepared afresh.
-    'gone=$(entries_diff "$REL" "$ENT" | sed -n "s/^excluded //p")',
-    'if [ -n "$gone" ]; then',
+    // What the app wrote under excluded paths is not signed: removed, then prepared afresh;
+    // unless the release is live already, where it is the running app's own, and nothing moves.
+    'if [ "$live" != "releases/$ID" ]; then',
+    '  gone=$(entries_diff "$REL" "$ENT" | sed -n "s/^excluded //p")',
+    '  if [ -n "$gone" ]; then',
     // A name holding a backslash is escaped in the list: it is left, and refused just below.
-    '  printf "%s\\n" "$gone" | while IFS= read -r p; do case $p in *\\\\*) continue ;; esac; rm -rf "${REL:?}/$p"; echo "kept_removed=$p"; done',
-    '  P="$R/.deploy/prepared"',
-    '  if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
+    '    printf "%s\\n" "$gone" | while IFS= read -r p; do case $p in *\\\\*) continue ;; esac; rm -rf "${REL:?}/$p"; echo "kept_removed=$p"; done',
+    '    P="$R/.deploy/prepared"',
+    '    if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
+    "  fi",
+    `  [ -z "$(entries_diff "$REL" "$ENT")" ] || block "release $ID on this server still holds entries under excluded paths that could not be removed; ${next}"`,
     "fi",
-    `[ -z "$(entries_diff "$REL" "$ENT")" ] || block "release $ID on this server still holds entries under excluded paths that could not be removed; ${next}"`,
     "echo staged=present",
   ];
 }

@@ -226,6 +226,7 @@ export function keptScript(
     'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; EV="$MANIFESTS/$ID.intoto.jsonl"',
     'LINKS="$MANIFESTS/$ID.links"; ENT="$MANIFESTS/$ID.entries"',
     ...releaseState("kept_state"),
+    '[ "$(readlink "$CURRENT" 2>/dev/null)" != "releases/$ID" ] || echo kept_live=yes',
     'for f in "$MAN" "$LINKS" "$ENT"; do [ ! -f "$f" ] || echo "kept_${f##*.}_sha256=$(sha256sum < "$f" | cut -c1-64)"; done',
     '[ ! -f "$MAN" ] || echo "kept_files=$(grep -c "" "$MAN" || true)"',
     // Every difference, the first ten of each kind named and all counted.
@@ -267,6 +268,7 @@ export function parseKept(stdout: string): KeptCopy {
     ...(kv.kept_entries_sha256 ? { entriesSha256: kv.kept_entries_sha256 } : {}),
     uncovered: { named: uncovered, count: extras },
     excluded: { named: excluded, count: Number(kv.kept_excluded_count ?? 0) },
+    live: kv.kept_live === "yes",
     files: Number(kv.kept_files ?? 0),
     proved: kv.kept_proved === "yes",
     ...(kv.kept_failed ? { failed: kv.kept_failed } : {}),

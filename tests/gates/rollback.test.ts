@@ -27,6 +27,7 @@ const COPY: KeptCopy = {
   entriesSha256: FACTS.entriesSha256,
   uncovered: { named: [], count: 0 },
   excluded: { named: [], count: 0 },
+  live: false,
   files: 6,
   proved: true,
   evidence: "{}\n",

@@ -119,6 +119,20 @@ describe("a kept release held to its signed entries list, over SSH to a real ssh
     expect(current()).to.equal(`releases/${v1.releaseId}`);
   });
 
+  it("leaves what the running app wrote under excluded paths in a kept release that is live already: nothing is switched", async () => {
+    expect((await rollback()).code).to.equal(0);
+    fs.mkdirSync(rel("app", "__pycache__"));
+    fs.writeFileSync(rel("app", "__pycache__", "service.cpython-311.pyc"), "the app's own\n");
+    expect(await kept()).to.deep.include({
+      live: true,
+      excluded: { named: ["app/__pycache__"], count: 1 },
+    });
+    const out = await rollback();
+    expect(out.code, out.stdout).to.equal(0);
+    expect(keyValues(out.stdout).kept_removed).to.equal(undefined);
+    expect(fs.existsSync(rel("app", "__pycache__", "service.cpython-311.pyc"))).to.equal(true);
+  });
+
   // Each file the stage step trusts, changed after the survey read it: the release's tree and
   // the file changed together, so that the tree still matches what the server now holds.
   const swaps: [string, string, () => void][] = [
