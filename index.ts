@@ -35,14 +35,14 @@ export = async () => {
   });
   // A rollback by `release` trusts the evidence kept with it, signed by this stack's key,
   // instead of testing and building again.
-  const open = keptEvidenceOpener(signingKey);
+  const open = keptEvidenceOpener(signingKey, { project: pulumi.getProject(), stack });
   const source = await gatesFor(config.source, servers, open, stack, (l) => pulumi.log.info(l))
     .catch((e: unknown) => reportBlocked(e, reporting, servers.hosts))
     .finally(() => servers.close());
   const builtOn = new Date().toISOString();
   await pulumi.log.info(`gates:\n${renderGateTable(source.gates)}`);
 
-  const run = runFacts(stack, startedOn, deployer);
+  const run = runFacts(pulumi.getProject(), stack, startedOn, deployer);
   const evidence = keptEvidenceFor(source, config.source, run, builtOn, signingKey, mode === "up");
   const artifact = new Artifact("artifact", { build: source.artifact });
   const summaries = deployHosts(servers.hosts, {

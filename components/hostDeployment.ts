@@ -31,6 +31,8 @@ export interface HostDeploymentArgs {
   manifest?: string;
   /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
   links?: string;
+  /** The artifact's entries list, every entry by type; undefined with `manifest`. */
+  entries?: string;
   /** The release's signed evidence, kept beside it on the server when it is uploaded. */
   evidence?: string;
   /** Who deploys, for the lock and the revisions log. */

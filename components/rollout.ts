@@ -50,6 +50,7 @@ export function deployHosts(
   // A kept release brings no manifest here: it is staged already, and verified against its own.
   const manifest = artifact.kept ? undefined : fs.readFileSync(artifact.manifestPath, "utf8");
   const links = artifact.kept ? undefined : fs.readFileSync(artifact.linksPath, "utf8");
+  const entries = artifact.kept ? undefined : fs.readFileSync(artifact.entriesPath, "utf8");
   const lock = { ...args.deployer, artifact: artifact.sha256 };
   const summaries: Record<string, pulumi.Output<HostSummary>> = {};
   let previous: pulumi.Resource[] = [];
@@ -60,6 +61,7 @@ export function deployHosts(
       artifact,
       manifest,
       links,
+      entries,
       evidence: args.evidence,
       lock,
       rollbackTo: rollbackTarget(h, artifact.releaseId),

@@ -60,11 +60,14 @@ export interface HostStepsArgs {
   /** The stack's validated deploy settings. */
   deploy: StepSettings;
   /** The release: its id, commit and sha256, and whether it is kept on the servers already. */
-  artifact: Pick<BuiltArtifact, "releaseId" | "commit" | "sha256" | "kept">;
+  artifact: Pick<BuiltArtifact, "releaseId" | "commit" | "sha256" | "kept"> &
+    Partial<Pick<BuiltArtifact, "manifestSha256" | "linksSha256" | "entriesSha256">>;
   /** The artifact's sha256sum manifest; undefined for a kept release, staged with its own. */
   manifest?: string;
   /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
   links?: string;
+  /** The artifact's entries list; undefined with `manifest`. */
+  entries?: string;
   /** The release's signed evidence, kept beside it where it is uploaded. */
   evidence?: string;
   /** Who deploys, for the lock and the revisions log; the token makes the lock re-entrant. */
@@ -82,6 +85,17 @@ export interface HostStepsArgs {
    * config sets them; with none, the Signature step is left out.
    */
   trustedKeys?: { keys: readonly string[]; configPath: string };
+}
+
+/**
+ * A kept release's digests as its signed evidence names them (the gates took them from it),
+ * for the stage step to check again under the lock; undefined for a release built now.
+ */
+function signedDigests(a: HostStepsArgs["artifact"]) {
+  const { manifestSha256, linksSha256, entriesSha256 } = a;
+  return a.kept && manifestSha256 && linksSha256 && entriesSha256
+    ? { manifestSha256, linksSha256, entriesSha256 }
+    : undefined;
 }
 
 /**
@@ -126,6 +140,8 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
         sha256: a.artifact.sha256,
         manifest: a.manifest,
         links: a.links,
+        entries: a.entries,
+        signed: signedDigests(a.artifact),
         // Written beside the release only where it is missing: the same text every run.
         evidence: a.artifact.kept ? undefined : a.evidence,
         sharedFiles: d.sharedFiles,

@@ -9,6 +9,7 @@ import {
   productionMutation,
   provenanceStatement,
   RunFacts,
+  ScanFacts,
   Statement,
   testResultStatement,
 } from "./statements";
@@ -33,6 +34,8 @@ export interface ReleaseFacts {
   tests: SourceResult["tests"];
   /** When G4 finished: the end of the build that the provenance describes. */
   builtOn: string;
+  /** G1's change set, whose secret scan the provenance records. */
+  changeSet: { scan: ScanFacts };
 }
 
 /**
@@ -47,6 +50,11 @@ export function releaseStatements(args: ReleaseFacts, run: RunFacts): Statement[
       { ...src, uri: args.sourceUri, builtinExclude: BUILTIN_EXCLUDES },
       run,
       args.builtOn,
+      {
+        scanned: args.changeSet.scan.scanned,
+        skipped: args.changeSet.scan.skipped,
+        findings: args.changeSet.scan.findings,
+      },
     ),
     testResultStatement(args.build, { ...args.tests, expected: src.expectedTests ?? 0 }),
   ];

@@ -70,7 +70,9 @@ function changeSetLines(cs?: ChangeSet): string[] {
     `${base} -> ${cs.target}: ${cs.modified.length} modified, ${cs.added.length} added, ` +
       `${cs.deleted.length} deleted, ${cs.renamed.length} renamed; ${cs.artifactFiles} files ship; ` +
       (cs.scan.keptFrom
-        ? `secret scan: not run again (release ${cs.scan.keptFrom} passed it, every file, at its first deploy)`
+        ? cs.scan.keptRecorded
+          ? `secret scan: not run again (release ${cs.scan.keptFrom}'s signed provenance records its first deploy's: ${cs.scan.scanned} scanned, ${cs.scan.findings} findings)`
+          : `secret scan: not run (release ${cs.scan.keptFrom}'s signed evidence records none)`
         : `secret scan: ${cs.scan.scanned} scanned, ${cs.scan.findings} findings`),
     ...(shown.length > 0 ? [""] : []),
     ...shown,

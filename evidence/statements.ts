@@ -24,6 +24,8 @@ export interface Statement<P = Record<string, unknown>> {
 
 /** What one run knows about itself, shared by the three statements. */
 export interface RunFacts {
+  /** The Pulumi project and stack: the provenance names them, so that no other stack trusts it. */
+  project: string;
   stack: string;
   invocationId: string;
   startedOn: string;
@@ -59,12 +61,24 @@ export function artifactSubject(a: Pick<BuiltArtifact, "path" | "sha256">): Subj
   return { name: path.basename(a.path), digest: { sha256: a.sha256 } };
 }
 
-/** SLSA provenance v1: which commit, which parameters, who built it and when. */
+/** G1's secret scan of the files that ship: what the provenance records of it. */
+export interface ScanFacts {
+  scanned: number;
+  skipped: number;
+  findings: number;
+}
+
+/**
+ * SLSA provenance v1: which commit, which parameters, who built it and when, for which project
+ * and stack, and what G1's secret scan found; its byproducts are the digests of the manifest,
+ * the links file and the entries list, which together cover every entry of the release tree.
+ */
 export function provenanceStatement(
   a: BuiltArtifact,
   src: SourceFacts,
   run: RunFacts,
   builtOn: string,
+  scan: ScanFacts,
 ): Statement {
   return {
     _type: STATEMENT_TYPE,
@@ -83,6 +97,9 @@ export function provenanceStatement(
           builtinExcludes: [...src.builtinExclude],
           repo: src.repo,
           operator: run.operator,
+          project: run.project,
+          stack: run.stack,
+          secretScan: { ...scan },
         },
         resolvedDependencies: [
           {
@@ -100,6 +117,8 @@ export function provenanceStatement(
         byproducts: [
           { name: "manifest.sha256sums", digest: { sha256: a.manifestSha256 } },
           { name: "release.tar", digest: { sha256: a.tarSha256 } },
+          { name: "release.links", digest: { sha256: a.linksSha256 } },
+          { name: "release.entries", digest: { sha256: a.entriesSha256 } },
         ],
       },
     },

@@ -160,15 +160,20 @@ export async function changeSetGate(
 }
 
 /**
- * G1 of a rollback to a kept release: the change set from what is live to it, by name. Its
- * first deploy passed G1, which hashed and scanned every file of it, and the servers verified
- * it against that manifest: nothing is read again, so G1 does not grow with the release.
+ * G1 of a rollback to a kept release: the change set from what is live to it, by name. The
+ * scan is not run again: the line says what the signed provenance records of the first deploy's
+ * scan, and nothing when it records none. G1 does not grow with the release.
  */
 export async function keptChangeSetGate(
   run: GateRun,
   git: SimpleGit,
   cfg: SourceConfig,
-  kept: { commit: string; releaseId: string; files: number },
+  kept: {
+    commit: string;
+    releaseId: string;
+    files: number;
+    scan?: { scanned: number; skipped: number; findings: number };
+  },
   deployed: string | undefined,
 ): Promise<ChangeSet> {
   const base = await resolveBase(run, git, cfg, deployed);
@@ -180,7 +185,13 @@ export async function keptChangeSetGate(
     target: kept.commit,
     ...classify(diff, (p) => !filter.excludes(p), new Map()),
     artifactFiles: kept.files,
-    scan: { scanned: 0, skipped: 0, findings: 0, keptFrom: kept.releaseId },
+    scan: {
+      scanned: kept.scan?.scanned ?? 0,
+      skipped: kept.scan?.skipped ?? 0,
+      findings: kept.scan?.findings ?? 0,
+      keptFrom: kept.releaseId,
+      keptRecorded: kept.scan !== undefined,
+    },
   };
   run.changeSet = changeSet;
   const from =
@@ -189,7 +200,10 @@ export async function keptChangeSetGate(
     "G1",
     `${from} -> ${short(kept.commit)}: ${changeSet.added.length} added, ${changeSet.modified.length} modified, ` +
       `${changeSet.deleted.length} deleted, ${changeSet.renamed.length} renamed; ${kept.files} files, ` +
-      `not scanned again: release ${kept.releaseId} passed the scan of every file at its first deploy`,
+      // Only what the signed evidence records is claimed of the first deploy.
+      (kept.scan
+        ? `not scanned again: its signed provenance records the scan at its first deploy: ${kept.scan.scanned} scanned, ${kept.scan.skipped} binary or large, ${kept.scan.findings} secret findings`
+        : `not scanned: its signed evidence records no secret scan`),
   );
   return changeSet;
 }

@@ -55,9 +55,11 @@ export interface ChangeSet {
     skipped: number;
     findings: number;
     /**
-     * For a rollback to a kept release: the release whose first deploy hashed and scanned every
-     * file of it, so that nothing was read again.
+     * For a rollback to a kept release: the release whose first deploy's scan is not run again;
+     * the counts are then those its signed provenance records, when it records them.
      */
     keptFrom?: string;
+    /** Whether the kept release's signed provenance records its first deploy's scan. */
+    keptRecorded?: boolean;
   };
 }

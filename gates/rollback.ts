@@ -20,6 +20,15 @@ export interface KeptCopy {
   differs?: string;
   /** sha256 of the manifest kept beside it: what its provenance must name. */
   manifestSha256?: string;
+  /** sha256 of its links file and of its entries list: what its provenance must name too. */
+  linksSha256?: string;
+  entriesSha256?: string;
+  /** Entries of its tree that its entries list does not cover, or that are missing: the first named, all counted. */
+  uncovered: { named: string[]; count: number };
+  /** Entries under a path the excludes name (a running app's __pycache__): removed under the lock before the switch. */
+  excluded: { named: string[]; count: number };
+  /** Whether it is the live release there: then nothing is switched and nothing removed. */
+  live: boolean;
   /** Files the manifest lists. */
   files: number;
   /** Whether it passed its proof when it was deployed (.deploy/proved). */
@@ -42,6 +51,14 @@ export interface KeptFacts {
   sha256: string;
   tarSha256: string;
   manifestSha256: string;
+  /** The links file's and the entries list's digests, byproducts of its provenance. */
+  linksSha256: string;
+  entriesSha256: string;
+  /** The project and stack its provenance names: only that stack's rollback trusts it. */
+  project: string;
+  stack: string;
+  /** G1's secret scan at its first deploy, when its provenance records it. */
+  scan?: { scanned: number; skipped: number; findings: number };
   /** The source as its provenance names it. */
   sourceUri: string;
   /** When its first deploy started. */
@@ -62,6 +79,12 @@ export type OpenEvidence = (text: string, releaseId: string) => KeptFacts | { re
 /** The servers' part of a rollback by `release`: each host's copy of it, read-only. */
 export interface KeptChecks extends ServerChecks {
   kept(releaseId: string): Promise<{ host: string; copy: KeptCopy }[]>;
+}
+
+/** The first ten of a list the server named, and how many more it counted. */
+function someOf(l: { named: readonly string[]; count: number }): string {
+  const shown = l.named.slice(0, 10);
+  return shown.join(", ") + (l.count > shown.length ? ` and ${l.count - shown.length} more` : "");
 }
 
 /** Why one host's copy cannot be rolled back to, or its facts. Exported for testing. */
@@ -85,6 +108,11 @@ export function judgeKept(
         ? `release ${id} failed its beforeSwitch on ${host} (${copy.failed}) and was removed`
         : `release ${id} is not staged on ${host} (it was never deployed there, or retention removed it)`,
     );
+  if (copy.state === "bad" && copy.uncovered.count > 0)
+    return refuse(
+      `release ${id} on ${host} holds ${copy.uncovered.count} entr${copy.uncovered.count === 1 ? "y" : "ies"} its signed entries list does not cover: ${someOf(copy.uncovered)}: it was changed after it was staged`,
+      "inspect it (it is evidence, and is never switched to); ",
+    );
   if (copy.state === "bad")
     return refuse(
       `release ${id} on ${host} does not match its manifest${copy.differs ? ` (${copy.differs} differs)` : ""}: it was changed after it was staged`,
@@ -103,11 +131,17 @@ export function judgeKept(
     return refuse(
       `the evidence kept with release ${id} on ${host} is not trusted: ${facts.reason}`,
     );
-  if (facts.manifestSha256 !== copy.manifestSha256)
-    return refuse(
-      `the manifest of release ${id} on ${host} (sha256 ${copy.manifestSha256 ?? "missing"}) is not the one its provenance names (${facts.manifestSha256})`,
-      "inspect it (it is evidence, and is never switched to); ",
-    );
+  const signed: [string, string | undefined, string][] = [
+    ["manifest", copy.manifestSha256, facts.manifestSha256],
+    ["links file", copy.linksSha256, facts.linksSha256],
+    ["entries list", copy.entriesSha256, facts.entriesSha256],
+  ];
+  for (const [what, held, named] of signed)
+    if (held !== named)
+      return refuse(
+        `the ${what} of release ${id} on ${host} (sha256 ${held ?? "missing"}) is not the one its provenance names (${named})`,
+        "inspect it (it is evidence, and is never switched to); ",
+      );
   if (!facts.passed)
     return refuse(`the test result kept with release ${id} on ${host} is not PASSED`);
   return facts;
@@ -166,9 +200,16 @@ export async function runRollbackGates(
       facts.push(f);
     }
     const f = facts[0];
+    // The unsigned entries a running app writes under excluded paths go before the switch.
+    const removed = copies
+      .filter((c) => c.copy.excluded.count > 0 && !c.copy.live)
+      .map((c) => `${c.host}: ${someOf(c.copy.excluded)}`);
     run.pass(
       "G0",
-      `release ${releaseId} staged on ${copies.length} host(s), matching its manifest, proved, with evidence signed by this stack's key from its first deploy (${f.firstDeployed})`,
+      `release ${releaseId} staged on ${copies.length} host(s), every entry covered by the evidence signed by this stack's key (project ${f.project}, stack ${f.stack}) at its first deploy (${f.firstDeployed}): manifest, links file and entries list; recorded as proved there (an unsigned record: its staged probes run again before the switch)` +
+        (removed.length > 0
+          ? `; entries under excluded paths, not covered, are removed under the lock before the switch: ${removed.join("; ")}`
+          : ""),
     );
     return { facts: f, files: copies[0].copy.files };
   });
@@ -206,9 +247,12 @@ export async function runRollbackGates(
     unpackedBytes: 0,
     files: kept.files,
     manifestSha256: f.manifestSha256,
+    linksSha256: f.linksSha256,
+    entriesSha256: f.entriesSha256,
     path: f.artifactName,
     manifestPath: "",
     linksPath: "",
+    entriesPath: "",
     detail,
     kept: true,
   };

@@ -1,4 +1,4 @@
-import { NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./preamble";
+import { entriesFunctions, NOT_SWITCHED, preamble, requireLock, uploadPaths } from "./preamble";
 import { q, script } from "./sh";
 import { sha256Hex } from "../lib/hash";
 
@@ -16,6 +16,14 @@ export interface StageArgs {
   manifest?: string;
   /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
   links?: string;
+  /** The artifact's entries list (gates/artifact/entries.ts); undefined with `manifest`. */
+  entries?: string;
+  /**
+   * For a kept release (no `manifest`): the digests its signed provenance names for the
+   * manifest, the links file and the entries list the server holds, checked again under the
+   * lock, since the server's files may have changed after the survey read them.
+   */
+  signed?: { manifestSha256: string; linksSha256: string; entriesSha256: string };
   /**
    * The signed provenance and test-result envelopes of the release's first deploy, kept beside
    * its manifest (never replaced) for a rollback that does not test again.
@@ -62,6 +70,52 @@ function keepEvidence(evidence: string | undefined): string[] {
   ];
 }
 
+/** entries_diff's lines, the first ten, as words on one line for a refusal. */
+const WORDS = `head -n 10 | sed "s/^[a-z]* //" | entry_words | paste -sd "," - | sed "s/,/, /g"`;
+
+/**
+ * The stage step of a rollback by `release`, under the lock: the manifest, links file and
+ * entries list the server holds must have the digests the signed evidence names (they may have
+ * changed since the survey), the tree must match them, and every entry must be one the list
+ * names. Entries under excluded paths (a running app's __pycache__) are not covered, so they
+ * are removed, each named, and the release is prepared again by beforeSwitch; any other entry
+ * the list does not name refuses.
+ */
+function keptStage(a: StageArgs): string[] {
+  const next = `${NOT_SWITCHED}; run pulumi preview to see what the servers hold now, and inspect $REL (it is evidence, and is never switched to); or roll back by commit, which tests and builds again: pulumi config set release '' && pulumi config set ref <commit>`;
+  const signed = a.signed
+    ? [
+        'signed() { got=missing; [ ! -f "$2" ] || got=$(sha256sum < "$2" | cut -c1-64); [ "$got" = "$3" ] || ' +
+          `block "the $1 of release $ID on this server (sha256 $got) is not the one its signed evidence names ($3): it changed after the survey read it; ${next}"; }`,
+        `signed manifest "$MAN" ${q(a.signed.manifestSha256)}`,
+        `signed "links file" "$LINKS" ${q(a.signed.linksSha256)}`,
+        `signed "entries list" "$ENT" ${q(a.signed.entriesSha256)}`,
+      ]
+    : [
+        `block "release $ID is a rollback, but no signed digests were given to check its manifest against; ${NOT_SWITCHED}; run pulumi up again"`,
+      ];
+  return [
+    ...signed,
+    'verify_release "$REL" "$MAN" "$LINKS" || ' +
+      `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
+    `odd=$(entries_diff "$REL" "$ENT" | grep -v "^excluded " | ${WORDS})`,
+    `[ -z "$odd" ] || block "release $ID on this server holds entries its signed entries list does not cover, or lacks some: $odd; ${next}"`,
+    // What the app wrote under excluded paths is not signed: removed, then prepared afresh;
+    // unless the release is live already, where it is the running app's own, and nothing moves.
+    'if [ "$live" != "releases/$ID" ]; then',
+    '  gone=$(entries_diff "$REL" "$ENT" | sed -n "s/^excluded //p")',
+    '  if [ -n "$gone" ]; then',
+    // A name holding a backslash is escaped in the list: it is left, and refused just below.
+    '    printf "%s\\n" "$gone" | while IFS= read -r p; do case $p in *\\\\*) continue ;; esac; rm -rf "${REL:?}/$p"; echo "kept_removed=$p"; done',
+    '    P="$R/.deploy/prepared"',
+    '    if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
+    "  fi",
+    `  [ -z "$(entries_diff "$REL" "$ENT")" ] || block "release $ID on this server still holds entries under excluded paths that could not be removed; ${next}"`,
+    "fi",
+    "echo staged=present",
+  ];
+}
+
 /**
  * Stages a release: verifies the upload's sha256, extracts it into a temporary directory
  * beside releases/, refuses special files and symlinks that leave the release, verifies every
@@ -80,25 +134,23 @@ export function stageScript(a: StageArgs): string {
   ]);
   const present = [
     ...preamble(a.root, a.exclude),
+    ...entriesFunctions(a.exclude ?? [], a.sharedFiles),
     requireLock(a.lockToken),
     `ID=${q(a.releaseId)}`,
-    'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"',
+    'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; LINKS="$MANIFESTS/$ID.links"; ENT="$MANIFESTS/$ID.entries"',
     // Leftovers of an interrupted stage of this release, unless an interrupted replacement left
     // current pointing at one.
     'live=$(readlink "$CURRENT" 2>/dev/null || true)',
     // Under the lock no other stage runs: any temporary tree is left from an interrupted one.
     'for t in "$RELEASES/.tmp-"* "$RELEASES/.drifted-"*; do [ -e "$t" ] && [ "$live" != "releases/${t##*/}" ] && rm -rf "$t"; done',
     ...keepEvidence(a.evidence),
-    'if verify_release "$REL" "$MAN" "$LINKS"; then keep_evidence; echo staged=present; exit 0; fi',
   ];
   // A kept release (a rollback by `release`) is only ever verified: nothing here stages it.
-  if (a.manifest === undefined || a.links === undefined)
-    return script(
-      ...present,
-      `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
-    );
+  if (a.manifest === undefined || a.links === undefined || a.entries === undefined)
+    return script(...present, ...keptStage(a));
   return script(
     ...present,
+    'if verify_release "$REL" "$MAN" "$LINKS"; then keep_evidence; echo staged=present; exit 0; fi',
     `UP=${q(up.artifact)}`,
     // The upload resource does not run again while its inputs are unchanged: replacing it does.
     `REUPLOAD=${q(a.reupload)}`,
@@ -128,7 +180,8 @@ export function stageScript(a: StageArgs): string {
     'mkdir "$TMP"',
     ...heredoc('"$TMP.sha256sums"', a.manifest),
     ...heredoc('"$TMP.links"', a.links),
-    'unlist() { rm -f "$TMP.sha256sums" "$TMP.links"; }',
+    ...heredoc('"$TMP.entries"', a.entries),
+    'unlist() { rm -f "$TMP.sha256sums" "$TMP.links" "$TMP.entries"; }',
     "trap unlist EXIT",
     'st=0; tar -xzf "$UP" -C "$TMP" --no-same-owner 2>"$TMP.err" || st=$?',
     // GNU tar skips a member with ".." and strips a leading "/": either means a crafted archive.
@@ -143,12 +196,16 @@ export function stageScript(a: StageArgs): string {
     'esc=$(find "$TMP" -type l -exec sh -c \'for l; do case "$(realpath -m "$l")" in "$0"/*) ;; *) printf "%s\\n" "${l#"$0"/}"; exit 0;; esac; done\' "$TMP" {} + | head -n 1)',
     '[ -z "$esc" ] || fail "symlink $esc points outside the release"',
     'verify_release "$TMP" "$TMP.sha256sums" "$TMP.links" || fail "extracted files do not match the manifest"',
+    // The list is checked where it is written: a rollback later holds the tree to it.
+    `odd=$(entries_diff "$TMP" "$TMP.entries" | ${WORDS})`,
+    '[ -z "$odd" ] || fail "the extracted release differs from its entries list: $odd"',
     ...shared,
     // A fresh copy is not prepared yet, whatever an earlier copy of the release was.
     'P="$R/.deploy/prepared"',
     'if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
     'mv "$TMP.sha256sums" "$MAN"',
     'mv "$TMP.links" "$LINKS"',
+    'mv "$TMP.entries" "$ENT"',
     'if [ -e "$REL" ] && [ "$live" = "releases/$ID" ]; then',
     '  swap() { ln -sfn "$1" "$R/.current.tmp-$$" && mv -T "$R/.current.tmp-$$" "$CURRENT"; }',
     '  swap "releases/${TMP##*/}"',

@@ -1,5 +1,5 @@
 import { KillSwitchSpec } from "../config/deploy";
-import { preamble } from "./preamble";
+import { entriesFunctions, preamble } from "./preamble";
 import { keyValues, script } from "./sh";
 import { parseSurvey, surveyScript, SurveyReading } from "./survey";
 
@@ -12,6 +12,12 @@ export interface KeptRelease {
   evidence: boolean;
   /** The first file that differs, when it does not verify. */
   differs?: string;
+  /** The kept evidence's text, for a check with a public key. */
+  evidenceText?: string;
+  /** sha256 of its manifest, links file and entries list, as the server holds them. */
+  digests?: { manifestSha256?: string; linksSha256?: string; entriesSha256?: string };
+  /** How many entries of its tree its entries list does not cover (or lacks). */
+  uncovered?: number;
 }
 
 /** What `npm run status` reads from one server, in one connection. */
@@ -30,11 +36,13 @@ export function statusScript(
   root: string,
   killSwitch: Pick<KillSwitchSpec, "file">,
   exclude: readonly string[],
+  sharedFiles: readonly string[] = [],
 ): string {
   return [
     surveyScript(root, killSwitch.file, [], exclude),
     script(
       ...preamble(root, exclude),
+      ...entriesFunctions(exclude, sharedFiles),
       // The live release was hashed once already, by the survey's drift check.
       'live=$(readlink "$CURRENT" 2>/dev/null || true)',
       'for d in "$RELEASES"/*; do',
@@ -46,6 +54,13 @@ export function statusScript(
       '  e=none; [ -f "$MANIFESTS/$id.intoto.jsonl" ] && e=evidence',
       '  echo "kept=$id $v $p $e"',
       '  [ "$v" != failed ] || echo "kept_differs=$id $(first_differing "$d" "$MANIFESTS/$id.sha256sums")"',
+      // What a check of its evidence with a public key needs: the evidence, the digests of the
+      // files it must name, and the entries its list does not cover.
+      '  if [ "$e" != none ]; then',
+      '    echo "kept_evidence=$id $(base64 -w 0 < "$MANIFESTS/$id.intoto.jsonl")"',
+      '    for f in sha256sums links entries; do [ ! -f "$MANIFESTS/$id.$f" ] || echo "kept_digest=$id $f $(sha256sum < "$MANIFESTS/$id.$f" | cut -c1-64)"; done',
+      '    [ ! -f "$MANIFESTS/$id.entries" ] || echo "kept_uncovered=$id $(entries_diff "$d" "$MANIFESTS/$id.entries" | grep -vc "^excluded " || true)"',
+      "  fi",
       "done",
       '[ -f "$REVISIONS" ] && echo "revisions_b64=$(base64 -w 0 < "$REVISIONS")"',
       "echo status=done",
@@ -71,6 +86,19 @@ export function parseStatus(
   const d = survey.drift;
   const liveIntact =
     d !== undefined && d.modified.length + d.added.filter((p) => !ignored(p)).length === 0;
+  const byId = (key: string) =>
+    new Map(
+      [...stdout.matchAll(new RegExp(`^${key}=(\\S+) (.*)$`, "gm"))].map((m) => [m[1], m[2]]),
+    );
+  const evidence = byId("kept_evidence");
+  const uncovered = byId("kept_uncovered");
+  const digests = new Map<string, Record<string, string>>();
+  for (const m of stdout.matchAll(/^kept_digest=(\S+) (sha256sums|links|entries) (\S+)$/gm)) {
+    const key = { sha256sums: "manifestSha256", links: "linksSha256", entries: "entriesSha256" }[
+      m[2]
+    ]!;
+    digests.set(m[1], { ...digests.get(m[1]), [key]: m[3] });
+  }
   const releases = [
     ...stdout.matchAll(/^kept=(\S+) (verified|failed|live) (proved|unproved) (evidence|none)$/gm),
   ].map((m): KeptRelease => ({
@@ -79,6 +107,11 @@ export function parseStatus(
     proved: m[3] === "proved",
     evidence: m[4] === "evidence",
     ...(differs.get(m[1]) ? { differs: differs.get(m[1]) } : {}),
+    ...(evidence.has(m[1])
+      ? { evidenceText: Buffer.from(evidence.get(m[1])!, "base64").toString("utf8") }
+      : {}),
+    ...(digests.has(m[1]) ? { digests: digests.get(m[1]) } : {}),
+    ...(uncovered.has(m[1]) ? { uncovered: Number(uncovered.get(m[1])) } : {}),
   }));
   return {
     survey,

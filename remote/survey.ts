@@ -1,6 +1,6 @@
 import { KeptCopy } from "../gates/rollback";
 import { Invariant } from "../config/deploy";
-import { preamble } from "./preamble";
+import { entriesFunctions, entryWords, preamble } from "./preamble";
 import { keyValues, q, script } from "./sh";
 
 /** What the read-only survey found on one server. */
@@ -207,18 +207,31 @@ export function parseSurvey(stdout: string, invariantCount: number): SurveyReadi
 }
 
 /**
- * Read-only: whether `releaseId` is staged and matches its manifest, the manifest's digest, its
- * proof and failure records and its kept evidence; and which other releases a rollback could
- * take (not hashed here: only the chosen one is verified).
+ * Read-only: whether `releaseId` is staged and matches its manifest, the digests of its
+ * manifest, links file and entries list (which its signed provenance must name), every entry of
+ * its tree that the entries list does not cover, its proof and failure records and its kept
+ * evidence; and which other releases a rollback could take (not hashed here: only the chosen
+ * one is verified).
  */
-export function keptScript(root: string, releaseId: string, exclude: readonly string[]): string {
+export function keptScript(
+  root: string,
+  releaseId: string,
+  exclude: readonly string[],
+  sharedFiles: readonly string[] = [],
+): string {
   return script(
     ...preamble(root, exclude),
+    ...entriesFunctions(exclude, sharedFiles),
     `ID=${q(releaseId)}`,
-    'MAN="$MANIFESTS/$ID.sha256sums"; EV="$MANIFESTS/$ID.intoto.jsonl"',
+    'REL="$RELEASES/$ID"; MAN="$MANIFESTS/$ID.sha256sums"; EV="$MANIFESTS/$ID.intoto.jsonl"',
+    'LINKS="$MANIFESTS/$ID.links"; ENT="$MANIFESTS/$ID.entries"',
     ...releaseState("kept_state"),
-    '[ ! -f "$MAN" ] || echo "kept_manifest_sha256=$(sha256sum < "$MAN" | cut -c1-64)"',
+    '[ "$(readlink "$CURRENT" 2>/dev/null)" != "releases/$ID" ] || echo kept_live=yes',
+    'for f in "$MAN" "$LINKS" "$ENT"; do [ ! -f "$f" ] || echo "kept_${f##*.}_sha256=$(sha256sum < "$f" | cut -c1-64)"; done',
     '[ ! -f "$MAN" ] || echo "kept_files=$(grep -c "" "$MAN" || true)"',
+    // Every difference, the first ten of each kind named and all counted.
+    '[ ! -d "$REL" ] || [ ! -f "$ENT" ] || entries_diff "$REL" "$ENT" | ' +
+      `awk '{ k = $1; c[k]++; if (c[k] <= 10) print "kept_" k "=" substr($0, length(k) + 2) } END { for (k in c) print "kept_" k "_count=" c[k] }'`,
     'p=no; [ -f "$PROVED" ] && grep -qxF "$ID" "$PROVED" && p=yes; echo "kept_proved=$p"',
     '[ ! -f "$R/.deploy/failed" ] || awk -v id="$ID" \'$1 == id { $1 = ""; f = substr($0, 2) } END { if (f != "") print "kept_failed=" f }\' "$R/.deploy/failed"',
     '[ ! -f "$EV" ] || echo "kept_evidence_b64=$(base64 -w 0 < "$EV")"',
@@ -237,10 +250,25 @@ export function parseKept(stdout: string): KeptCopy {
   const kv = keyValues(stdout);
   if (kv.kept !== "done")
     throw new Error(`the release check did not finish: ${stdout.slice(-500)}`);
+  const all = (k: string) =>
+    [...stdout.matchAll(new RegExp(`^kept_${k}=(.*)$`, "gm"))].map((m) => m[1]);
+  const uncovered = [
+    ...all("extra").map(entryWords),
+    ...all("missing").map((e) => `${entryWords(e)}, missing`),
+  ];
+  const extras = Number(kv.kept_extra_count ?? 0) + Number(kv.kept_missing_count ?? 0);
+  const excluded = all("excluded");
+  // A release that verifies but holds an entry its list does not name is not the signed one.
+  const state = kv.kept_state === "present" && extras > 0 ? "bad" : kv.kept_state;
   return {
-    state: (kv.kept_state ?? "absent") as KeptCopy["state"],
+    state: (state ?? "absent") as KeptCopy["state"],
     ...(kv.kept_state_differs ? { differs: kv.kept_state_differs } : {}),
-    ...(kv.kept_manifest_sha256 ? { manifestSha256: kv.kept_manifest_sha256 } : {}),
+    ...(kv.kept_sha256sums_sha256 ? { manifestSha256: kv.kept_sha256sums_sha256 } : {}),
+    ...(kv.kept_links_sha256 ? { linksSha256: kv.kept_links_sha256 } : {}),
+    ...(kv.kept_entries_sha256 ? { entriesSha256: kv.kept_entries_sha256 } : {}),
+    uncovered: { named: uncovered, count: extras },
+    excluded: { named: excluded, count: Number(kv.kept_excluded_count ?? 0) },
+    live: kv.kept_live === "yes",
     files: Number(kv.kept_files ?? 0),
     proved: kv.kept_proved === "yes",
     ...(kv.kept_failed ? { failed: kv.kept_failed } : {}),

@@ -1,5 +1,6 @@
 import { readStatus, renderStatus } from "../tools/status";
-import { CommandSpec, EXIT, runCommand } from "./cli";
+import { createPublicKey } from "node:crypto";
+import { CommandSpec, EXIT, readOptionFile, runCommand, UsageError } from "./cli";
 import { openStack, STACK_OPTIONS } from "./stack";
 
 const SPEC: CommandSpec = {
@@ -12,13 +13,34 @@ const SPEC: CommandSpec = {
     ...STACK_OPTIONS,
     host: { type: "string", value: "<name>", description: "only this host" },
     json: { type: "boolean", description: "print JSON, for scripts" },
+    "public-key": {
+      type: "string",
+      value: "<file.pub>",
+      description:
+        "the stack's attestation public key (PEM): each release's kept evidence is checked with it, as a rollback checks it; without it no release is offered for a rollback by release",
+    },
   },
 };
 
 runCommand(SPEC, async (values) => {
   const s = openStack(values);
+  const keyFile = values["public-key"] as string | undefined;
+  const pem =
+    keyFile === undefined
+      ? undefined
+      : readOptionFile("public-key", keyFile, "pass the stack's attestation public key (PEM)");
+  let publicKey;
+  try {
+    publicKey = pem === undefined ? undefined : createPublicKey(pem);
+  } catch {
+    throw new UsageError(
+      `--public-key ${keyFile} is not a PEM public key; pass the stack's attestation public key`,
+    );
+  }
   const hosts = await readStatus({
     raw: s.raw,
+    stack: s.stack,
+    publicKey,
     privateKey: s.privateKey,
     passphrase: s.passphrase,
     host: values.host as string | undefined,

@@ -174,7 +174,7 @@ export class ServerSurvey implements KeptChecks {
     const copies: { host: string; copy: KeptCopy }[] = [];
     for (const [i, h] of this.hosts.entries()) {
       const out = await this.runners[i].run(
-        keptScript(this.deploy.deployRoot, releaseId, this.exclude),
+        keptScript(this.deploy.deployRoot, releaseId, this.exclude, this.deploy.sharedFiles),
       );
       const copy = parseKept(out.stdout);
       h.onServer = copy.state === "present";

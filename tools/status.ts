@@ -1,4 +1,6 @@
-import { RawConfig } from "../config/keys";
+import { KeyObject } from "node:crypto";
+import { PROJECT, RawConfig } from "../config/keys";
+import { openKeptEvidence } from "../evidence/kept";
 import { DeployConfig } from "../config/deploy";
 import { parseStackConfig } from "../config/stack";
 import { checkChain } from "../evidence/revisions";
@@ -19,8 +21,8 @@ export interface HostStatus {
   live?: { release: string; commit?: string; time?: string; who?: string; from?: string } | null;
   /** The revisions log's hash chain. */
   log?: { entries: number; broken?: string };
-  /** Every release kept in releases/, verified against its manifest; `proved` ones a rollback can use. */
-  releases?: KeptRelease[];
+  /** Every release kept in releases/, verified against its manifest, its evidence checked when a key is given. */
+  releases?: StatusRelease[];
   lock?: {
     holder: string;
     host: string;
@@ -35,8 +37,20 @@ export interface HostStatus {
   drift?: { modified: string[]; added: string[] } | null;
 }
 
+/**
+ * A kept release as status reports it. `evidenceCheck` says whether a rollback by `release`
+ * can trust its evidence: "trusted" once it verified with the public key given, for this
+ * project and stack, naming the digests the server holds and covering every entry; "not
+ * checked" without a key; otherwise why not.
+ */
+export type StatusRelease = Omit<KeptRelease, "evidenceText"> & { evidenceCheck?: string };
+
 export interface StatusOptions extends HostAccess {
   raw: RawConfig;
+  /** The stack's name: its evidence must name it. */
+  stack?: string;
+  /** The public key the stack signs with; without it no evidence is checked. */
+  publicKey?: KeyObject;
 }
 
 /**
@@ -51,10 +65,15 @@ export async function readStatus(o: StatusOptions): Promise<HostStatus[]> {
     deploy,
     o,
     async (host, runner) => {
-      const r = await runner.run(statusScript(deploy.deployRoot, deploy.killSwitch, exclude));
+      const r = await runner.run(
+        statusScript(deploy.deployRoot, deploy.killSwitch, exclude, deploy.sharedFiles),
+      );
       const filter = new ExcludeFilter(exclude);
       const read = parseStatus(r.stdout, (p) => filter.excludes(p));
-      return hostStatus(host, runner.where, read, deploy, exclude);
+      return hostStatus(host, runner.where, read, deploy, exclude, {
+        key: o.publicKey,
+        owner: { project: PROJECT, stack: o.stack ?? "" },
+      });
     },
     (host, gap) => ({ host, gap }),
   );
@@ -67,6 +86,7 @@ export function hostStatus(
   s: ReturnType<typeof parseStatus>,
   deploy: DeployConfig,
   exclude: readonly string[],
+  check: EvidenceCheck = { owner: { project: PROJECT, stack: "" } },
 ): HostStatus {
   const v = s.survey;
   if (!v.rootPresent)
@@ -100,7 +120,10 @@ export function hostStatus(
       entries: chain.entries.length,
       ...(chain.broken ? { broken: chain.broken.reason } : {}),
     },
-    releases: s.releases,
+    releases: s.releases.map(({ evidenceText, ...r }) => ({
+      ...r,
+      ...(r.evidence ? { evidenceCheck: evidenceCheck(r, evidenceText, check) } : {}),
+    })),
     lock:
       v.lock === undefined
         ? null
@@ -111,6 +134,48 @@ export function hostStatus(
     },
     drift: drifted ? { modified: v.drift!.modified, added } : null,
   };
+}
+
+/** The key and the owner a kept release's evidence is checked with. */
+export interface EvidenceCheck {
+  key?: KeyObject;
+  owner: { project: string; stack: string };
+}
+
+/**
+ * Whether a rollback by `release` would trust a kept release's evidence, as the rollback's
+ * gates judge it: "trusted", "not checked" without a key, or the reason it is not trusted.
+ * Exported for testing.
+ */
+export function evidenceCheck(
+  r: KeptRelease,
+  text: string | undefined,
+  check: EvidenceCheck,
+): string {
+  if (!check.key) return "not checked";
+  const facts = openKeptEvidence(text ?? "", r.id, check.key, check.owner);
+  if ("reason" in facts) return facts.reason;
+  const held = r.digests ?? {};
+  for (const [what, k] of [
+    ["manifest", "manifestSha256"],
+    ["links file", "linksSha256"],
+    ["entries list", "entriesSha256"],
+  ] as const)
+    if (held[k] !== facts[k])
+      return `its ${what} (sha256 ${held[k] ?? "missing"}) is not the one its provenance names (${facts[k]})`;
+  if ((r.uncovered ?? 0) > 0)
+    return `${r.uncovered} entr${r.uncovered === 1 ? "y" : "ies"} of its tree are not covered by its signed entries list`;
+  if (!facts.passed) return "its signed test result is not PASSED";
+  return "trusted";
+}
+
+/** What status says of a verified, proved release with evidence, by its evidence's check. */
+function withEvidence(r: StatusRelease, live: boolean): string {
+  if (r.evidenceCheck === "trusted")
+    return `matches its manifest, proved, evidence verified with the key given${live ? "" : `: pulumi config set release ${r.id} rolls back to it without testing again`}`;
+  if (r.evidenceCheck === "not checked" || r.evidenceCheck === undefined)
+    return "matches its manifest, proved, evidence kept but not checked: run again with --public-key <file.pub> (the stack's attestation public key) to see whether a rollback can take it";
+  return `matches its manifest, proved, evidence NOT trusted: ${r.evidenceCheck}; roll back to it by ref (tests again)`;
 }
 
 /** The status as a table, a block per host. */
@@ -139,7 +204,7 @@ export function renderStatus(hosts: readonly HostStatus[]): string {
             r.verified
               ? r.proved
                 ? r.evidence
-                  ? `matches its manifest, proved, evidence kept${r.id === l?.release ? "" : `: pulumi config set release ${r.id} rolls back to it without testing again`}`
+                  ? withEvidence(r, r.id === l?.release)
                   : "matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)"
                 : "matches its manifest, never proved: a rollback will not take it"
               : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`

@@ -5,6 +5,7 @@ import { BUILTIN_EXCLUDES } from "./excludes";
 import { GateFailure } from "../gate";
 import { ResolvedCommit } from "../git";
 import { formatLinks, formatManifest } from "./manifest";
+import { formatEntries } from "./entries";
 import { buildTarball } from "./tarball";
 import { fileSha256, sha256Hex as sha256, short } from "../../lib/hash";
 import { TOOL_VERSION } from "../../lib/version";
@@ -24,10 +25,16 @@ export interface BuiltArtifact {
   unpackedBytes: number;
   files: number;
   manifestSha256: string;
+  /** sha256 of the links file: the provenance signs it, since a server trusts it. */
+  linksSha256: string;
+  /** sha256 of the entries list (formatEntries): every entry of the release, signed too. */
+  entriesSha256: string;
   path: string;
   manifestPath: string;
   /** Symlinks of the release, "path TAB target" per line. */
   linksPath: string;
+  /** Every entry of the release, by type, one per line (formatEntries). */
+  entriesPath: string;
   /** The G4 line. */
   detail: string;
   /**
@@ -75,6 +82,7 @@ function buildFiles(dir: string, releaseId: string) {
     path: path.join(dir, `${releaseId}.tar.gz`),
     manifestPath: path.join(dir, `${releaseId}.sha256sums`),
     linksPath: path.join(dir, `${releaseId}.links`),
+    entriesPath: path.join(dir, `${releaseId}.entries`),
   };
 }
 
@@ -86,7 +94,11 @@ async function artifactOf(
   how: string,
 ): Promise<BuiltArtifact> {
   const files = buildFiles(dir, r.releaseId);
-  const manifest = await fs.promises.readFile(files.manifestPath, "utf8");
+  const [manifest, links, entries] = await Promise.all(
+    [files.manifestPath, files.linksPath, files.entriesPath].map((f) =>
+      fs.promises.readFile(f, "utf8"),
+    ),
+  );
   return {
     releaseId: r.releaseId,
     commit: c.commit,
@@ -97,6 +109,8 @@ async function artifactOf(
     unpackedBytes: r.unpackedBytes,
     files: r.files,
     manifestSha256: sha256(manifest),
+    linksSha256: sha256(links),
+    entriesSha256: sha256(entries),
     ...files,
     detail: `${r.releaseId}.tar.gz: ${r.files} files, ${r.bytes} bytes, sha256 ${short(r.sha256)}; ${r.excluded} excluded; ${how}`,
   };
@@ -110,7 +124,9 @@ async function reusable(dir: string, record: BuildRecord | undefined): Promise<b
   if (record?.reproduced?.by !== TOOL_VERSION) return false;
   const files = buildFiles(dir, record.releaseId);
   try {
-    await Promise.all([files.manifestPath, files.linksPath].map((f) => fs.promises.access(f)));
+    await Promise.all(
+      [files.manifestPath, files.linksPath, files.entriesPath].map((f) => fs.promises.access(f)),
+    );
     return (await fileSha256(files.path)) === record.sha256;
   } catch {
     return false;
@@ -176,6 +192,7 @@ export async function buildArtifact(
   await fs.promises.rename(staging, files.path);
   await writeAtomic(files.manifestPath, formatManifest(t.manifest));
   await writeAtomic(files.linksPath, formatLinks(t.symlinks));
+  await writeAtomic(files.entriesPath, formatEntries(t));
   await writeAtomic(
     path.join(dir, `${releaseId}.json`),
     JSON.stringify(

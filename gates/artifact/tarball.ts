@@ -29,6 +29,8 @@ export interface TarballResult {
   manifest: ManifestEntry[];
   symlinks: { path: string; target: string }[];
   directories: number;
+  /** The directories' paths, as the tar holds them: the entries list names each. */
+  directoryPaths: string[];
   /** Paths left out by the excludes (a directory counts once). */
   excluded: string[];
 }
@@ -122,6 +124,7 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
   const symlinks: { path: string; target: string }[] = [];
   const excluded: string[] = [];
   let directories = 0;
+  const directoryPaths: string[] = [];
   let offset = 0;
 
   // zlib does one threadpool round trip per write: gather headers and small chunks into slabs.
@@ -155,6 +158,7 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
     }
     if (isDir) {
       directories++;
+      directoryPaths.push(path);
       emit(encodeHeader({ path: `${path}/`, type: "Directory", mode: 0o755, size: 0, mtime }));
       entry.resume();
     } else if (entry.type === "SymbolicLink") {
@@ -213,6 +217,7 @@ export async function buildTarball(opts: TarballOptions): Promise<TarballResult>
     manifest,
     symlinks,
     directories,
+    directoryPaths,
     excluded,
   };
 }

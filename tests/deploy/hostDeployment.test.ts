@@ -40,9 +40,12 @@ const ARTIFACT = {
   unpackedBytes: 2097152,
   files: 1,
   manifestSha256: "b".repeat(64),
+  linksSha256: "c".repeat(64),
+  entriesSha256: "d".repeat(64),
   path: "/tmp/artifacts/app.tar.gz",
   manifestPath: "/tmp/artifacts/app.sha256sums",
   linksPath: "/tmp/artifacts/app.links",
+  entriesPath: "/tmp/artifacts/app.entries",
   detail: "",
 };
 
@@ -61,6 +64,7 @@ const WEB1: HostDeploymentArgs = {
   artifact: ARTIFACT,
   manifest: `${"a".repeat(64)}  app/it's.py\n`,
   links: "app/link\t../target\n",
+  entries: "d app\nf - app/it's.py\nl app/link\n",
   evidence: '{"payload":"e30="}\n',
   lock: { ...OPERATOR, artifact: ARTIFACT.sha256 },
   exclude: ["*.log"],
@@ -120,6 +124,7 @@ describe("the deploy command HostDeployment registers, under Pulumi's mocks", ()
       artifact: { ...ARTIFACT, kept: true },
       manifest: undefined,
       links: undefined,
+      entries: undefined,
       onServer: true,
       driftReconciled: false,
       departures: [],

@@ -34,6 +34,7 @@ const args = (root: string, over: Partial<HostStepsArgs> = {}): HostStepsArgs =>
   artifact: MISSING,
   manifest: "",
   links: "",
+  entries: "",
   lock: { ...OPERATOR, artifact: MISSING.sha256 },
   exclude: [],
   invariantsBefore: [],

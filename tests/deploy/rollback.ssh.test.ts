@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createPublicKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StackOutputs } from "../../tools/outputs";
@@ -56,10 +57,26 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd, 
     expect(envelopes).to.deep.equal(first.attestation.envelopes.slice(0, 2));
   });
 
-  it("lists in npm run status which releases a rollback by release can take", async () => {
-    const [web1] = await readStatus({ raw: cfg(), privateKey: suite.sshd.userKey.privateKey });
-    expect(renderStatus([web1])).to.contain(
-      `  release      ${v1}: matches its manifest, proved, evidence kept: pulumi config set release ${v1} rolls back to it without testing again`,
+  it("lists in npm run status which releases a rollback by release can take, once their evidence verifies with the public key given", async () => {
+    const read = (stack: string, publicKey?: string) =>
+      readStatus({
+        raw: cfg(),
+        privateKey: suite.sshd.userKey.privateKey,
+        stack,
+        ...(publicKey ? { publicKey: createPublicKey(publicKey) } : {}),
+      });
+    const [checked] = await read(held.stack.name, signer.publicKey);
+    expect(renderStatus([checked])).to.contain(
+      `  release      ${v1}: matches its manifest, proved, evidence verified with the key given: pulumi config set release ${v1} rolls back to it without testing again`,
+    );
+    const [unchecked] = await read(held.stack.name);
+    expect(renderStatus([unchecked])).to.contain(
+      `  release      ${v1}: matches its manifest, proved, evidence kept but not checked: run again with --public-key <file.pub> (the stack's attestation public key) to see whether a rollback can take it`,
+    );
+    expect(renderStatus([unchecked])).to.not.contain("rolls back to it");
+    const [other] = await read("elsewhere", signer.publicKey);
+    expect(renderStatus([other])).to.contain(
+      `  release      ${v1}: matches its manifest, proved, evidence NOT trusted: it was signed for project ssot-deploy, stack ${held.stack.name}, not for this one (project ssot-deploy, stack elsewhere); roll back to it by ref (tests again)`,
     );
   });
 
@@ -88,6 +105,10 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd, 
     expect(suite.sshd.logins() - logins).to.equal(3);
     const gate = (id: string) => out.gates.find((g) => g.id === id)!.detail;
     expect(gate("G3")).to.match(/^not run again: release \S+'s signed test result/);
+    // G1 claims of the first deploy's scan only what its signed provenance records.
+    expect(gate("G1")).to.match(
+      /not scanned again: its signed provenance records the scan at its first deploy: \d+ scanned, \d+ binary or large, 0 secret findings$/,
+    );
     expect(gate("G4")).to.match(/^not built: release /);
     expect(gate("G2")).to.contain("working tree not read");
     expect(out.artifact).to.include({ releaseId: v1, commit: first.artifact.commit, kept: true });
@@ -111,6 +132,14 @@ describe("rolling back to a kept release by `release`, over SSH to a real sshd, 
       text,
     ).to.deep.equal([]);
     expect(checks.filter((c) => c.outcome === "ok").length, text).to.be.greaterThan(3);
+  });
+
+  it("runs the stack's staged probes in the kept release before the switch, since its proved record is not signed", async () => {
+    const probe = JSON.stringify([{ name: "staged-gate", command: "echo no; exit 3" }]);
+    const run = await up({ release: v2, proof: probe });
+    expect(refusalOf(run.error)).to.match(/staged-gate/);
+    expect(current()).to.equal(`releases/${v1}`);
+    expect(fs.existsSync(path.join(suite.root, ".deploy", "lock"))).to.equal(false);
   });
 
   /** An up that the gates refuse: its gap and its whole report, nothing registered or changed. */

@@ -10,6 +10,10 @@ const FACTS: KeptFacts = {
   sha256: "a".repeat(64),
   tarSha256: "01234567".padEnd(64, "0"),
   manifestSha256: "m".repeat(64),
+  linksSha256: "l".repeat(64),
+  entriesSha256: "e".repeat(64),
+  project: "ssot-deploy",
+  stack: "contabo",
   sourceUri: "git+file:///srv/repo",
   firstDeployed: "2026-12-01T10:00:00Z",
   tests: { command: "make test", passed: 3, failed: 0, skipped: 0, total: 3, cached: true },
@@ -19,6 +23,11 @@ const FACTS: KeptFacts = {
 const COPY: KeptCopy = {
   state: "present",
   manifestSha256: FACTS.manifestSha256,
+  linksSha256: FACTS.linksSha256,
+  entriesSha256: FACTS.entriesSha256,
+  uncovered: { named: [], count: 0 },
+  excluded: { named: [], count: 0 },
+  live: false,
   files: 6,
   proved: true,
   evidence: "{}\n",
@@ -67,6 +76,28 @@ describe("judging a host's copy of the release a rollback names", () => {
     expect(judge({}, { passed: false })).to.have.property(
       "gap",
       `the test result kept with release ${ID} on web1 is not PASSED`,
+    );
+  });
+});
+
+describe("judging the entries and the digests of a kept copy", () => {
+  it("refuses a copy holding entries its signed entries list does not cover, naming them and counting the rest", () => {
+    const named = ["sitecustomize.py (symlink)", "x.py (file)"];
+    const r = judge({ state: "bad", uncovered: { named, count: 12 } });
+    expect(r).to.have.property(
+      "gap",
+      `release ${ID} on web1 holds 12 entries its signed entries list does not cover: sitecustomize.py (symlink), x.py (file) and 10 more: it was changed after it was staged`,
+    );
+  });
+
+  it("refuses a links file or an entries list that is not the one the provenance names", () => {
+    expect(judge({ linksSha256: "9".repeat(64) })).to.have.property(
+      "gap",
+      `the links file of release ${ID} on web1 (sha256 ${"9".repeat(64)}) is not the one its provenance names (${FACTS.linksSha256})`,
+    );
+    expect(judge({ entriesSha256: undefined })).to.have.property(
+      "gap",
+      `the entries list of release ${ID} on web1 (sha256 missing) is not the one its provenance names (${FACTS.entriesSha256})`,
     );
   });
 });

@@ -31,6 +31,7 @@ export const TRUSTED_SPKI = testSigner().spki;
 export function evidenceOf(a: BuiltArtifact, key: KeyObject, sourceDir: string): string {
   const cfg = parseSourceConfig({ repo: sourceDir, testCommand: "true" });
   const run = {
+    project: "ssot-deploy",
     stack: "test",
     invocationId: "i",
     startedOn: "2026-01-01T00:00:00Z",
@@ -40,7 +41,14 @@ export function evidenceOf(a: BuiltArtifact, key: KeyObject, sourceDir: string):
   };
   const tests = { command: "true", passed: 1, failed: 0, skipped: 0, total: 1, cached: false };
   const statements = releaseStatements(
-    { build: a, source: cfg, sourceUri: `git+file://${sourceDir}`, tests, builtOn: run.finishedOn },
+    {
+      build: a,
+      source: cfg,
+      sourceUri: `git+file://${sourceDir}`,
+      tests,
+      builtOn: run.finishedOn,
+      changeSet: { scan: { scanned: 1, skipped: 0, findings: 0 } },
+    },
     run,
   );
   return evidenceToKeep(path.join(sourceDir, "no-such-file"), statements, key, false);
@@ -96,11 +104,25 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The manifest and symlink list the stage script needs, read from the built artifact. */
-export function manifestsOf(a: BuiltArtifact): { manifest: string; links: string } {
+/** The manifest, symlink list and entries list the stage script needs, from the built artifact. */
+export function manifestsOf(a: BuiltArtifact): {
+  manifest: string;
+  links: string;
+  entries: string;
+} {
   return {
     manifest: fs.readFileSync(a.manifestPath, "utf8"),
     links: fs.readFileSync(a.linksPath, "utf8"),
+    entries: fs.readFileSync(a.entriesPath, "utf8"),
+  };
+}
+
+/** What a rollback's stage step is given: the digests the release's signed evidence names. */
+export function signedOf(a: BuiltArtifact) {
+  return {
+    manifestSha256: a.manifestSha256,
+    linksSha256: a.linksSha256,
+    entriesSha256: a.entriesSha256,
   };
 }
 
@@ -126,6 +148,11 @@ export interface DeployOptions {
   evidence?: string;
   /** The keys the host trusts (base64 SPKI DER), as `hosts[0].trustedKeys`; none by default. */
   trustedKeys?: string[];
+  /**
+   * A rollback by `release`: the release is kept on the server already, nothing is uploaded,
+   * and the stage step checks it against these digests (its signed evidence's) under the lock.
+   */
+  kept?: { manifestSha256: string; linksSha256: string; entriesSha256: string };
 }
 
 /** The deploy settings the script-level tests deploy with, under `root`. */
@@ -157,8 +184,8 @@ export function deploySteps(
 ): HostStep[] {
   return hostSteps({
     deploy: settings(root, o),
-    artifact: a,
-    ...manifestsOf(a),
+    artifact: o.kept ? { ...a, ...o.kept, kept: true } : a,
+    ...(o.kept ? {} : manifestsOf(a)),
     lock: { ...info, artifact: a.sha256 },
     exclude: [],
     invariantsBefore: [],
@@ -177,7 +204,7 @@ export async function deployOver(
   info: LockInfo,
   o: DeployOptions = {},
 ) {
-  await upload(ssh, root, a);
+  if (!o.kept) await upload(ssh, root, a);
   const all = deploySteps(root, a, info, o);
   const run = o.stopAfter ? all.slice(0, all.findIndex((s) => s.name === o.stopAfter) + 1) : all;
   const r = await ssh.exec("sh -s", Buffer.from(transactionScript(run)));

@@ -32,6 +32,7 @@ const EXCLUDE = ["*.log", "data dir/**", "it's", "$HOME/x"];
 const SHARED = [".env", "conf dir/it's.ini"];
 const MANIFEST = `${"a".repeat(64)}  app/odd 'name' $x.py\n\\${"b".repeat(64)}  app/new\\nline.py\n`;
 const LINKS = "app/link\t../target 'x'\n";
+const ENTRIES = "d app\nf - app/new\\nline.py\nf x app/odd 'name' $x.py\nl app/link\n";
 const KS: KillSwitchSpec = { file: FILE, key: "execution_enabled", format: "json", value: false };
 const PROBES: Probe[] = [
   {
@@ -63,7 +64,7 @@ const SCRIPTS: [string, string][] = [
   ["lock release", breakLockScript(ROOT, false)],
   ["lock release, forced", breakLockScript(ROOT, true)],
   ["status", statusScript(ROOT, { file: FILE }, EXCLUDE)],
-  ["kept release", keptScript(ROOT, ID, EXCLUDE)],
+  ["kept release", keptScript(ROOT, ID, EXCLUDE, SHARED)],
   [
     "backup",
     backupScript({
@@ -83,6 +84,7 @@ const SCRIPTS: [string, string][] = [
       sha256: "d".repeat(64),
       manifest: MANIFEST,
       links: LINKS,
+      entries: ENTRIES,
       sharedFiles: SHARED,
       lockToken: TOKEN,
       exclude: EXCLUDE,
@@ -99,7 +101,13 @@ const SCRIPTS: [string, string][] = [
       sha256: "d".repeat(64),
       sharedFiles: SHARED,
       lockToken: TOKEN,
+      exclude: EXCLUDE,
       reupload: "none",
+      signed: {
+        manifestSha256: "1".repeat(64),
+        linksSha256: "2".repeat(64),
+        entriesSha256: "3".repeat(64),
+      },
     }),
   ],
   ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
@@ -189,6 +197,7 @@ const STEPS = hostSteps({
   artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64) },
   manifest: MANIFEST,
   links: LINKS,
+  entries: ENTRIES,
   evidence: '{"payload":"e30=","sig": "it\'s $HOME `x`"}\nSSOT_\n',
   lock: LOCK,
   exclude: EXCLUDE,
@@ -199,7 +208,15 @@ const STEPS = hostSteps({
 });
 const KEPT = hostSteps({
   deploy: { ...SETTINGS, killSwitch: { ...KS, value: true, format: "env" } },
-  artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64), kept: true },
+  artifact: {
+    releaseId: ID,
+    commit: "e".repeat(40),
+    sha256: "f".repeat(64),
+    kept: true,
+    manifestSha256: "1".repeat(64),
+    linksSha256: "2".repeat(64),
+    entriesSha256: "3".repeat(64),
+  },
   lock: LOCK,
   exclude: EXCLUDE,
   invariantsBefore: [],

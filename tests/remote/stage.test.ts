@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { stageScript } from "../../remote/stage";
 import { BLOCKED_EXIT, blockedLine } from "../../remote/sh";
 import { tempDir } from "../helpers/repo";
+import { sha256Hex } from "../../lib/hash";
 
 describe("the stage step of a rollback to a kept release", () => {
   it("refuses, under the lock, a release that is gone since the survey, and stages nothing", () => {
@@ -13,6 +14,16 @@ describe("the stage step of a rollback to a kept release", () => {
       const root = path.join(work, "app");
       fs.mkdirSync(path.join(root, ".deploy", "lock"), { recursive: true });
       fs.writeFileSync(path.join(root, ".deploy", "lock", "info"), "token=t\n");
+      // Its manifest, links file and entries list stay, with the digests the evidence signed.
+      const manifests = path.join(root, ".deploy", "manifests");
+      fs.mkdirSync(manifests);
+      const kept = {
+        sha256sums: `${"a".repeat(64)}  app.py\n`,
+        links: "",
+        entries: "f - app.py\n",
+      };
+      for (const [ext, text] of Object.entries(kept))
+        fs.writeFileSync(path.join(manifests, `0123456789ab-01234567.${ext}`), text);
       const text = stageScript({
         root,
         releaseId: "0123456789ab-01234567",
@@ -20,6 +31,11 @@ describe("the stage step of a rollback to a kept release", () => {
         sharedFiles: [],
         lockToken: "t",
         reupload: "unused",
+        signed: {
+          manifestSha256: sha256Hex(kept.sha256sums),
+          linksSha256: sha256Hex(kept.links),
+          entriesSha256: sha256Hex(kept.entries),
+        },
       });
       const r = spawnSync("sh", ["-s"], { input: text, encoding: "utf8" });
       expect(r.status).to.equal(BLOCKED_EXIT);

@@ -6,6 +6,7 @@ import { projectRoot } from "../../lib/paths";
 import { TestSshd } from "../../testbed/sshd";
 import { releaseLock } from "../../tools/lock";
 import { HostStatus, readStatus } from "../../tools/status";
+import { signingKeyPair } from "../helpers/attest";
 import { snapshot } from "../helpers/release";
 import { deployedSuite, sshHost, sshStackConfig } from "../helpers/stack";
 
@@ -158,6 +159,23 @@ describe("npm run status and npm run lock, against a real sshd", function () {
     expect(table.out).to.match(/^ {2}lock {9}free$/m);
     const json = cli("status", ["--json"]);
     expect((JSON.parse(json.out) as HostStatus[])[0].live?.release).to.equal(v2Release);
+  });
+
+  it("takes the stack's public key with --public-key, and refuses a file that is not one as a usage error", () => {
+    const notKey = path.join(s.work, "not-a-key.pub");
+    fs.writeFileSync(notKey, "hello\n");
+    const bad = cli("status", ["--public-key", notKey]);
+    expect(bad.code).to.equal(2);
+    expect(bad.err).to.contain(
+      `--public-key ${notKey} is not a PEM public key; pass the stack's attestation public key`,
+    );
+    const missing = cli("status", ["--public-key", path.join(s.work, "none.pub")]);
+    expect(missing.code).to.equal(2);
+    expect(missing.err).to.contain(`--public-key ${path.join(s.work, "none.pub")} does not exist`);
+    const pub = path.join(s.work, "attest.pub");
+    fs.writeFileSync(pub, signingKeyPair().publicKey);
+    const good = cli("status", ["--public-key", pub]);
+    expect(good.code, good.err).to.equal(0);
   });
 
   describe("the lock", () => {
