@@ -49,6 +49,7 @@ export type StepSettings = Pick<
   | "invariants"
   | "beforeSwitch"
   | "restartCommand"
+  | "onLiveFailure"
   | "breakStaleLock"
   | "staleLockSeconds"
   | "acceptDrift"
@@ -98,6 +99,12 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
     invariants: d.invariants.map((v, i) => ({ ...v, before: a.invariantsBefore[i] })),
     restartCommand: d.restartCommand,
     exclude: a.exclude,
+    onFailure: {
+      onLiveFailure: d.onLiveFailure,
+      lockToken,
+      who: a.lock.holder,
+      host: a.lock.host,
+    },
   };
   const scripts: Record<StepName, Omit<HostStep, "name"> | undefined> = {
     lock: { script: acquireLockScript(root, a.lock, d.breakStaleLock, d.staleLockSeconds) },
@@ -130,6 +137,7 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
     killswitch: {
       script: killSwitchStepScript(
         root,
+        releaseId,
         d.killSwitch,
         `${NOT_SWITCHED}; make $SHARED a writable directory on the server, then run pulumi up again`,
       ),

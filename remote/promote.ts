@@ -1,4 +1,5 @@
-import { NOT_SWITCHED, preamble, requireLock } from "./preamble";
+import { CHAIN_HASH, NOT_SWITCHED, preamble, requireLock } from "./preamble";
+import { RECORD_PREVIOUS } from "./revert";
 import { q, script } from "./sh";
 
 export interface PromoteArgs {
@@ -38,7 +39,7 @@ export function promoteScript(a: PromoteArgs): string {
     'prev=""',
     'rm -f "$R/.current.tmp-"*',
     "entry() {",
-    '  if [ -s "$REVISIONS" ]; then ph="\\"$(tail -n 1 "$REVISIONS" | sha256sum | cut -c1-64)\\""; else ph=null; fi',
+    `  ${CHAIN_HASH}`,
     '  if [ -n "$prev" ]; then pj="\\"$prev\\""; else pj=null; fi',
     `  printf '{"time":"%s","releaseId":%s,"commit":%s,"sha256":%s,"who":%s,"host":%s,"previous":%s,"prevHash":%s}\\n' ` +
       `"$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${j(a.releaseId)} ${j(a.commit)} ${j(a.sha256)} ${j(a.who)} ${j(a.host)} "$pj" "$ph" >> "$REVISIONS"`,
@@ -56,6 +57,8 @@ export function promoteScript(a: PromoteArgs): string {
     '    prev="adopted-$(date -u +%Y%m%dT%H%M%SZ)"',
     '    mv -T "$CURRENT" "$RELEASES/$prev"',
     "  fi",
+    // What a revert goes back to, recorded before current moves, so that a cut cannot lose it.
+    `  ${RECORD_PREVIOUS}`,
     '  mv -T "$R/.current.tmp-$$" "$CURRENT"',
     "  entry",
     "  echo promoted=switched",

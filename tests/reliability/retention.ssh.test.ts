@@ -9,7 +9,7 @@ import { artifactOf, deployOver, OPERATOR as ME } from "../helpers/release";
 import { sshSuite } from "../helpers/stack";
 
 // A live probe: it fails after the switch, so the release is switched to and then not proved.
-const FAILS: Probe[] = [{ name: "health", command: "false", expectExit: 0, when: "live" }];
+const FAILS: Probe[] = [{ name: "health", command: "false", expectExit: 0, when: "live", timeoutSeconds: 60 }];
 
 describe("retention with failed and good releases mixed, over SSH to a real sshd", function () {
   this.timeout(120_000);
