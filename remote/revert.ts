@@ -86,8 +86,8 @@ export function liveFailureLines(a: LiveFailureArgs): string[] {
     // The log names the release now live, as every entry does, and the one it replaced.
     `  why=$(printf '%s' "$1" | tr -d '\\000-\\037' | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g')`,
     '  pe=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$prev\\"" "$REVISIONS" | tail -n 1 || true)',
-    "  pc=$(printf '%s\\n' \"$pe\" | sed -n 's/.*\"commit\":\"\\([0-9a-f]*\\)\".*/\\1/p')",
-    "  ps=$(printf '%s\\n' \"$pe\" | sed -n 's/.*\"sha256\":\"\\([0-9a-f]*\\)\".*/\\1/p')",
+    '  pc=$(printf \'%s\\n\' "$pe" | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/\\1/p\')',
+    '  ps=$(printf \'%s\\n\' "$pe" | sed -n \'s/.*"sha256":"\\([0-9a-f]*\\)".*/\\1/p\')',
     `  ${CHAIN_HASH}`,
     `  printf '{"time":"%s","event":"revert","releaseId":"%s","commit":"%s","sha256":"%s","who":%s,"host":%s,"previous":"%s","from":"%s","to":"%s","why":"%s","prevHash":%s}\\n' ` +
       `"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prev" "$pc" "$ps" ${j(a.who)} ${j(a.host)} "$ID" "$ID" "$prev" "$why" "$ph" >> "$REVISIONS"`,

@@ -73,7 +73,16 @@ describe("the kill-switch around the switch", () => {
 
   it("writes a declared ON in the proof, once current is the new release, and reads it back", () => {
     const { root, id } = layout(OFF);
-    const r = sh(proofScript({ root, releaseId: id, killSwitch: ON, probes: [], invariants: [], onFailure: KEEP }));
+    const r = sh(
+      proofScript({
+        root,
+        releaseId: id,
+        killSwitch: ON,
+        probes: [],
+        invariants: [],
+        onFailure: KEEP,
+      }),
+    );
     expect(r.code, r.stdout).to.equal(0);
     expect(read(root)).to.equal('{"execution_enabled":true}\n');
     expect(r.kv.proof).to.equal("passed");
@@ -122,7 +131,14 @@ describe("the probes around the switch", () => {
       },
     ];
     const r = sh(
-      stagedProofScript({ root, releaseId: id, killSwitch: OFF, probes: failing, invariants: [], onFailure: KEEP }),
+      stagedProofScript({
+        root,
+        releaseId: id,
+        killSwitch: OFF,
+        probes: failing,
+        invariants: [],
+        onFailure: KEEP,
+      }),
     );
     expect(r.code).to.equal(3);
     expect(r.blocked).to.equal(

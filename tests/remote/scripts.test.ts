@@ -138,7 +138,9 @@ const SCRIPTS: [string, string][] = [
       },
     };
     if (phase === "staged") return ["staged probes", stagedProofScript(a)];
-    return phase === "keep" ? ["proof, onLiveFailure keep", proofScript(a)] : ["proof", proofScript(a)];
+    return phase === "keep"
+      ? ["proof, onLiveFailure keep", proofScript(a)]
+      : ["proof", proofScript(a)];
   }),
   [
     "promote",
