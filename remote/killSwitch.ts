@@ -1,6 +1,6 @@
 import { KillSwitchSpec } from "../config/deploy";
 import { preamble } from "./preamble";
-import { recordKillSwitchLines } from "./revert";
+import { recordKillSwitchLines } from "./promote";
 import { q, script } from "./sh";
 
 /** The whole file the declared state stands for. Exported for testing. */

@@ -1,7 +1,7 @@
 import { Invariant, Probe, KillSwitchSpec, PROBE_TIMEOUT_SECONDS } from "../config/deploy";
 import { killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
 import { NOT_SWITCHED, preamble } from "./preamble";
-import { LiveFailureArgs, liveFailureLines } from "./revert";
+import { LiveFailureArgs, liveFailureLines } from "./promote";
 import { BOUNDED_FN, inDirLines, keyValues, q, script } from "./sh";
 
 export interface ProofArgs {
