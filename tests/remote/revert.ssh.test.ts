@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
 import { Probe } from "../../config/deploy";
 import { KILL_AFTER_SECONDS } from "../../remote/sh";
+import { parseSurvey, surveyScript } from "../../remote/survey";
 import { checkChain } from "../../evidence/revisions";
 import { SshSession } from "../../survey/ssh";
 import {
@@ -153,6 +154,20 @@ describe("probes that cannot hang, and a failed live proof that reverts, over SS
     });
     expect(fs.existsSync(path.join(root, "releases", v2.releaseId))).to.equal(true);
     expect(fs.existsSync(path.join(root, ".deploy", "before"))).to.equal(false);
+
+    // The next survey reads the revert, for the next up's attestation, and takes the release
+    // before v1 (none), not the reverted v2, as what a rollback from v1 goes back to.
+    const survey = parseSurvey(
+      (await ssh.run(surveyScript(root, "kill-switch.json", []))).stdout,
+      0,
+    );
+    expect(survey.live).to.equal(v1.releaseId);
+    expect(survey.livePrevious).to.equal(undefined);
+    expect(survey.lastRevert).to.deep.include({
+      from: v2.releaseId,
+      to: v1.releaseId,
+      why: FAILED,
+    });
 
     // The server is on a good release: the next deploy of one goes through.
     const again = await deploy(v2);
