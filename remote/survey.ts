@@ -132,7 +132,8 @@ export function surveyScript(
       `else echo invariant_${i}=unmeasured; fi`,
     ]),
     // A revert as the log's last entry: the last deploy failed its live proof and was undone.
-    'if [ -f "$REVISIONS" ] && tail -n 1 "$REVISIONS" | grep -qF \'"event":"revert"\'; then echo "last_revert_b64=$(tail -n 1 "$REVISIONS" | base64 -w 0)"; fi',
+    'last=$( [ -f "$REVISIONS" ] && sed -n \'$p\' "$REVISIONS" || true)',
+    'case "$last" in *\'"event":"revert"\'*) echo "last_revert_b64=$(printf \'%s\' "$last" | base64 -w 0)" ;; esac',
     "echo survey=done",
   );
 }
