@@ -170,6 +170,9 @@ export function liveFailureLines(a: LiveFailureArgs): string[] {
     `  [ -f "$B/killswitch" ] || [ -f "$B/killswitch.absent" ] || block "$1; current stays on $ID: the kill-switch file as it was before this deploy was not recorded, so nothing was moved; ${kept}"`,
     '  ln -sfn "releases/$prev" "$R/.current.tmp-$$"',
     '  mv -T "$R/.current.tmp-$$" "$CURRENT"',
+    // Right after current: the release back live runs with the kill-switch it ran with.
+    `  F="$SHARED/"${q(a.killSwitch.file)}`,
+    '  if [ -f "$B/killswitch" ]; then cp -p "$B/killswitch" "$F.tmp-$$" && mv "$F.tmp-$$" "$F"; else rm -f "$F"; fi',
     // The log names the release now live, as every entry does, and the one it replaced.
     `  why=$(printf '%s' "$1" | tr -d '\\000-\\037' | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g')`,
     '  pe=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$prev\\"" "$REVISIONS" | tail -n 1 || true)',
@@ -178,8 +181,6 @@ export function liveFailureLines(a: LiveFailureArgs): string[] {
     `  ${CHAIN_HASH}`,
     `  printf '{"time":"%s","event":"revert","releaseId":"%s","commit":"%s","sha256":"%s","who":%s,"host":%s,"previous":"%s","from":"%s","to":"%s","why":"%s","prevHash":%s}\\n' ` +
       `"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prev" "$pc" "$ps" ${j(a.who)} ${j(a.host)} "$ID" "$ID" "$prev" "$why" "$ph" >> "$REVISIONS"`,
-    `  F="$SHARED/"${q(a.killSwitch.file)}`,
-    '  if [ -f "$B/killswitch" ]; then cp -p "$B/killswitch" "$F.tmp-$$" && mv "$F.tmp-$$" "$F"; else rm -f "$F"; fi',
     '  rm -rf "$R/.deploy/before"',
     ...restart,
     '  echo "reverted_to=$prev"',
