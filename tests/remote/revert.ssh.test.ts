@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
 import { Probe } from "../../config/deploy";
-import { KILL_AFTER_SECONDS } from "../../remote/sh";
+import { blockedLine, KILL_AFTER_SECONDS } from "../../remote/sh";
+import { transactionScript } from "../../remote/transaction";
+import { hostSteps } from "../../deploy/hostSteps";
 import { parseSurvey, surveyScript } from "../../remote/survey";
 import { checkChain } from "../../evidence/revisions";
 import { SshSession } from "../../survey/ssh";
@@ -12,8 +14,12 @@ import {
   artifactOf,
   deployOver,
   DeployOptions,
+  manifestsOf,
   OPERATOR as ME,
+  REUPLOAD,
+  settings,
   snapshot,
+  upload,
 } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 import { TestSshd } from "../../testbed/sshd";
@@ -185,6 +191,30 @@ describe("probes that cannot hang, and a failed live proof that reverts, over SS
       /^probe health did not finish within 1s in the live release and was killed with its process group \(timeoutSeconds\); current was switched back to /,
     );
     expect(processesWith("sleep 98763")).to.deep.equal([]);
+    expect(onServer()).to.deep.equal(before);
+    expect(lockHeld()).to.equal(false);
+  });
+
+  it("reverts a release after which an invariant prints something else than before it", async () => {
+    await v1Live();
+    const before = onServer();
+    await upload(ssh, root, v2);
+    const steps = hostSteps({
+      deploy: { ...settings(root), invariants: [{ name: "rows", command: "echo 13" }] },
+      artifact: v2,
+      ...manifestsOf(v2),
+      lock: { ...ME, artifact: v2.sha256 },
+      exclude: [],
+      invariantsBefore: ["12"],
+      driftReconciled: false,
+      reupload: REUPLOAD,
+    });
+    const r = await ssh.exec("sh -s", Buffer.from(transactionScript(steps)));
+    expect(r.code).to.equal(3);
+    expect(blockedLine(r.stdout)).to.equal(
+      `invariant rows changed: it printed "12" before the deploy and "13" after; current was switched back to ${v1.releaseId}, verified against its manifest first, ` +
+        `and the kill-switch file restored as it was before this deploy; the revisions log records the revert and the lock was released; release ${v2.releaseId} stays staged as evidence; ${FIX}`,
+    );
     expect(onServer()).to.deep.equal(before);
     expect(lockHeld()).to.equal(false);
   });
