@@ -172,7 +172,8 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
   };
   // Until the switch, a refusal leaves the live release as it was: the lock goes back with it,
   // and what the server holds then is printed. After it a failure keeps the lock, so that
-  // nothing starts on top of a failed deploy.
+  // nothing starts on top of a failed deploy, unless the proof step reverted to the verified
+  // release before it, which gives the lock back itself.
   const onRefusal = `${unlock}\n${refusalStateScript(root, d.killSwitch.file)}`;
   return DEPLOY_STEPS.flatMap(({ name, refusalUnlocks }) => {
     const step = scripts[name];
