@@ -12,8 +12,10 @@ export interface PostdeployProofArgs extends Pick<ProofArgs, "probes" | "invaria
  * can be checked before the switch is: the "staged" probes run in the staged release, so a
  * failure leaves current where it was. After the switch: current is the new release and
  * matches its manifest, the kill-switch reads back as declared, the restart and the "live"
- * probes hold, and measured invariants are unchanged. A failure there fails the update with the
- * lock kept, so that no other deploy starts on top of it.
+ * probes hold (each within its timeout), and measured invariants are unchanged. A failure
+ * there fails the update. A failed live probe or invariant first reverts to the verified
+ * release live before and gives the lock back, unless onLiveFailure is "keep" or the revert
+ * cannot be done; otherwise the lock is kept, so that no other deploy starts on top of it.
  */
 export class PostdeployProof extends pulumi.ComponentResource {
   public readonly result: pulumi.Output<ProofResult>;

@@ -1,12 +1,17 @@
 import * as path from "node:path";
 import { ConfigError } from "./errors";
-import { DEPLOY_DEFAULTS, DEPLOY_SPECS, TRUSTED_KEY_FIX } from "./deploySpecs";
+import {
+  DEPLOY_DEFAULTS,
+  DEPLOY_SPECS,
+  PROBE_TIMEOUT_SECONDS,
+  TRUSTED_KEY_FIX,
+} from "./deploySpecs";
 import { DeployConfig, HostSpec, KillSwitchSpec } from "./deployTypes";
 import { trustedPublicKey } from "../lib/keys";
 import { parseKeys, PROJECT, RawConfig } from "./keys";
 
 export * from "./deployTypes";
-export { DEPLOY_DEFAULTS, DEPLOY_SPECS };
+export { DEPLOY_DEFAULTS, DEPLOY_SPECS, PROBE_TIMEOUT_SECONDS };
 
 /** Parses and validates the deploy keys, reporting every problem at once. Exported for testing. */
 export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): DeployConfig {
@@ -15,6 +20,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     target?: "ssh" | "local";
     deployRoot?: string;
     rollout: "serial" | "parallel";
+    onLiveFailure: "revert" | "keep";
   };
   // A key that is itself invalid was replaced by its default above: checks that combine keys
   // would then report that default, not what was set.
@@ -93,6 +99,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     invariants: c.invariants,
     beforeSwitch: c.beforeSwitch,
     restartCommand: c.restartCommand === "" ? undefined : c.restartCommand,
+    onLiveFailure: c.onLiveFailure,
     breakStaleLock: c.breakStaleLock,
     staleLockSeconds: c.staleLockSeconds,
     acceptDrift: c.acceptDrift,

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { BeforeSwitchCommand, HostSpec, Invariant, Probe } from "./deployTypes";
 import { KeySpec } from "./keys";
+
+/** A probe's timeout when it sets none: long enough for a health check behind a slow start. */
+export const PROBE_TIMEOUT_SECONDS = 120;
 import { PATH_RULE, safePath } from "./pathRule";
 
 /** How to set a trusted key at `at`, starting from the command that prints the stack's own. */
@@ -21,6 +24,7 @@ export const DEPLOY_DEFAULTS = {
   invariants: [] as Invariant[],
   beforeSwitch: [] as BeforeSwitchCommand[],
   restartCommand: "",
+  onLiveFailure: "revert",
   breakStaleLock: false,
   staleLockSeconds: 3600,
   acceptDrift: false,
@@ -119,9 +123,10 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
         expectExit: int(0, 255).default(0),
         expectOutput: z.string().optional(),
         when: z.enum(["staged", "live"]).default("staged"),
+        timeoutSeconds: int(1, 86400).default(PROBE_TIMEOUT_SECONDS),
       }),
     ),
-    rule: 'a list of {name, command, expectExit (default 0), expectOutput (optional ERE), when ("staged", the default, or "live")}',
+    rule: `a list of {name, command, expectExit (default 0), expectOutput (optional ERE), when ("staged", the default, or "live"), timeoutSeconds (1 to 86400, default ${PROBE_TIMEOUT_SECONDS})}`,
     fix: "pulumi config set --path 'proof[0].name' imports && pulumi config set --path 'proof[0].command' 'python3 -c \"import app\"'",
     json: true,
   },
@@ -147,6 +152,11 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
     schema: z.string(),
     rule: "a shell command, or empty for no restart",
     fix: "pulumi config set restartCommand ''",
+  },
+  onLiveFailure: {
+    schema: z.enum(["revert", "keep"]),
+    rule: '"revert" (the default: a live probe or invariant that fails after the switch moves current back to the verified release live before) or "keep" (current stays on the new release)',
+    fix: "pulumi config set onLiveFailure revert",
   },
   breakStaleLock: {
     schema: bool,

@@ -25,6 +25,8 @@ export interface Probe {
    * that need the running service.
    */
   when: "staged" | "live";
+  /** Seconds before it is killed with its whole process group and counted as failed; default 120. */
+  timeoutSeconds: number;
 }
 
 /** A command run inside the staged release, under the lock, before the switch. */
@@ -72,6 +74,11 @@ export interface DeployConfig {
   invariants: Invariant[];
   beforeSwitch: BeforeSwitchCommand[];
   restartCommand?: string;
+  /**
+   * What a live probe or an invariant that fails after the switch leads to: "revert" (the
+   * default) moves current back to the release live before, verified first; "keep" leaves it.
+   */
+  onLiveFailure: "revert" | "keep";
   breakStaleLock: boolean;
   staleLockSeconds: number;
   acceptDrift: boolean;

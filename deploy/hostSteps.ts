@@ -51,6 +51,7 @@ export type StepSettings = Pick<
   | "invariants"
   | "beforeSwitch"
   | "restartCommand"
+  | "onLiveFailure"
   | "breakStaleLock"
   | "staleLockSeconds"
   | "acceptDrift"
@@ -120,6 +121,12 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
     invariants: d.invariants.map((v, i) => ({ ...v, before: a.invariantsBefore[i] })),
     restartCommand: d.restartCommand,
     exclude: a.exclude,
+    onFailure: {
+      onLiveFailure: d.onLiveFailure,
+      lockToken,
+      who: a.lock.holder,
+      host: a.lock.host,
+    },
   };
   const scripts: Record<StepName, Omit<HostStep, "name"> | undefined> = {
     lock: { script: acquireLockScript(root, a.lock, d.breakStaleLock, d.staleLockSeconds) },
@@ -169,6 +176,7 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
     killswitch: {
       script: killSwitchStepScript(
         root,
+        releaseId,
         d.killSwitch,
         `${NOT_SWITCHED}; make $SHARED a writable directory on the server, then run pulumi up again`,
       ),
@@ -203,7 +211,8 @@ export function hostSteps(a: HostStepsArgs): HostStep[] {
   };
   // Until the switch, a refusal leaves the live release as it was: the lock goes back with it,
   // and what the server holds then is printed. After it a failure keeps the lock, so that
-  // nothing starts on top of a failed deploy.
+  // nothing starts on top of a failed deploy, unless the proof step reverted to the verified
+  // release before it, which gives the lock back itself.
   const onRefusal = `${unlock}\n${refusalStateScript(root, d.killSwitch.file)}`;
   return DEPLOY_STEPS.flatMap(({ name, refusalUnlocks }) => {
     const step = scripts[name];

@@ -4,6 +4,7 @@ import { DeployConfig } from "../config/deploy";
 import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
 import { HostSummary } from "../deploy/hostSummary";
 import { SourceResult } from "../gates/sequence";
+import { RevertRecord } from "../remote/survey";
 import {
   HostRecord,
   productionMutation,
@@ -20,6 +21,8 @@ export interface AttestedHost {
   /** Whether up changes anything there: false when the release is live and as declared. */
   changes: boolean;
   drift: { modified: string[]; added: string[] } | null;
+  /** The revert the survey found as the revisions log's last entry: the deploy before undone. */
+  reverted: RevertRecord | null;
 }
 
 /** What the statements about a release are made from. */
@@ -94,6 +97,7 @@ export function hostRecord(
       invariants: s.proof.invariants,
     },
     drift: h.drift,
+    revertedBefore: h.reverted,
     productionMutation: productionMutation(s.proof.invariants),
   };
 }

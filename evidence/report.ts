@@ -192,7 +192,11 @@ export function deployedLines(
     host: rec.host,
     productionMutation: mutation,
     killSwitch: `read back ${rec.killSwitch.readBack ?? "nothing"}`,
-    deployedTree: `releases/${rec.releaseId} ${rec.promoted} (manifest sha256 ${rec.manifestSha256})`,
+    deployedTree:
+      `releases/${rec.releaseId} ${rec.promoted} (manifest sha256 ${rec.manifestSha256})` +
+      (rec.revertedBefore === null
+        ? ""
+        : `; before it, the deploy of ${rec.revertedBefore.from} was reverted to ${rec.revertedBefore.to} at ${rec.revertedBefore.time} by ${rec.revertedBefore.who}: ${rec.revertedBefore.why}`),
     servicesRestarted:
       rec.servicesRestarted.length === 0 ? "none" : rec.servicesRestarted.join(", "),
     ...(beforeSwitch?.commands.length

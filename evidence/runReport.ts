@@ -127,9 +127,17 @@ export function changesHost(h: SurveyedHost, releaseId: string): boolean {
   );
 }
 
-/** Each host as the attestation records it: whether up changes it, and the drift it had. */
+/**
+ * Each host as the attestation records it: whether up changes it, the drift it had, and the
+ * revert that undid the deploy before this one, if the revisions log ends with one.
+ */
 export function attestedHosts(hosts: readonly SurveyedHost[], releaseId: string): AttestedHost[] {
-  return hosts.map((h) => ({ name: h.name, changes: changesHost(h, releaseId), drift: h.drift }));
+  return hosts.map((h) => ({
+    name: h.name,
+    changes: changesHost(h, releaseId),
+    drift: h.drift,
+    reverted: h.survey.lastRevert ?? null,
+  }));
 }
 
 /**

@@ -185,6 +185,12 @@ export interface HostRecord {
   };
   drift: { modified: string[]; added: string[] } | null;
   /**
+   * A revert the host went through before this deploy (the revisions log's last entry when the
+   * survey read it): a deploy whose live proof failed, undone from one release to another. A run
+   * that reverts fails, so the engine keeps no outputs of it: the next up's attestation says it.
+   */
+  revertedBefore: { time: string; who: string; from: string; to: string; why: string } | null;
+  /**
    * "NONE" when every invariant read the same after; "CHANGED" when one moved; "UNMEASURED"
    * when none is declared or one had no "before" (nothing was live).
    */

@@ -1,6 +1,6 @@
 import { BeforeSwitchCommand } from "../config/deploy";
 import { NOT_SWITCHED, preamble } from "./preamble";
-import { keyValues, q, script } from "./sh";
+import { BOUNDED_FN, keyValues, q, script } from "./sh";
 
 /** Lines of output kept from each command, for the report. */
 export const KEPT_LINES = 40;
@@ -18,7 +18,7 @@ export interface BeforeSwitchArgs {
 
 /**
  * Runs each beforeSwitch command inside the staged release, under the lock, before the switch,
- * each under its timeout (`timeout` signals its whole process group). A release prepared before
+ * each under its timeout (`bounded`: its whole process group is killed past it). A release prepared before
  * (a rollback to it) is not prepared again. A command that fails or times out refuses the
  * deploy: the staged release is removed, so that neither retention nor a rollback can take it,
  * and the failure is recorded in .deploy/failed; the upload stays, so a later run stages it
@@ -32,20 +32,18 @@ export function beforeSwitchScript(a: BeforeSwitchArgs): string {
   ];
   return script(
     ...preamble(a.root, a.exclude),
+    ...BOUNDED_FN,
     `ID=${q(a.releaseId)}`,
     'REL="$RELEASES/$ID"; PREPARED="$R/.deploy/prepared"',
     `[ -d "$REL" ] || block "release $ID is not staged; ${NOT_SWITCHED}"`,
     'if [ -f "$PREPARED" ] && grep -qxF "$ID" "$PREPARED"; then echo before_switch=already-prepared; exit 0; fi',
     ...a.commands.flatMap((c, i) => [
       `name=${q(c.name)}`,
-      "set +e",
-      `out=$(cd "$REL/" && timeout --kill-after=10 ${c.timeoutSeconds} sh -c ${q(c.command)} 2>&1)`,
-      "code=$?",
-      "set -e",
+      `bounded "$REL" ${c.timeoutSeconds} ${q(c.command)}`,
       `echo "before_switch_${i}_exit=$code"`,
       `echo "before_switch_${i}_b64=$(printf '%s' "$out" | tail -n ${KEPT_LINES} | base64 -w 0)"`,
       'last=$(printf "%s" "$out" | tail -n 1 | cut -c1-200)',
-      'if [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then',
+      "if timed_out; then",
       ...failed(
         "$name",
         `beforeSwitch $name did not finish within ${c.timeoutSeconds}s and was killed (timeoutSeconds)`,

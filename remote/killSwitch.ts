@@ -1,5 +1,6 @@
 import { KillSwitchSpec } from "../config/deploy";
 import { preamble } from "./preamble";
+import { recordKillSwitchLines } from "./promote";
 import { q, script } from "./sh";
 
 /** The whole file the declared state stands for. Exported for testing. */
@@ -59,13 +60,20 @@ export function killSwitchWriteLines(s: KillSwitchSpec, after: string): string[]
  * written here, before the staged probes, and checked; a refusal leaves current where it was
  * and the switch off. ON is never written before the switch: a deploy refused after that would
  * leave the old release running live. It is only read here, and written once current has
- * moved (see the proof).
+ * moved (see the proof). Either way the file as it was is recorded first, for a revert.
  */
-export function killSwitchStepScript(root: string, s: KillSwitchSpec, after: string): string {
-  if (!s.value) return script(...preamble(root), ...killSwitchWriteLines(s, after));
+export function killSwitchStepScript(
+  root: string,
+  releaseId: string,
+  s: KillSwitchSpec,
+  after: string,
+): string {
+  // What the file held before this deploy, for a revert to put back.
+  const record = [`ID=${q(releaseId)}`, `F="$SHARED/"${q(s.file)}`, ...recordKillSwitchLines()];
+  if (!s.value) return script(...preamble(root), ...record, ...killSwitchWriteLines(s, after));
   return script(
     ...preamble(root),
-    `F="$SHARED/"${q(s.file)}`,
+    ...record,
     '[ ! -f "$F" ] || echo "killswitch_b64=$(base64 -w 0 < "$F")"',
     "echo killswitch_on=after-switch",
   );

@@ -80,11 +80,12 @@ export function acquireLockScript(
  * the script so that each deploy's release is a changed resource that runs again.
  */
 export function releaseLockScript(root: string, token: string, releaseId: string): string {
-  return script(
-    ...preamble(root),
-    `if grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null; then rm -rf "$LOCK"; echo lock=released; else echo lock=not-held; fi`,
-    `echo release=${q(releaseId)}`,
-  );
+  return script(...preamble(root), releaseLockLine(token), `echo release=${q(releaseId)}`);
+}
+
+/** The line that gives the lock back if this deploy (its token) holds it; never another's. */
+export function releaseLockLine(token: string): string {
+  return `if grep -qxF ${q(`token=${token}`)} "$LOCK/info" 2>/dev/null; then rm -rf "$LOCK"; echo lock=released; else echo lock=not-held; fi`;
 }
 
 /**

@@ -104,6 +104,13 @@ export function preamble(root: string, exclude: readonly string[] = []): string[
   ];
 }
 
+/**
+ * Sets $ph to the revisions log's chain link for the next entry: the sha256 of its last line
+ * (newline included) as a JSON string, or null for the first entry.
+ */
+export const CHAIN_HASH =
+  'if [ -s "$REVISIONS" ]; then ph="\\"$(tail -n 1 "$REVISIONS" | sha256sum | cut -c1-64)\\""; else ph=null; fi';
+
 /** How a refusal that only read (the survey, the gates) says what it left behind. */
 export const NOTHING = "nothing was changed";
 

@@ -1,7 +1,8 @@
-import { Invariant, Probe, KillSwitchSpec } from "../config/deploy";
+import { Invariant, Probe, KillSwitchSpec, PROBE_TIMEOUT_SECONDS } from "../config/deploy";
 import { killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
 import { NOT_SWITCHED, preamble } from "./preamble";
-import { keyValues, q, script } from "./sh";
+import { LiveFailureArgs, liveFailureLines } from "./promote";
+import { BOUNDED_FN, inDirLines, keyValues, q, script } from "./sh";
 
 export interface ProofArgs {
   /** The layout's root on the target. */
@@ -21,26 +22,34 @@ export interface ProofArgs {
   restartCommand?: string;
   /** The artifact's extra excludes, which verification ignores on the server. */
   exclude?: readonly string[];
+  /** What a live probe or invariant that fails leads to, and what a revert needs. */
+  onFailure: Omit<LiveFailureArgs, "killSwitch" | "restartCommand">;
 }
 
-/** Runs `command` in `dir`, its output (both streams) in $out and its status in $code. */
-function inDir(dir: string, command: string): string[] {
-  return ["set +e", `out=$(cd "${dir}/" && sh -c ${q(command)} 2>&1)`, "code=$?", "set -e"];
-}
-
-/** A probe's checks; `after` ends each refusal with what it left and what to do. */
-function probeLines(p: Probe, i: number, dir: string, where: string, after: string): string[] {
+/**
+ * A probe's checks, under its timeout; `fail` turns a gap (sh text, in double quotes) into the
+ * line that refuses with it, `late` a timeout's gap (the default: as `fail`).
+ */
+function probeLines(
+  p: Probe,
+  i: number,
+  dir: string,
+  where: string,
+  fail: (gap: string) => string,
+  late = fail,
+): string[] {
   const last = 'last=$(printf "%s" "$out" | tail -n 1 | cut -c1-200)';
   return [
     `name=${q(p.name)}`,
-    ...inDir(dir, p.command),
+    `bounded "${dir}" ${p.timeoutSeconds} ${q(p.command)}`,
     `echo "probe_${i}_exit=$code"`,
     last,
-    `[ "$code" -eq ${p.expectExit} ] || block "probe $name exited $code ${where}, expected ${p.expectExit}\${last:+ (last line: $last)}; ${after}"`,
+    `if timed_out; then ${late(`probe $name did not finish within ${p.timeoutSeconds}s ${where} and was killed with its process group (timeoutSeconds)\${last:+ (last line: $last)}`)}; fi`,
+    `[ "$code" -eq ${p.expectExit} ] || ${fail(`probe $name exited $code ${where}, expected ${p.expectExit}\${last:+ (last line: $last)}`)}`,
     ...(p.expectOutput === undefined
       ? []
       : [
-          `printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || block "probe $name ${where}: output does not match "${q(p.expectOutput)}"; ${after}"`,
+          `printf '%s\\n' "$out" | grep -Eq -- ${q(p.expectOutput)} || ${fail(`probe $name ${where}: output does not match "${q(p.expectOutput)}"`)}`,
         ]),
   ];
 }
@@ -56,10 +65,23 @@ export function stagedProofScript(a: ProofArgs): string {
   const after = `${NOT_SWITCHED}; fix the release in the SSOT repo, commit, then run pulumi up again`;
   return script(
     ...preamble(a.root, a.exclude),
+    ...BOUNDED_FN,
     `ID=${q(a.releaseId)}`,
     '[ -d "$RELEASES/$ID" ] || block "release $ID is not staged; ' + NOT_SWITCHED + '"',
     ...a.probes.flatMap((p, i) =>
-      p.when === "staged" ? probeLines(p, i, "$RELEASES/$ID", "in the staged release", after) : [],
+      p.when === "staged"
+        ? probeLines(
+            p,
+            i,
+            "$RELEASES/$ID",
+            "in the staged release",
+            (gap) => `block "${gap}; ${after}"`,
+            (gap) =>
+              `block "${gap}; ${NOT_SWITCHED}; if the probe needs longer, raise its timeout: ` +
+              `pulumi config set --path 'proof[${i}].timeoutSeconds' ${Math.min(86400, p.timeoutSeconds * 2)} (seconds, up to 86400), ` +
+              `then run pulumi up again; otherwise fix the release in the SSOT repo, commit, then run pulumi up again"`,
+          )
+        : [],
     ),
     ...(a.probes.some((p) => p.when === "staged")
       ? [
@@ -78,8 +100,10 @@ export function stagedProofScript(a: ProofArgs): string {
  * the one verified against its manifest under this lock just before the switch, after the last
  * thing that ran in it (the stage step, beforeSwitch and the staged probes each verify what
  * they touched), so it is not hashed a second time here; the kill-switch reads back as declared (ON is written only now); the
- * restart (if any) succeeds; each "live" probe holds; each measured invariant prints what it
- * printed before. The first failure refuses and keeps the lock.
+ * restart (if any) succeeds; each "live" probe holds within its timeout; each measured
+ * invariant prints what it printed before. The first failure refuses. A failed live probe or
+ * invariant says the new release is bad: `live_failed` reverts to the release live before, or
+ * keeps it, as onLiveFailure says (see `liveFailureLines`); any other failure keeps the lock.
  */
 export function proofScript(a: ProofArgs): string {
   const after = "current was switched; the lock is kept until a deploy proves its release";
@@ -92,27 +116,31 @@ export function proofScript(a: ProofArgs): string {
         'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
         `[ "$(cat "$F")" = ${q(renderKillSwitch(ks).trimEnd())} ] || block "the kill-switch file $F does not read back as declared; ${after}"`,
       ];
+  // An invariant is bounded like a probe that sets no timeout.
   const invariants = a.invariants.flatMap((v, i) =>
     v.before === undefined
       ? [`echo invariant_${i}=unmeasured`]
       : [
           `name=${q(v.name)}`,
           `before=${q(v.before)}`,
-          ...inDir("$CURRENT", v.command),
+          `bounded "$CURRENT" ${PROBE_TIMEOUT_SECONDS} ${q(v.command)}`,
           `echo "invariant_${i}=$([ "$out" = "$before" ] && echo same || echo changed)"`,
-          `[ "$out" = "$before" ] || block "invariant $name changed: it printed \\"$before\\" before the deploy and \\"$out\\" after; ${after}"`,
+          `if timed_out; then live_failed "invariant $name did not finish within ${PROBE_TIMEOUT_SECONDS}s and was killed with its process group"; fi`,
+          `[ "$out" = "$before" ] || live_failed "invariant $name changed: it printed \\"$before\\" before the deploy and \\"$out\\" after"`,
         ],
   );
   const restart =
     a.restartCommand === undefined
       ? ["echo restarted=none"]
       : [
-          ...inDir("$CURRENT", a.restartCommand),
+          ...inDirLines("$CURRENT", a.restartCommand),
           `[ "$code" -eq 0 ] || block "restartCommand exited $code; ${after}"`,
           "echo restarted=yes",
         ];
   return script(
     ...preamble(a.root, a.exclude),
+    ...BOUNDED_FN,
+    ...liveFailureLines({ ...a.onFailure, killSwitch: ks, restartCommand: a.restartCommand }),
     `ID=${q(a.releaseId)}`,
     'cur=$(readlink "$CURRENT" 2>/dev/null || true)',
     `[ "$cur" = "releases/$ID" ] || block "current points at \${cur:-nothing}, not releases/$ID; ${after}"`,
@@ -120,10 +148,14 @@ export function proofScript(a: ProofArgs): string {
     ...killSwitch,
     ...restart,
     ...a.probes.flatMap((p, i) =>
-      p.when === "live" ? probeLines(p, i, "$CURRENT", "in the live release", after) : [],
+      p.when === "live"
+        ? probeLines(p, i, "$CURRENT", "in the live release", (gap) => `live_failed "${gap}"`)
+        : [],
     ),
     ...invariants,
     'echo "$ID" >> "$PROVED"',
+    // Proved: nothing is reverted to any more, so what a revert would put back goes.
+    'rm -rf "$R/.deploy/before"',
     "echo proof=passed",
   );
 }

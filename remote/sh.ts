@@ -30,3 +30,28 @@ export function keyValues(output: string): Record<string, string> {
   }
   return out;
 }
+
+/** Seconds between the TERM a command past its timeout gets and the KILL that follows it. */
+export const KILL_AFTER_SECONDS = 10;
+
+/**
+ * sh functions for a command that must not hang. `bounded DIR SECONDS COMMAND` runs COMMAND
+ * with `sh -c` in DIR, its output (both streams) in $out and its status in $code. `timeout`
+ * leads a process group of its own and, past SECONDS, signals all of it: TERM, then KILL
+ * KILL_AFTER_SECONDS later, so neither a child that ignores TERM nor a grandchild survives.
+ * `timed_out` is then true: $code is 124 (ended at TERM) or 137 (killed).
+ */
+export const BOUNDED_FN = [
+  "bounded() {",
+  "  set +e",
+  `  out=$(cd "$1/" && timeout --kill-after=${KILL_AFTER_SECONDS} "$2" sh -c "$3" 2>&1)`,
+  "  code=$?",
+  "  set -e",
+  "}",
+  'timed_out() { [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; }',
+];
+
+/** Runs `command` in `dir` unbounded, its output (both streams) in $out and its status in $code. */
+export function inDirLines(dir: string, command: string): string[] {
+  return ["set +e", `out=$(cd "${dir}/" && sh -c ${q(command)} 2>&1)`, "code=$?", "set -e"];
+}

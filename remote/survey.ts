@@ -43,6 +43,30 @@ export interface SurveyReading {
   killSwitchText?: string;
   /** Each invariant's output now, before any change; undefined when nothing is live to run it in. */
   invariants: (string | undefined)[];
+  /** The revisions log's last entry when it is a revert: the deploy before this one undone. */
+  lastRevert?: RevertRecord;
+}
+
+/** A revert, as the revisions log records it: when, by whom, from which release to which, why. */
+export interface RevertRecord {
+  time: string;
+  who: string;
+  from: string;
+  to: string;
+  why: string;
+}
+
+/** The revert a log line records, or undefined when it is not one. Exported for testing. */
+export function parseRevert(line: string | undefined): RevertRecord | undefined {
+  if (line === undefined) return undefined;
+  try {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    if (e.event !== "revert") return undefined;
+    const [time, who, from, to, why] = [e.time, e.who, e.from, e.to, e.why].map(String);
+    return { time, who, from, to, why };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -60,7 +84,8 @@ export function surveyScript(
     'if [ -L "$CURRENT" ]; then',
     "  echo layout=symlink",
     '  live=$(basename "$(readlink "$CURRENT")"); echo "live=$live"',
-    '  entry=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | tail -n 1 || true)',
+    // The entry that switched to it: a revert back to it names the bad release as its previous.
+    '  entry=$( [ -f "$REVISIONS" ] && grep -F "\\"releaseId\\":\\"$live\\"" "$REVISIONS" | grep -vF \'"event":"revert"\' | tail -n 1 || true)',
     '  printf \'%s\\n\' "$entry" | sed -n \'s/.*"commit":"\\([0-9a-f]*\\)".*/live_commit=\\1/p\'',
     '  printf \'%s\\n\' "$entry" | sed -n \'s/.*"previous":"\\([^"]*\\)".*/live_previous=\\1/p\'',
     '  MAN="$MANIFESTS/$live.sha256sums"; LINKS="$MANIFESTS/$live.links"',
@@ -106,6 +131,9 @@ export function surveyScript(
       `  echo "invariant_${i}_b64=$(printf '%s' "$out" | base64 -w 0)"`,
       `else echo invariant_${i}=unmeasured; fi`,
     ]),
+    // A revert as the log's last entry: the last deploy failed its live proof and was undone.
+    'last=$( [ -f "$REVISIONS" ] && sed -n \'$p\' "$REVISIONS" || true)',
+    'case "$last" in *\'"event":"revert"\'*) echo "last_revert_b64=$(printf \'%s\' "$last" | base64 -w 0)" ;; esac',
     "echo survey=done",
   );
 }
@@ -203,6 +231,7 @@ export function parseSurvey(stdout: string, invariantCount: number): SurveyReadi
         ? undefined
         : (b64(single[`invariant_${i}_b64`]) ?? ""),
     ),
+    lastRevert: parseRevert(b64(single.last_revert_b64)),
   };
 }
 

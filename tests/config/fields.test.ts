@@ -96,7 +96,7 @@ describe("a field an object in the config does not declare, refused at every dep
   it("refuses a field of a probe close to none, listing the fields a probe declares", () => {
     const proof = [{ name: "imports", command: "true", colour: "blue" }];
     expect(problemsWith("proof", proof)).to.deep.equal([
-      `- config key "ssot-deploy:proof" must be ${KEY_SPECS.proof.rule} (got proof[0].colour, a field proof[0] does not have; its fields are name, command, expectExit, expectOutput, when). Fix: pulumi config rm --path 'proof[0].colour'`,
+      `- config key "ssot-deploy:proof" must be ${KEY_SPECS.proof.rule} (got proof[0].colour, a field proof[0] does not have; its fields are name, command, expectExit, expectOutput, when, timeoutSeconds). Fix: pulumi config rm --path 'proof[0].colour'`,
     ]);
   });
 

@@ -16,8 +16,20 @@ const DEPLOY: DeployConfig = {
   rollout: "serial",
   killSwitch: { file: "kill 'switch'.json", key: "execution_enabled", format: "json", value: true },
   proof: [
-    { name: "imports", command: "python3 -c 'import app'", expectExit: 0, when: "staged" },
-    { name: "health", command: "curl -fsS http://127.0.0.1/", expectExit: 0, when: "live" },
+    {
+      name: "imports",
+      command: "python3 -c 'import app'",
+      expectExit: 0,
+      when: "staged",
+      timeoutSeconds: 60,
+    },
+    {
+      name: "health",
+      command: "curl -fsS http://127.0.0.1/",
+      expectExit: 0,
+      when: "live",
+      timeoutSeconds: 60,
+    },
   ],
   invariants: [
     { name: "rows", command: "echo 12" },

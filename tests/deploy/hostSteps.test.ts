@@ -162,7 +162,15 @@ describe("the steps of a host's deploy, as hostSteps orders them", () => {
 
     it("keep the lock when a check after the switch fails, and run no step after it", () => {
       const root = uploaded();
-      const probes = [{ name: "health", command: "exit 1", expectExit: 0, when: "live" as const }];
+      const probes = [
+        {
+          name: "health",
+          command: "exit 1",
+          expectExit: 0,
+          when: "live" as const,
+          timeoutSeconds: 60,
+        },
+      ];
       const steps = deploySteps(root, built, OPERATOR, { probes });
       const r = sh(transactionScript(steps));
       expect(r.code).to.equal(3);

@@ -142,6 +142,10 @@ export interface DeployOptions {
   probes?: Probe[];
   /** The commands run in the staged release before the switch; none by default. */
   beforeSwitch?: BeforeSwitchCommand[];
+  /** What a failed live probe leads to; "revert", the default, by default. */
+  onLiveFailure?: "revert" | "keep";
+  /** Run in the release after the switch; nothing by default. */
+  restartCommand?: string;
   /** Runs the sequence only up to this step, as a deploy cut right after it; all by default. */
   stopAfter?: StepName;
   /** The signed evidence the stage step keeps beside the release; none (unsigned) by default. */
@@ -166,6 +170,8 @@ export function settings(root: string, o: DeployOptions = {}): StepSettings {
     proof: o.probes ?? [],
     invariants: [],
     beforeSwitch: o.beforeSwitch ?? [],
+    restartCommand: o.restartCommand,
+    onLiveFailure: o.onLiveFailure ?? "revert",
     breakStaleLock: false,
     staleLockSeconds: 3600,
     acceptDrift: o.acceptDrift ?? false,

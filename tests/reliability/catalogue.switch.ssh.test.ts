@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expectRunRefused, liveState, refusalOf } from "../helpers/catalogue";
@@ -92,6 +93,25 @@ describe("bad input at the deploy root and before the switch: refused with curre
       // Never proved, so neither retention nor a rollback counts it as good.
       const proved = fs.readFileSync(path.join(s.root, ".deploy", "proved"), "utf8");
       expect(proved).to.not.contain(s.repo.head().slice(0, 12));
+    });
+
+    it("kills a staged probe that hangs past its timeout with its process group, and refuses before the switch", async () => {
+      s.repo.commit("v2", { "app/extra.py": "X = 2\n" });
+      const before = liveState(s.root);
+      const run = await up({
+        proof: JSON.stringify([{ name: "warmup", command: "sleep 98764", timeoutSeconds: 1 }]),
+      });
+      expectRunRefused(
+        "proof",
+        run,
+        "probe warmup did not finish within 1s in the staged release and was killed with its process group (timeoutSeconds); current was not switched; " +
+          "if the probe needs longer, raise its timeout: pulumi config set --path 'proof[0].timeoutSeconds' 2 (seconds, up to 86400), then run pulumi up again; " +
+          "otherwise fix the release in the SSOT repo, commit, then run pulumi up again",
+        before,
+        liveState(s.root),
+      );
+      const left = spawnSync("pgrep", ["-f", "sleep 98764"], { encoding: "utf8" });
+      expect(left.stdout).to.equal("");
     });
 
     it("refuses a release that a staged probe changed, before current moves to it", async () => {

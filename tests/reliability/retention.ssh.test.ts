@@ -8,8 +8,11 @@ import { SshSession } from "../../survey/ssh";
 import { artifactOf, deployOver, OPERATOR as ME } from "../helpers/release";
 import { sshSuite } from "../helpers/stack";
 
-// A live probe: it fails after the switch, so the release is switched to and then not proved.
-const FAILS: Probe[] = [{ name: "health", command: "false", expectExit: 0, when: "live" }];
+// A live probe: it fails after the switch, so the release is switched to and then not proved;
+// kept live (onLiveFailure keep), so that the next deploy switches away from a failed release.
+const FAILS: Probe[] = [
+  { name: "health", command: "false", expectExit: 0, when: "live", timeoutSeconds: 60 },
+];
 
 describe("retention with failed and good releases mixed, over SSH to a real sshd", function () {
   this.timeout(120_000);
@@ -36,10 +39,13 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
     for (const a of [good1, good2])
       expect((await deployOver(ssh, suite.root, a, ME, { keepReleases })).code).to.equal(0);
     // Switched to, then its proof failed: it stays live until the next deploy.
-    const f1 = await deployOver(ssh, suite.root, failed1, ME, { keepReleases, probes: FAILS });
+    const keep = { keepReleases, probes: FAILS, onLiveFailure: "keep" as const };
+    const f1 = await deployOver(ssh, suite.root, failed1, ME, keep);
     expect([f1.code, f1.blocked]).to.deep.equal([
       3,
-      "probe health exited 1 in the live release, expected 0; current was switched; the lock is kept until a deploy proves its release",
+      `probe health exited 1 in the live release, expected 0; current was switched and stays on ${failed1.releaseId} (onLiveFailure is keep); ` +
+        "the lock is kept until a deploy proves its release; fix the release in the SSOT repo, commit, then run pulumi up, " +
+        `or roll back: pulumi config set release ${good2.releaseId}, then pulumi up`,
     ]);
     // Staged, never switched to: its deploy stopped after staging, the lock still held.
     const staged = await deployOver(ssh, suite.root, neverSwitched, ME, {
@@ -48,7 +54,7 @@ describe("retention with failed and good releases mixed, over SSH to a real sshd
     });
     expect([staged.code, staged.steps.stage.staged]).to.deep.equal([0, "new"]);
     expect(releases()).to.include(neverSwitched.releaseId);
-    const f2 = await deployOver(ssh, suite.root, failed2, ME, { keepReleases, probes: FAILS });
+    const f2 = await deployOver(ssh, suite.root, failed2, ME, keep);
     expect(f2.code).to.equal(3);
     const pruned = (o: { stdout: string }) => o.stdout.match(/^pruned=.*$/gm)?.sort();
     // Two failed releases came after good2: it is still the one good release kept, beside the

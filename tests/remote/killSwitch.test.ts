@@ -48,13 +48,16 @@ function layout(ks: KillSwitchSpec): { root: string; id: string } {
   return { root, id };
 }
 
+/** What a failed live check leads to in these tests: the lock kept, current left. */
+const KEEP = { onLiveFailure: "keep" as const, lockToken: "t", who: "op", host: "laptop" };
+
 const read = (root: string) =>
   fs.readFileSync(path.join(root, "shared", "kill-switch.json"), "utf8");
 
 describe("the kill-switch around the switch", () => {
   it("writes a declared OFF before the switch and reads it back", () => {
     const { root } = layout(ON);
-    const r = sh(killSwitchStepScript(root, OFF, NOT_SWITCHED));
+    const r = sh(killSwitchStepScript(root, "r2", OFF, NOT_SWITCHED));
     expect(r.code).to.equal(0);
     expect(read(root)).to.equal('{"execution_enabled":false}\n');
     expect(Buffer.from(r.kv.killswitch_b64, "base64").toString()).to.equal(read(root));
@@ -62,7 +65,7 @@ describe("the kill-switch around the switch", () => {
 
   it("never writes a declared ON before the switch: the step only reads what is there", () => {
     const { root } = layout(OFF);
-    const r = sh(killSwitchStepScript(root, ON, NOT_SWITCHED));
+    const r = sh(killSwitchStepScript(root, "r2", ON, NOT_SWITCHED));
     expect(r.code).to.equal(0);
     expect(r.kv.killswitch_on).to.equal("after-switch");
     expect(read(root)).to.equal('{"execution_enabled":false}\n');
@@ -70,7 +73,16 @@ describe("the kill-switch around the switch", () => {
 
   it("writes a declared ON in the proof, once current is the new release, and reads it back", () => {
     const { root, id } = layout(OFF);
-    const r = sh(proofScript({ root, releaseId: id, killSwitch: ON, probes: [], invariants: [] }));
+    const r = sh(
+      proofScript({
+        root,
+        releaseId: id,
+        killSwitch: ON,
+        probes: [],
+        invariants: [],
+        onFailure: KEEP,
+      }),
+    );
     expect(r.code, r.stdout).to.equal(0);
     expect(read(root)).to.equal('{"execution_enabled":true}\n');
     expect(r.kv.proof).to.equal("passed");
@@ -81,7 +93,7 @@ describe("the kill-switch around the switch", () => {
     const file = path.join(root, "shared", "kill-switch.json");
     fs.rmSync(file);
     fs.mkdirSync(file);
-    const r = sh(killSwitchStepScript(root, OFF, NOT_SWITCHED));
+    const r = sh(killSwitchStepScript(root, "r2", OFF, NOT_SWITCHED));
     expect(r.code).to.equal(3);
     expect(r.blocked).to.equal(
       `the kill-switch file ${file} is a directory, so execution_enabled=false cannot be written; ${NOT_SWITCHED}`,
@@ -92,13 +104,13 @@ describe("the kill-switch around the switch", () => {
 
 describe("the probes around the switch", () => {
   const probes: Probe[] = [
-    { name: "staged-ok", command: "pwd", expectExit: 0, when: "staged" },
-    { name: "live-ok", command: "pwd", expectExit: 0, when: "live" },
+    { name: "staged-ok", command: "pwd", expectExit: 0, when: "staged", timeoutSeconds: 5 },
+    { name: "live-ok", command: "pwd", expectExit: 0, when: "live", timeoutSeconds: 5 },
   ];
 
   it("runs staged probes in the staged release and live probes in current, each once", () => {
     const { root, id } = layout(OFF);
-    const args = { root, releaseId: id, killSwitch: OFF, probes, invariants: [] };
+    const args = { root, releaseId: id, killSwitch: OFF, probes, invariants: [], onFailure: KEEP };
     const staged = sh(stagedProofScript(args));
     expect(staged.kv).to.deep.include({ probe_0_exit: "0", staged_proof: "passed" });
     expect(staged.kv).to.not.have.property("probe_1_exit");
@@ -115,10 +127,18 @@ describe("the probes around the switch", () => {
         command: "echo first; echo 'ImportError: x'; exit 2",
         expectExit: 0,
         when: "staged",
+        timeoutSeconds: 5,
       },
     ];
     const r = sh(
-      stagedProofScript({ root, releaseId: id, killSwitch: OFF, probes: failing, invariants: [] }),
+      stagedProofScript({
+        root,
+        releaseId: id,
+        killSwitch: OFF,
+        probes: failing,
+        invariants: [],
+        onFailure: KEEP,
+      }),
     );
     expect(r.code).to.equal(3);
     expect(r.blocked).to.equal(
@@ -134,6 +154,7 @@ describe("the probes around the switch", () => {
         releaseId: id,
         killSwitch: OFF,
         probes: [],
+        onFailure: KEEP,
         invariants: [
           { name: "first", command: "echo vm" },
           { name: "rows", command: "echo 12", before: "12" },
@@ -147,7 +168,7 @@ describe("the probes around the switch", () => {
       invariant_2: "changed",
     });
     expect(r.blocked).to.equal(
-      'invariant moved changed: it printed "12" before the deploy and "13" after; current was switched; the lock is kept until a deploy proves its release',
+      'invariant moved changed: it printed "12" before the deploy and "13" after; current was switched and stays on r1 (onLiveFailure is keep); the lock is kept until a deploy proves its release; fix the release in the SSOT repo, commit, then run pulumi up',
     );
   });
 });

@@ -41,8 +41,15 @@ const PROBES: Probe[] = [
     expectExit: 0,
     expectOutput: "^ok: 'x' \\$",
     when: "staged",
+    timeoutSeconds: 30,
   },
-  { name: "health", command: "curl -fsS 'http://127.0.0.1/$x'", expectExit: 0, when: "live" },
+  {
+    name: "health",
+    command: "curl -fsS 'http://127.0.0.1/$x'",
+    expectExit: 0,
+    when: "live",
+    timeoutSeconds: 120,
+  },
 ];
 const INVARIANTS = [
   { name: "rows", command: 'echo "it\'s $x"', before: "12\n'13' $x `y`" },
@@ -110,7 +117,7 @@ const SCRIPTS: [string, string][] = [
       },
     }),
   ],
-  ["kill-switch, OFF", killSwitchStepScript(ROOT, KS, NOT_SWITCHED)],
+  ["kill-switch, OFF", killSwitchStepScript(ROOT, ID, KS, NOT_SWITCHED)],
   [
     "before the switch",
     beforeSwitchScript({
@@ -127,9 +134,9 @@ const SCRIPTS: [string, string][] = [
       exclude: EXCLUDE,
     }),
   ],
-  ["kill-switch, ON", killSwitchStepScript(ROOT, { ...KS, value: true }, NOT_SWITCHED)],
+  ["kill-switch, ON", killSwitchStepScript(ROOT, ID, { ...KS, value: true }, NOT_SWITCHED)],
   ["kill-switch, env format, at destroy", disableKillSwitchScript(ROOT, { ...KS, format: "env" })],
-  ...(["staged", "live"] as const).map((phase): [string, string] => {
+  ...(["staged", "live", "keep"] as const).map((phase): [string, string] => {
     const a = {
       root: ROOT,
       releaseId: ID,
@@ -138,8 +145,17 @@ const SCRIPTS: [string, string][] = [
       invariants: INVARIANTS,
       restartCommand: "systemctl restart 'my app' && echo \"$PWD\"",
       exclude: EXCLUDE,
+      onFailure: {
+        onLiveFailure: phase === "keep" ? ("keep" as const) : ("revert" as const),
+        lockToken: TOKEN,
+        who: LOCK.holder,
+        host: LOCK.host,
+      },
     };
-    return phase === "staged" ? ["staged probes", stagedProofScript(a)] : ["proof", proofScript(a)];
+    if (phase === "staged") return ["staged probes", stagedProofScript(a)];
+    return phase === "keep"
+      ? ["proof, onLiveFailure keep", proofScript(a)]
+      : ["proof", proofScript(a)];
   }),
   [
     "promote",
@@ -188,6 +204,7 @@ const SETTINGS: StepSettings = {
   invariants: INVARIANTS,
   beforeSwitch: [{ name: "venv", command: "echo \"$(id) `date`\"\nmake 'it'", timeoutSeconds: 9 }],
   restartCommand: "systemctl restart 'my app' && echo \"$PWD\"",
+  onLiveFailure: "revert",
   breakStaleLock: true,
   staleLockSeconds: 900,
   acceptDrift: false,
