@@ -4,7 +4,7 @@ import { DeployConfig } from "../config/deploy";
 import { BUILTIN_EXCLUDES } from "../gates/artifact/excludes";
 import { HostSummary } from "../deploy/hostSummary";
 import { SourceResult } from "../gates/sequence";
-import { RevertRecord } from "../remote/survey";
+import { RevertRecord } from "../remote/promote";
 import {
   HostRecord,
   productionMutation,

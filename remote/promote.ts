@@ -189,3 +189,25 @@ export function liveFailureLines(a: LiveFailureArgs): string[] {
     "}",
   ];
 }
+
+/** A revert, as the revisions log records it: when, by whom, from which release to which, why. */
+export interface RevertRecord {
+  time: string;
+  who: string;
+  from: string;
+  to: string;
+  why: string;
+}
+
+/** The revert a log line records, or undefined when it is not one. Exported for testing. */
+export function parseRevert(line: string | undefined): RevertRecord | undefined {
+  if (line === undefined) return undefined;
+  try {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    if (e.event !== "revert") return undefined;
+    const [time, who, from, to, why] = [e.time, e.who, e.from, e.to, e.why].map(String);
+    return { time, who, from, to, why };
+  } catch {
+    return undefined;
+  }
+}

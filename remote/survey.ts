@@ -2,6 +2,7 @@ import { KeptCopy } from "../gates/rollback";
 import { Invariant } from "../config/deploy";
 import { entriesFunctions, entryWords, preamble } from "./preamble";
 import { keyValues, q, script } from "./sh";
+import { parseRevert, RevertRecord } from "./promote";
 
 /** What the read-only survey found on one server. */
 export interface SurveyReading {
@@ -45,28 +46,6 @@ export interface SurveyReading {
   invariants: (string | undefined)[];
   /** The revisions log's last entry when it is a revert: the deploy before this one undone. */
   lastRevert?: RevertRecord;
-}
-
-/** A revert, as the revisions log records it: when, by whom, from which release to which, why. */
-export interface RevertRecord {
-  time: string;
-  who: string;
-  from: string;
-  to: string;
-  why: string;
-}
-
-/** The revert a log line records, or undefined when it is not one. Exported for testing. */
-export function parseRevert(line: string | undefined): RevertRecord | undefined {
-  if (line === undefined) return undefined;
-  try {
-    const e = JSON.parse(line) as Record<string, unknown>;
-    if (e.event !== "revert") return undefined;
-    const [time, who, from, to, why] = [e.time, e.who, e.from, e.to, e.why].map(String);
-    return { time, who, from, to, why };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
