@@ -70,8 +70,31 @@ function keepEvidence(evidence: string | undefined): string[] {
   ];
 }
 
+/** The sha256 of the file `heredoc` writes for `text`: the text, its last line ended. */
+const written = (text: string) => sha256Hex(text === "" ? "" : `${text.replace(/\n$/, "")}\n`);
+
 /** entries_diff's lines, the first ten, as words on one line for a refusal. */
 const WORDS = `head -n 10 | sed "s/^[a-z]* //" | entry_words | paste -sd "," - | sed "s/,/, /g"`;
+
+/**
+ * What the app wrote under excluded paths in a release that is not live is in no entries list:
+ * removed, each named, and the release marked not prepared, so that beforeSwitch prepares it
+ * again. In the live release it is the running app's own, and nothing moves.
+ */
+function removeExcluded(next: string): string[] {
+  return [
+    'if [ "$live" != "releases/$ID" ]; then',
+    '  gone=$(entries_diff "$REL" "$ENT" | sed -n "s/^excluded //p")',
+    '  if [ -n "$gone" ]; then',
+    // A name holding a backslash is escaped in the list: it is left, and refused just below.
+    '    printf "%s\\n" "$gone" | while IFS= read -r p; do case $p in *\\\\*) continue ;; esac; rm -rf "${REL:?}/$p"; echo "kept_removed=$p"; done',
+    '    P="$R/.deploy/prepared"',
+    '    if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
+    "  fi",
+    `  [ -z "$(entries_diff "$REL" "$ENT")" ] || block "release $ID on this server still holds entries under excluded paths that could not be removed; ${next}"`,
+    "fi",
+  ];
+}
 
 /**
  * The stage step of a rollback by `release`, under the lock: the manifest, links file and
@@ -100,18 +123,7 @@ function keptStage(a: StageArgs): string[] {
       `block "release $ID is not staged on this server as it was when the survey read it (gone, or changed since); ${NOT_SWITCHED}; run npm run status to see the releases kept, then pulumi config set release <one of them>, or release '' to deploy ref"`,
     `odd=$(entries_diff "$REL" "$ENT" | grep -v "^excluded " | ${WORDS})`,
     `[ -z "$odd" ] || block "release $ID on this server holds entries its signed entries list does not cover, or lacks some: $odd; ${next}"`,
-    // What the app wrote under excluded paths is not signed: removed, then prepared afresh;
-    // unless the release is live already, where it is the running app's own, and nothing moves.
-    'if [ "$live" != "releases/$ID" ]; then',
-    '  gone=$(entries_diff "$REL" "$ENT" | sed -n "s/^excluded //p")',
-    '  if [ -n "$gone" ]; then',
-    // A name holding a backslash is escaped in the list: it is left, and refused just below.
-    '    printf "%s\\n" "$gone" | while IFS= read -r p; do case $p in *\\\\*) continue ;; esac; rm -rf "${REL:?}/$p"; echo "kept_removed=$p"; done',
-    '    P="$R/.deploy/prepared"',
-    '    if [ -f "$P" ]; then grep -vxF "$ID" "$P" > "$P.tmp-$$" || true; mv "$P.tmp-$$" "$P"; fi',
-    "  fi",
-    `  [ -z "$(entries_diff "$REL" "$ENT")" ] || block "release $ID on this server still holds entries under excluded paths that could not be removed; ${next}"`,
-    "fi",
+    ...removeExcluded(next),
     "echo staged=present",
   ];
 }
@@ -150,7 +162,16 @@ export function stageScript(a: StageArgs): string {
     return script(...present, ...keptStage(a));
   return script(
     ...present,
-    'if verify_release "$REL" "$MAN" "$LINKS"; then keep_evidence; echo staged=present; exit 0; fi',
+    // A release staged before is taken only when its lists are this build's and it holds every
+    // entry they name and no other: an entry planted beside its files would otherwise go live.
+    'same() { [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -c1-64)" = "$2" ]; }',
+    `lists() { same "$MAN" ${q(written(a.manifest))} && same "$LINKS" ${q(written(a.links))} && same "$ENT" ${q(written(a.entries))}; }`,
+    'if [ -d "$REL" ] && lists && verify_release "$REL" "$MAN" "$LINKS" && [ -z "$(entries_diff "$REL" "$ENT" | grep -v "^excluded ")" ]; then',
+    ...removeExcluded(
+      `${NOT_SWITCHED}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it`,
+    ).map((l) => `  ${l}`),
+    "  keep_evidence; echo staged=present; exit 0",
+    "fi",
     `UP=${q(up.artifact)}`,
     // The upload resource does not run again while its inputs are unchanged: replacing it does.
     `REUPLOAD=${q(a.reupload)}`,
@@ -162,11 +183,14 @@ export function stageScript(a: StageArgs): string {
       : [
           'if [ -e "$REL" ] && [ "$live" != "releases/$ID" ]; then',
           '  bad=$(first_differing "$REL" "$MAN")',
+          `  lists || bad="its manifest, links file or entries list on the server is not this build's"`,
+          `  [ -n "$bad" ] || bad=$(entries_diff "$REL" "$ENT" | grep -v "^excluded " | ${WORDS})`,
           '  block "release $ID on the server does not match its manifest${bad:+ ($bad differs)}: it was changed after it was staged; ' +
             `${NOT_SWITCHED}; inspect $REL, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it"`,
           "fi",
+          'why=""; lists || why=" (its manifest, links file or entries list is not this build\'s)"',
           '[ ! -e "$REL" ] || [ "$live" != "releases/$ID" ] || ' +
-            `block "the live release $ID was modified on the server (drift); ${NOT_SWITCHED}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
+            `block "the live release $ID was modified on the server (drift)$why; ${NOT_SWITCHED}; bring the change into the repo with npm run reconcile, or pulumi config set acceptDrift true to replace it after a backup"`,
         ]),
     `[ -f "$UP" ] || block "artifact $UP is not on the server; ${NOT_SWITCHED}; upload it again: $REUPLOAD"`,
     // Hashed from stdin, so that the path's own characters can never make a good upload look bad.

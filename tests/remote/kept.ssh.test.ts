@@ -133,6 +133,32 @@ describe("a kept release held to its signed entries list, over SSH to a real ssh
     expect(fs.existsSync(rel("app", "__pycache__", "service.cpython-311.pyc"))).to.equal(true);
   });
 
+  // A deploy by ref builds the release again, and finds it staged: the same entries rule holds.
+  const redeploy = () => deployOver(ssh, root, v1, ME);
+
+  it("refuses on a deploy by ref a staged release with a planted symlink, naming it, the releases untouched and the lock given back", async () => {
+    fs.symlinkSync("/tmp/evil.py", rel("sitecustomize.py"));
+    const before = snapshot(path.join(root, "releases"));
+    const out = await redeploy();
+    expect(out.blocked).to.equal(
+      `release ${v1.releaseId} on the server does not match its manifest (sitecustomize.py (symlink) differs): it was changed after it was staged; current was not switched; inspect ${path.join(root, "releases", v1.releaseId)}, then remove it to stage a verified copy, or pulumi config set acceptDrift true to replace it`,
+    );
+    expect(current()).to.equal(`releases/${v2.releaseId}`);
+    expect(snapshot(path.join(root, "releases"))).to.deep.equal(before);
+    expect(fs.existsSync(path.join(root, ".deploy", "lock"))).to.equal(false);
+  });
+
+  it("takes on a deploy by ref a staged release whose entries are exactly its build's, removing what was written under an excluded path", async () => {
+    fs.mkdirSync(rel("app", "__pycache__"));
+    fs.writeFileSync(rel("app", "__pycache__", "x.pyc"), "planted\n");
+    const out = await redeploy();
+    expect(out.code, out.stdout).to.equal(0);
+    expect(out.steps.stage.staged).to.equal("present");
+    expect(keyValues(out.stdout).kept_removed).to.equal("app/__pycache__");
+    expect(fs.existsSync(rel("app", "__pycache__"))).to.equal(false);
+    expect(current()).to.equal(`releases/${v1.releaseId}`);
+  });
+
   // Each file the stage step trusts, changed after the survey read it: the release's tree and
   // the file changed together, so that the tree still matches what the server now holds.
   const swaps: [string, string, () => void][] = [
