@@ -143,8 +143,14 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
     json: true,
   },
   invariants: {
-    schema: z.array(z.strictObject({ name: safeName, command: z.string().min(1) })),
-    rule: "a list of {name, command} of read-only commands",
+    schema: z.array(
+      z.strictObject({
+        name: safeName,
+        command: z.string().min(1),
+        timeoutSeconds: int(1, 86400).default(PROBE_TIMEOUT_SECONDS),
+      }),
+    ),
+    rule: `a list of {name, command, timeoutSeconds (1 to 86400, default ${PROBE_TIMEOUT_SECONDS}, bounding its run after the switch)} of read-only commands`,
     fix: "pulumi config set --path 'invariants[0].name' rows",
     json: true,
   },

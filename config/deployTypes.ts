@@ -42,6 +42,8 @@ export interface BeforeSwitchCommand {
 export interface Invariant {
   name: string;
   command: string;
+  /** Seconds it may run after the switch before it is killed and counts as failed; default 120. */
+  timeoutSeconds: number;
 }
 
 /** One server to deploy to. */

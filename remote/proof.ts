@@ -1,4 +1,4 @@
-import { Invariant, Probe, KillSwitchSpec, PROBE_TIMEOUT_SECONDS } from "../config/deploy";
+import { Invariant, Probe, KillSwitchSpec } from "../config/deploy";
 import { killSwitchWriteLines, renderKillSwitch } from "./killSwitch";
 import { NOT_SWITCHED, preamble } from "./preamble";
 import { LiveFailureArgs, liveFailureLines } from "./promote";
@@ -116,16 +116,16 @@ export function proofScript(a: ProofArgs): string {
         'echo "killswitch_b64=$(base64 -w 0 < "$F")"',
         `[ "$(cat "$F")" = ${q(renderKillSwitch(ks).trimEnd())} ] || block "the kill-switch file $F does not read back as declared; ${after}"`,
       ];
-  // An invariant is bounded like a probe that sets no timeout.
+  // An invariant is bounded like a probe: past its timeout it counts as failed.
   const invariants = a.invariants.flatMap((v, i) =>
     v.before === undefined
       ? [`echo invariant_${i}=unmeasured`]
       : [
           `name=${q(v.name)}`,
           `before=${q(v.before)}`,
-          `bounded "$CURRENT" ${PROBE_TIMEOUT_SECONDS} ${q(v.command)}`,
+          `bounded "$CURRENT" ${v.timeoutSeconds} ${q(v.command)}`,
           `echo "invariant_${i}=$([ "$out" = "$before" ] && echo same || echo changed)"`,
-          `if timed_out; then live_failed "invariant $name did not finish within ${PROBE_TIMEOUT_SECONDS}s and was killed with its process group"; fi`,
+          `if timed_out; then live_failed "invariant $name did not finish within ${v.timeoutSeconds}s and was killed with its process group (timeoutSeconds)"; fi`,
           `[ "$out" = "$before" ] || live_failed "invariant $name changed: it printed \\"$before\\" before the deploy and \\"$out\\" after"`,
         ],
   );

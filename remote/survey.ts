@@ -55,7 +55,7 @@ export interface SurveyReading {
 export function surveyScript(
   root: string,
   killSwitchFile: string,
-  invariants: readonly Invariant[],
+  invariants: readonly Pick<Invariant, "name" | "command">[],
   exclude: readonly string[] = [],
 ): string {
   return script(

@@ -158,7 +158,7 @@ describe("a field an object in the config does not declare, refused at every dep
   it("still names the problem of a declared field beside an unknown one", () => {
     const lines = problemsWith("invariants", [{ name: "rows", command: "", colour: "blue" }]);
     expect(lines).to.deep.equal([
-      `- config key "ssot-deploy:invariants" must be ${KEY_SPECS.invariants.rule} (got invariants[0].colour, a field invariants[0] does not have; its fields are name, command). Fix: pulumi config rm --path 'invariants[0].colour'`,
+      `- config key "ssot-deploy:invariants" must be ${KEY_SPECS.invariants.rule} (got invariants[0].colour, a field invariants[0] does not have; its fields are name, command, timeoutSeconds). Fix: pulumi config rm --path 'invariants[0].colour'`,
       `- config key "ssot-deploy:invariants" must be ${KEY_SPECS.invariants.rule} (got invariants[0].command = ""). Fix: ${KEY_SPECS.invariants.fix}`,
     ]);
   });

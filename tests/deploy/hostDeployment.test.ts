@@ -32,8 +32,8 @@ const DEPLOY: DeployConfig = {
     },
   ],
   invariants: [
-    { name: "rows", command: "echo 12" },
-    { name: "first", command: 'echo "$HOME"' },
+    { name: "rows", command: "echo 12", timeoutSeconds: 120 },
+    { name: "first", command: 'echo "$HOME"', timeoutSeconds: 5 },
   ],
   beforeSwitch: [{ name: "venv", command: "python3 -m venv .venv", timeoutSeconds: 60 }],
   restartCommand: "systemctl restart app",

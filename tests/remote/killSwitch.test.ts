@@ -156,9 +156,9 @@ describe("the probes around the switch", () => {
         probes: [],
         onFailure: KEEP,
         invariants: [
-          { name: "first", command: "echo vm" },
-          { name: "rows", command: "echo 12", before: "12" },
-          { name: "moved", command: "echo 13", before: "12" },
+          { name: "first", command: "echo vm", timeoutSeconds: 120 },
+          { name: "rows", command: "echo 12", before: "12", timeoutSeconds: 120 },
+          { name: "moved", command: "echo 13", before: "12", timeoutSeconds: 120 },
         ],
       }),
     );

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BuiltArtifact } from "../../gates/artifact/build";
-import { Probe } from "../../config/deploy";
+import { Invariant, Probe } from "../../config/deploy";
 import { blockedLine, KILL_AFTER_SECONDS } from "../../remote/sh";
 import { transactionScript } from "../../remote/transaction";
 import { hostSteps } from "../../deploy/hostSteps";
@@ -195,12 +195,11 @@ describe("probes that cannot hang, and a failed live proof that reverts, over SS
     expect(lockHeld()).to.equal(false);
   });
 
-  it("reverts a release after which an invariant prints something else than before it", async () => {
-    await v1Live();
-    const before = onServer();
+  /** v2 deployed over the live v1 with one invariant that printed "12" before: the run's result. */
+  async function withInvariant(invariant: Invariant) {
     await upload(ssh, root, v2);
     const steps = hostSteps({
-      deploy: { ...settings(root), invariants: [{ name: "rows", command: "echo 13" }] },
+      deploy: { ...settings(root), invariants: [invariant] },
       artifact: v2,
       ...manifestsOf(v2),
       lock: { ...ME, artifact: v2.sha256 },
@@ -209,11 +208,37 @@ describe("probes that cannot hang, and a failed live proof that reverts, over SS
       driftReconciled: false,
       reupload: REUPLOAD,
     });
-    const r = await ssh.exec("sh -s", Buffer.from(transactionScript(steps)));
+    return ssh.exec("sh -s", Buffer.from(transactionScript(steps)));
+  }
+  /** What the refusal says after a revert from v2 to v1. */
+  const revertedText = () =>
+    `current was switched back to ${v1.releaseId}, verified against its manifest first, and the kill-switch file restored as it was before this deploy; the revisions log records the revert and the lock was released; release ${v2.releaseId} stays staged as evidence; ${FIX}`;
+
+  it("reverts a release after which an invariant prints something else than before it", async () => {
+    await v1Live();
+    const before = onServer();
+    const r = await withInvariant({ name: "rows", command: "echo 13", timeoutSeconds: 120 });
     expect(r.code).to.equal(3);
     expect(blockedLine(r.stdout)).to.equal(
-      `invariant rows changed: it printed "12" before the deploy and "13" after; current was switched back to ${v1.releaseId}, verified against its manifest first, ` +
-        `and the kill-switch file restored as it was before this deploy; the revisions log records the revert and the lock was released; release ${v2.releaseId} stays staged as evidence; ${FIX}`,
+      `invariant rows changed: it printed "12" before the deploy and "13" after; ${revertedText()}`,
+    );
+    expect(onServer()).to.deep.equal(before);
+    expect(lockHeld()).to.equal(false);
+  });
+
+  it("counts an invariant that hangs past its own timeoutSeconds as failed, killed with its process group, and reverts", async () => {
+    await v1Live();
+    const before = onServer();
+    const started = Date.now();
+    const r = await withInvariant({
+      name: "rows",
+      command: "sleep 300; echo 12",
+      timeoutSeconds: 2,
+    });
+    expect(Date.now() - started).to.be.below(30_000);
+    expect(r.code).to.equal(3);
+    expect(blockedLine(r.stdout)).to.equal(
+      `invariant rows did not finish within 2s and was killed with its process group (timeoutSeconds); ${revertedText()}`,
     );
     expect(onServer()).to.deep.equal(before);
     expect(lockHeld()).to.equal(false);

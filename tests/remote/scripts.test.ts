@@ -52,8 +52,8 @@ const PROBES: Probe[] = [
   },
 ];
 const INVARIANTS = [
-  { name: "rows", command: 'echo "it\'s $x"', before: "12\n'13' $x `y`" },
-  { name: "first", command: "printf '%s' \"$HOME\"" },
+  { name: "rows", command: 'echo "it\'s $x"', before: "12\n'13' $x `y`", timeoutSeconds: 120 },
+  { name: "first", command: "printf '%s' \"$HOME\"", timeoutSeconds: 30 },
 ];
 // Two trusted keys (base64 SPKI DER), so that the Signature step tries each.
 const TRUSTED = [1, 2].map((n) =>
