@@ -58,6 +58,8 @@ describe("two operators deploying one stack whose state is on S3-compatible obje
       attestationKey: signer.privateKey,
     });
   const live = () => fs.readlinkSync(path.join(suite.root, "current"));
+  /** What `current` named after the first operator's first deploy. */
+  let v1Release = "";
 
   before(async () => {
     s3 = await TestS3.start();
@@ -72,7 +74,7 @@ describe("two operators deploying one stack whose state is on S3-compatible obje
   it("shows the second operator the first's update in pulumi stack history, and the first the second's: no update is lost", async () => {
     const one = await first.stack.up(cfg(first));
     expect(one.error, one.error?.message).to.equal(undefined);
-    const v1Release = live();
+    v1Release = live();
     // The second checkout holds the settings the first committed: their encryption salt.
     second = await Operator.join(name, s3.backendUrl, s3.clientEnv(), first.stack.encryptionSalt);
     const seen = await second.stack.history();
@@ -95,6 +97,20 @@ describe("two operators deploying one stack whose state is on S3-compatible obje
     // The state both read is the second's: its outputs name the release it made live.
     const outputs = await first.stack.stack.outputs<{ deploy: { web1: { releaseId: string } } }>();
     expect(outputs.deploy.web1.releaseId).to.equal(two.outputs!.deploy.web1.releaseId);
+  });
+
+  it("rolls back, by the first operator, the release the second deployed, to the one it had deployed itself", async () => {
+    const before = await first.stack.history();
+    const id = v1Release.replace(/^releases\//, "");
+    const back = await first.stack.up({ ...cfg(first), release: id });
+    expect(back.error, back.error?.message).to.equal(undefined);
+    expect(live()).to.equal(v1Release);
+    expect(back.outputs!.deploy.web1.releaseId).to.equal(id);
+    // The second operator sees the rollback on top of both earlier updates.
+    const after = await second.stack.history();
+    expect(after.slice(1)).to.deep.equal(before);
+    expect(row(after[0])).to.deep.equal(["update", "succeeded"]);
+    expect(after[0].config?.["ssot-deploy:release"]?.value).to.equal(id);
   });
 
   it("refuses an up started while the other operator's runs, with the backend's message naming the lock and what to do, then takes it once that one ended: no update lost", async () => {
