@@ -133,6 +133,11 @@ export class TestS3 {
     throw new Error(`weed mini was not ready on 127.0.0.1:${this.s3Port} (${last}): ${said}`);
   }
 
+  /** The server's process id, while it runs. */
+  get pid(): number | undefined {
+    return this.proc.exitCode === null ? this.proc.pid : undefined;
+  }
+
   /** What `pulumi login` takes to keep its state in this server's bucket. */
   get backendUrl(): string {
     return (
