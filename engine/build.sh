@@ -4,9 +4,11 @@
 #     go.sum: every module it needs is pinned and checked);
 #   - the Node.js language host v3.248.0 and the command provider v1.2.1 (with its framework,
 #     pulumi-go-provider v1.3.0), from their unmodified upstream source archives, which the
-#     proxy does not serve: $SSOT_ENGINE_SOURCES (see below for where else it looks).
+#     proxy does not serve: $SSOT_ENGINE_SOURCES (see below for where else it looks);
+#   - weed, the S3-compatible server the team-backend tests keep a shared state in (SeaweedFS),
+#     from the Go module proxy, through a tools module of its own (s3/go.mod, s3/go.sum).
 # Everything lands in $SSOT_ENGINE_DIR (default .ssot-deploy/engine, git-ignored): bin/ holds
-# the three binaries (the language host beside pulumi, where the CLI looks for it) and home/ is
+# the binaries (the language host beside pulumi, where the CLI looks for it) and home/ is
 # the PULUMI_HOME whose plugin cache holds the provider, so ~/.pulumi is never touched.
 # A piece whose inputs have not changed since its last build is not built again.
 set -euo pipefail
@@ -28,6 +30,8 @@ home=$out/home
 
 PULUMI_VERSION=v3.248.0
 COMMAND_VERSION=1.2.1
+# SeaweedFS has no tagged Go module version; s3/go.mod pins this commit's pseudo-version.
+WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 # The archives this script builds, pinned by sha256: a different file is refused, not built.
 LANGUAGE_ARCHIVE=pulumi-language-nodejs-v3.248.0.tar.gz
 LANGUAGE_SHA256=32215713ee6ca64052b6c33c2233025ef6bb98582a69ca39e68b998c74657003
@@ -143,6 +147,20 @@ if [ "$(cat "$out/stamps/plugin" 2>/dev/null)" != "$provider_stamp" ] ||
     fail "pulumi plugin install of the command provider failed: $said" "rm -rf $out, then npm run engine"
   fi
   echo "$provider_stamp" >"$out/stamps/plugin"
+fi
+
+# 4. The S3 server, only for the tests. Its tools module is apart from the CLI's, so neither
+# moves the versions of the modules the other pins. It asks for go1.26.6, which an older go
+# fetches from the module proxy as above.
+weed_stamp=$(stamp_of "$(cat "$here/s3/go.mod" "$here/s3/go.sum" | sha256sum)")
+if fresh weed "$weed_stamp"; then
+  say "weed $WEED_VERSION: built already"
+else
+  started=$(date +%s)
+  say "weed $WEED_VERSION: building from the Go module proxy (cold: about 7 min on 2 cores)"
+  (cd "$here/s3" && GOFLAGS=-mod=readonly go build -o "$bin/weed" github.com/seaweedfs/seaweedfs/weed)
+  echo "$weed_stamp" >"$out/stamps/weed"
+  say "weed $WEED_VERSION: built in $(elapsed "$started")"
 fi
 
 "$bin/pulumi" version | grep -qx "$PULUMI_VERSION" ||

@@ -47,19 +47,29 @@ export class ThrowawayStack {
     readonly inProject = false,
     /** The project the CLI runs in: this one, unless a benchmark runs a variant of it. */
     readonly project = ROOT,
+    /** An operator's own environment (PULUMI_HOME, the backend it logged in to), if not a file backend of its own. */
+    operator?: NodeJS.ProcessEnv,
   ) {
     const engine = findEngine(ROOT);
     const env: NodeJS.ProcessEnv = {
       ...engine.env,
       PULUMI_BACKEND_URL: `file://${this.backendDir}`,
+      ...operator,
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
       PULUMI_DEBUG_COMMANDS: "true",
     };
     delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (operator) delete env.PULUMI_BACKEND_URL;
+    if (operator?.PULUMI_HOME) engine.home = operator.PULUMI_HOME;
     this.stack = new PulumiStack({ ...engine, env }, name, {
       cwd: project,
       configFile: inProject ? undefined : this.configFile,
     });
+  }
+
+  /** The stack's encryption salt, which its settings file holds: a second operator needs it. */
+  get encryptionSalt(): string {
+    return this.salt;
   }
 
   get backendDir(): string {
@@ -78,15 +88,27 @@ export class ThrowawayStack {
   /**
    * A new stack (`pulumi stack init` with passphrase secrets) on a new file backend. With
    * `inProject` its settings are the project's Pulumi.<stack>.yaml (removed with the stack), so
-   * that commands typed without --config-file find them.
+   * that commands typed without --config-file find them. With `operator`, the stack runs in
+   * that environment, on the backend its PULUMI_HOME has logged in to; with `salt` too, it is
+   * not made but joined, as a second operator's checkout holds the settings the first committed.
    */
   static async create(
     name = `t${randomBytes(4).toString("hex")}`,
-    opts: { inProject?: boolean; project?: string } = {},
+    opts: {
+      inProject?: boolean;
+      project?: string;
+      operator?: NodeJS.ProcessEnv;
+      salt?: string;
+    } = {},
   ): Promise<ThrowawayStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ssot-stack-"));
-    const s = new ThrowawayStack(name, dir, opts.inProject, opts.project);
+    const s = new ThrowawayStack(name, dir, opts.inProject, opts.project, opts.operator);
     fs.mkdirSync(s.backendDir);
+    if (opts.salt !== undefined) {
+      s.salt = opts.salt;
+      fs.writeFileSync(s.configFile, yaml.dump({ encryptionsalt: s.salt }));
+      return s;
+    }
     // stack init writes the stack's encryption salt to Pulumi.<stack>.yaml in the project; it
     // moves to this stack's own settings file, so the project folder is left as it was.
     const projectFile = path.join(s.project, `Pulumi.${name}.yaml`);
