@@ -6,38 +6,28 @@ import { parseKept, keptScript } from "../../remote/survey";
 import { keyValues } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
 import { sha256Hex } from "../../lib/hash";
-import { artifactOf, deployOver, OPERATOR as ME, signedOf, snapshot } from "../helpers/release";
-import { FixtureRepo, tempDir } from "../helpers/repo";
-import { TestSshd } from "../../testbed/sshd";
+import { deployOver, OPERATOR as ME, signedOf, snapshot } from "../helpers/release";
+import { tempDir } from "../helpers/repo";
+import { releaseSuite } from "../helpers/releaseSuite";
 
 describe("a kept release held to its signed entries list, over SSH to a real sshd", function () {
   this.timeout(60_000);
-  let sshd: TestSshd;
+  const suite = releaseSuite({
+    // A symlink and an executable, so that both are in the list.
+    prepare: (repo) => {
+      fs.symlinkSync("service.py", path.join(repo.dir, "app", "alias.py"));
+      fs.writeFileSync(path.join(repo.dir, "run.sh"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      repo.commit("link and script");
+    },
+    v2Files: { "app/VERSION": "2\n" },
+  });
   let ssh: SshSession;
-  let repo: FixtureRepo;
-  let work: string;
   let root: string;
   let v1: BuiltArtifact;
   let v2: BuiltArtifact;
 
-  before(async () => {
-    sshd = await TestSshd.start();
-    ssh = await SshSession.connect(sshd.target());
-    repo = FixtureRepo.create();
-    // A symlink and an executable, so that both are in the list.
-    fs.symlinkSync("service.py", path.join(repo.dir, "app", "alias.py"));
-    fs.writeFileSync(path.join(repo.dir, "run.sh"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    repo.commit("link and script");
-    work = tempDir();
-    v1 = await artifactOf(repo, repo.head(), work);
-    repo.commit("v2", { "app/VERSION": "2\n" });
-    v2 = await artifactOf(repo, repo.head(), work);
-  });
-  after(async () => {
-    ssh.close();
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
+  before(() => {
+    ({ ssh, v1, v2 } = suite.get());
   });
   beforeEach(async () => {
     root = path.join(tempDir("ssot-root-"), "app");

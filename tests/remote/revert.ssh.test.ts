@@ -11,7 +11,6 @@ import { parseSurvey, surveyScript } from "../../remote/survey";
 import { checkChain } from "../../evidence/revisions";
 import { SshSession } from "../../survey/ssh";
 import {
-  artifactOf,
   deployOver,
   DeployOptions,
   manifestsOf,
@@ -21,8 +20,8 @@ import {
   snapshot,
   upload,
 } from "../helpers/release";
-import { FixtureRepo, tempDir } from "../helpers/repo";
-import { TestSshd } from "../../testbed/sshd";
+import { tempDir } from "../helpers/repo";
+import { releaseSuite } from "../helpers/releaseSuite";
 
 /** A live probe that fails: the new release is known bad once current has moved to it. */
 const FAILS: Probe = {
@@ -45,28 +44,15 @@ function processesWith(marker: string): string[] {
 
 describe("probes that cannot hang, and a failed live proof that reverts, over SSH to a real sshd", function () {
   this.timeout(120_000);
-  let sshd: TestSshd;
+  const suite = releaseSuite();
   let ssh: SshSession;
-  let repo: FixtureRepo;
   let work: string;
   let root: string;
   let v1: BuiltArtifact;
   let v2: BuiltArtifact;
 
-  before(async () => {
-    sshd = await TestSshd.start();
-    ssh = await SshSession.connect(sshd.target());
-    repo = FixtureRepo.create();
-    work = tempDir();
-    v1 = await artifactOf(repo, repo.head(), work);
-    repo.commit("v2", { "app/service.py": "def run(mode):\n    return 'v2:' + mode\n" });
-    v2 = await artifactOf(repo, repo.head(), work);
-  });
-  after(async () => {
-    ssh.close();
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
+  before(() => {
+    ({ ssh, work, v1, v2 } = suite.get());
   });
   beforeEach(() => {
     root = path.join(tempDir("ssot-root-"), "app");

@@ -7,10 +7,8 @@ import { keyIdOfSpki } from "../../remote/signature";
 import { blockedLine, keyValues } from "../../remote/sh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
 import { SshSession } from "../../survey/ssh";
-import { TestSshd } from "../../testbed/sshd";
 import { liveState } from "../helpers/catalogue";
 import {
-  artifactOf,
   deployOver,
   DeployOptions,
   evidenceOf,
@@ -20,6 +18,7 @@ import {
   testSigner,
 } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
+import { releaseSuite } from "../helpers/releaseSuite";
 
 /** The envelope lines of `evidence`, the provenance's changed by `change`. */
 function alterProvenance(
@@ -41,10 +40,9 @@ function alterProvenance(
 
 describe("the Signature step, over SSH to a real sshd: the server checks the release's signed provenance before the switch", function () {
   this.timeout(60_000);
-  let sshd: TestSshd;
+  const suite = releaseSuite();
   let ssh: SshSession;
   let repo: FixtureRepo;
-  let work: string;
   let root: string;
   let v1: BuiltArtifact;
   let v2: BuiltArtifact;
@@ -53,20 +51,8 @@ describe("the Signature step, over SSH to a real sshd: the server checks the rel
   const TRUST = { trustedKeys: [trusted.spki] };
   const id16 = (spki: string) => `${keyIdOfSpki(spki).slice(0, 16)}…`;
 
-  before(async () => {
-    sshd = await TestSshd.start();
-    ssh = await SshSession.connect(sshd.target());
-    repo = FixtureRepo.create();
-    work = tempDir();
-    v1 = await artifactOf(repo, repo.head(), work);
-    repo.commit("v2", { "app/service.py": "def run(mode):\n    return 'v2:' + mode\n" });
-    v2 = await artifactOf(repo, repo.head(), work);
-  });
-  after(async () => {
-    ssh.close();
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
+  before(() => {
+    ({ ssh, repo, v1, v2 } = suite.get());
   });
   beforeEach(async () => {
     root = path.join(tempDir("ssot-root-"), "app");

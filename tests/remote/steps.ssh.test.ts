@@ -21,12 +21,12 @@ import {
   upload,
 } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
-import { TestSshd } from "../../testbed/sshd";
+import { releaseSuite } from "../helpers/releaseSuite";
 import { projectRoot } from "../../lib/paths";
 
 describe("the release scripts, over SSH to a real sshd", function () {
   this.timeout(60_000);
-  let sshd: TestSshd;
+  const suite = releaseSuite();
   let ssh: SshSession;
   let repo: FixtureRepo;
   let work: string;
@@ -34,20 +34,8 @@ describe("the release scripts, over SSH to a real sshd", function () {
   let v1: BuiltArtifact;
   let v2: BuiltArtifact;
 
-  before(async () => {
-    sshd = await TestSshd.start();
-    ssh = await SshSession.connect(sshd.target());
-    repo = FixtureRepo.create();
-    work = tempDir();
-    v1 = await artifactOf(repo, repo.head(), work);
-    repo.commit("v2", { "app/service.py": "def run(mode):\n    return 'v2:' + mode\n" });
-    v2 = await artifactOf(repo, repo.head(), work);
-  });
-  after(async () => {
-    ssh.close();
-    await sshd.stop();
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
+  before(() => {
+    ({ ssh, repo, work, v1, v2 } = suite.get());
   });
   beforeEach(() => {
     root = path.join(tempDir("ssot-root-"), "app");
