@@ -3,7 +3,7 @@ import { expectVerified } from "../helpers/attest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { acted } from "../../testbed/events";
-import { engineStack } from "../helpers/stack";
+import { engineStack, localStackConfig } from "../helpers/stack";
 import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
 import { snapshot } from "../helpers/release";
 
@@ -25,15 +25,7 @@ describe("the program with a good repository, target local, on the real engine",
     repo = FixtureRepo.create();
     workDir = tempDir();
     root = path.join(workDir, "server", "app");
-    cfg = {
-      repo: repo.dir,
-      testCommand: PY_TEST_COMMAND,
-      expectedTests: "3",
-      workDir,
-      target: "local",
-      deployRoot: root,
-      reportDir: path.join(workDir, "reports"),
-    };
+    cfg = localStackConfig(repo.dir, workDir, { expectedTests: "3" });
   });
   after(() => {
     repo.remove();

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { signingKeyPair } from "../helpers/attest";
 import { refusalOf } from "../helpers/catalogue";
-import { engineStack } from "../helpers/stack";
-import { FixtureRepo, PY_TEST_COMMAND, tempDir } from "../helpers/repo";
+import { engineStack, localStackConfig } from "../helpers/stack";
+import { FixtureRepo, tempDir } from "../helpers/repo";
 
 describe("trustedKeys on target local, on the real engine: the same Signature step before the switch", function () {
   this.timeout(180_000);
@@ -22,15 +22,7 @@ describe("trustedKeys on target local, on the real engine: the same Signature st
     repo = FixtureRepo.create();
     workDir = tempDir();
     root = path.join(workDir, "server", "app");
-    cfg = {
-      repo: repo.dir,
-      testCommand: PY_TEST_COMMAND,
-      workDir,
-      target: "local",
-      deployRoot: root,
-      reportDir: path.join(workDir, "reports"),
-      trustedKeys: JSON.stringify([spki]),
-    };
+    cfg = localStackConfig(repo.dir, workDir, { trustedKeys: JSON.stringify([spki]) });
   });
   after(() => {
     repo.remove();

@@ -47,6 +47,26 @@ export function sshStackConfig(
   };
 }
 
+/**
+ * A stack's config for target local: the fixture repo at `repo`, deployed under
+ * `<work>/server/app`, its work and reports under `work`; `over` adds or replaces keys.
+ */
+export function localStackConfig(
+  repo: string,
+  work: string,
+  over: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    repo,
+    testCommand: PY_TEST_COMMAND,
+    workDir: work,
+    target: "local",
+    deployRoot: path.join(work, "server", "app"),
+    reportDir: path.join(work, "reports"),
+    ...over,
+  };
+}
+
 /** What an SSH suite works on: a test sshd, a fixture repo, and a scratch directory. */
 export interface SshSuite {
   sshd: TestSshd;
