@@ -11,46 +11,31 @@ import { PostdeployProof } from "./postdeployProof";
 import { HostSummary } from "../deploy/hostSummary";
 import { Promote } from "./promote";
 import { Release } from "./release";
-import { LockInfo } from "../remote/lock";
 import { HostTransaction } from "../deploy/hostTransaction";
-import { hostSteps } from "../deploy/hostSteps";
+import { hostSteps, HostStepsArgs } from "../deploy/hostSteps";
 
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 
-export interface HostDeploymentArgs {
+/**
+ * What `hostSteps` builds the transaction from (all but the re-upload command, which the
+ * Release component makes), and what only the components need.
+ */
+export interface HostDeploymentArgs extends Omit<
+  HostStepsArgs,
+  "reupload" | "deploy" | "artifact"
+> {
   /** Where the host's commands run: over SSH with its pinned host key, or on this machine. */
   endpoint: Endpoint;
   /** The stack's validated deploy settings. */
   deploy: DeployConfig;
   /** The artifact G4 built and every gate passed. */
   artifact: BuiltArtifact;
-  /**
-   * The artifact's sha256sum manifest, written beside the release on the server; undefined
-   * for a kept release (a rollback by `release`), which is staged already with its own.
-   */
-  manifest?: string;
-  /** The artifact's symlinks, "path TAB target" per line; undefined with `manifest`. */
-  links?: string;
-  /** The artifact's entries list, every entry by type; undefined with `manifest`. */
-  entries?: string;
-  /** The release's signed evidence, kept beside it on the server when it is uploaded. */
-  evidence?: string;
-  /** Who deploys, for the lock and the revisions log. */
-  lock: LockInfo;
-  /** The artifact's extra excludes, which verification ignores on the server. */
-  exclude: readonly string[];
   /** What a rollback goes back to once this release is live (see `rollbackTarget`). */
   rollbackTo: string;
   /** Whether the survey found the release here already, staged or live (then nothing is copied). */
   onServer: boolean;
-  /** Each invariant's output before the deploy, as the survey read it; undefined when nothing was live. */
-  invariantsBefore: (string | undefined)[];
-  /** Whether the live tree's drift is already in the commit being deployed. */
-  driftReconciled: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
   departures: readonly string[];
-  /** The keys the host's server requires the release's provenance to be signed by. */
-  trustedKeys?: { keys: readonly string[]; configPath: string };
   /** Resources that must finish first: the previous host, in a serial rollout. */
   after?: pulumi.Resource[];
 }
