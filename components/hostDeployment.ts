@@ -12,7 +12,8 @@ import { HostSummary } from "../deploy/hostSummary";
 import { Promote } from "./promote";
 import { Release } from "./release";
 import { HostTransaction } from "../deploy/hostTransaction";
-import { hostSteps, HostStepsArgs } from "../deploy/hostSteps";
+import { HostStep, hostSteps, HostStepsArgs } from "../deploy/hostSteps";
+import { prepareSteps, switchSteps } from "../deploy/fleetSteps";
 
 const HOST_TYPE = "ssot-deploy:host:HostDeployment";
 
@@ -36,8 +37,13 @@ export interface HostDeploymentArgs extends Omit<
   onServer: boolean;
   /** How the server departs from the last deploy of this release; each one makes up run. */
   departures: readonly string[];
-  /** Resources that must finish first: the previous host, in a serial rollout. */
+  /** Resources that must finish first: the batch before, in a rolling rollout. */
   after?: pulumi.Resource[];
+  /**
+   * Set when the host switches together with others: the prepare phase of every host of its
+   * batch, which its switch phase waits for. Unset, the host deploys in one transaction.
+   */
+  batch?: Promise<pulumi.Resource[]>;
 }
 
 /**
@@ -49,8 +55,10 @@ export interface HostDeploymentArgs extends Omit<
  */
 export class HostDeployment extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<HostSummary>;
-  /** Finishes last: a serial rollout starts the next host after it. */
+  /** Finishes last: a rolling rollout starts the next batch after it. */
   public readonly done: pulumi.Resource;
+  /** The prepare phase, when the host switches with others; else the one transaction. */
+  public readonly prepared: pulumi.Resource;
 
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super(HOST_TYPE, name, {}, opts);
@@ -81,11 +89,28 @@ export class HostDeployment extends pulumi.ComponentResource {
       { tx, releaseId: a.releaseId, commit: a.commit },
       child,
     );
-    const steps = release.reupload.apply((reupload) => hostSteps({ ...args, reupload }));
-    this.done = tx.run(`${name}-deploy`, steps, args.departures, {
-      parent: this,
-      dependsOn: [...(args.after ?? []), ...release.uploads],
-    });
+    const txOpts = { parent: this, dependsOn: [...(args.after ?? []), ...release.uploads] };
+    const steps = (make: (a: HostStepsArgs) => HostStep[]) =>
+      release.reupload.apply((reupload) => make({ ...args, reupload }));
+    if (args.batch === undefined) {
+      this.done = this.prepared = tx.run(
+        `${name}-deploy`,
+        steps(hostSteps),
+        args.departures,
+        txOpts,
+      );
+    } else {
+      const phases = tx.runPhased(
+        `${name}-deploy`,
+        steps(prepareSteps),
+        (nonce) => steps((a) => switchSteps(a, nonce)),
+        args.departures,
+        txOpts,
+        args.batch,
+      );
+      this.prepared = phases.prepared;
+      this.done = phases.switched;
+    }
     const switched = pulumi.all([
       promote.result,
       promote.previous,

@@ -20,7 +20,7 @@ export interface ReleaseArgs {
   artifact: BuiltArtifact;
   /** True when the survey found this release here already, staged or live, and verified. */
   onServer: boolean;
-  /** Resources the upload must wait for (the previous host, in a serial rollout). */
+  /** Resources the upload must wait for (the batch before, in a rolling rollout). */
   after?: pulumi.Resource[];
 }
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config/stack";
-import { trustedKeysFor } from "../config/deploy";
+import { DeployConfig, trustedKeysFor } from "../config/deploy";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { LockInfo } from "../remote/lock";
 import { SurveyedHost } from "../survey/serverSurvey";
@@ -38,9 +38,26 @@ export function rollbackTarget(h: SurveyedHost, releaseId: string): string {
 }
 
 /**
- * One HostDeployment per surveyed host. With `rollout: serial` each host starts (its upload
- * included) after the previous host's deploy, so a failed proof stops the rest; with
- * `parallel` all go at once. Returns every host's summary, by host name.
+ * The batches hosts switch in, in order: all of them at once for `all-or-none`, `batchSize` at
+ * a time, in the order `hosts` declares them, for `rolling`. Exported for testing.
+ */
+export function rolloutBatches<T>(
+  hosts: readonly T[],
+  rollout: Pick<DeployConfig, "rollout" | "batchSize">,
+): T[][] {
+  const size = rollout.rollout === "rolling" ? rollout.batchSize : hosts.length;
+  const batches: T[][] = [];
+  for (let i = 0; i < hosts.length; i += Math.max(size, 1)) batches.push(hosts.slice(i, i + size));
+  return batches;
+}
+
+/**
+ * One HostDeployment per surveyed host, batch after batch (see `rolloutBatches`). A batch of
+ * several hosts switches together: each host's prepare phase (lock, backup, stage, probes, the
+ * lock back) runs in parallel, and no host's switch starts before every prepare of the batch
+ * has passed, so a refusal anywhere leaves every host of the batch on the release it had. A
+ * batch of one is one transaction. The next batch, its uploads included, starts after this
+ * batch's switches; a failure stops the rollout there. Returns every host's summary, by name.
  */
 export function deployHosts(
   hosts: readonly SurveyedHost[],
@@ -54,27 +71,34 @@ export function deployHosts(
   const lock = { ...args.deployer, artifact: artifact.sha256 };
   const summaries: Record<string, pulumi.Output<HostSummary>> = {};
   let previous: pulumi.Resource[] = [];
-  for (const h of hosts) {
-    const d = new HostDeployment(h.name, {
-      endpoint: endpointFor(h, config),
-      deploy: config.deploy,
-      artifact,
-      manifest,
-      links,
-      entries,
-      evidence: args.evidence,
-      lock,
-      rollbackTo: rollbackTarget(h, artifact.releaseId),
-      onServer: h.onServer,
-      exclude: config.source.exclude,
-      invariantsBefore: h.survey.invariants,
-      departures: h.departures,
-      driftReconciled: h.driftReconciled,
-      trustedKeys: trustedKeysFor(config.deploy, h.spec),
-      after: config.deploy.rollout === "serial" ? previous : [],
-    });
-    summaries[h.name] = d.summary;
-    previous = [d.done];
+  for (const batch of rolloutBatches(hosts, config.deploy)) {
+    let prepared!: (r: pulumi.Resource[]) => void;
+    const together = new Promise<pulumi.Resource[]>((r) => (prepared = r));
+    const deployments = batch.map(
+      (h) =>
+        new HostDeployment(h.name, {
+          endpoint: endpointFor(h, config),
+          deploy: config.deploy,
+          artifact,
+          manifest,
+          links,
+          entries,
+          evidence: args.evidence,
+          lock,
+          rollbackTo: rollbackTarget(h, artifact.releaseId),
+          onServer: h.onServer,
+          exclude: config.source.exclude,
+          invariantsBefore: h.survey.invariants,
+          departures: h.departures,
+          driftReconciled: h.driftReconciled,
+          trustedKeys: trustedKeysFor(config.deploy, h.spec),
+          after: previous,
+          batch: batch.length > 1 ? together : undefined,
+        }),
+    );
+    prepared(deployments.map((d) => d.prepared));
+    for (const [i, d] of deployments.entries()) summaries[batch[i].name] = d.summary;
+    previous = deployments.map((d) => d.done);
   }
   return pulumi.all(summaries);
 }

@@ -19,7 +19,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
   const c = { ...DEPLOY_DEFAULTS, ...values } as typeof DEPLOY_DEFAULTS & {
     target?: "ssh" | "local";
     deployRoot?: string;
-    rollout: "serial" | "parallel";
+    rollout: "all-or-none" | "rolling";
     onLiveFailure: "revert" | "keep";
   };
   // A key that is itself invalid was replaced by its default above: checks that combine keys
@@ -57,6 +57,14 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     );
   if (c.target === "ssh" && !bad("hosts") && c.hosts.length === 0)
     problem("hosts", "at least one host for target ssh", DEPLOY_SPECS.hosts.fix);
+  // A batch size with any other policy would be silently ignored: the operator meant something.
+  if (c.batchSize !== DEPLOY_DEFAULTS.batchSize && c.rollout !== "rolling" && !bad("rollout"))
+    problem(
+      "batchSize",
+      "set only with rollout rolling: all-or-none switches every host together",
+      "pulumi config set rollout rolling, or pulumi config rm batchSize",
+      String(c.batchSize),
+    );
   const root = rootSet ? path.resolve(cwd, c.deployRoot!) : "";
   if (rootSet && path.dirname(root) === "/")
     problem(
@@ -90,6 +98,7 @@ export function parseDeployConfig(raw: RawConfig, cwd: string = process.cwd()): 
     target: c.target!,
     hosts,
     rollout: c.rollout,
+    batchSize: c.batchSize,
     deployRoot: c.target === "ssh" ? c.deployRoot! : root,
     sharedFiles: c.sharedFiles,
     keepReleases: c.keepReleases,

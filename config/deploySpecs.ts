@@ -14,7 +14,8 @@ export const TRUSTED_KEY_FIX = (at: string) =>
 // No default for target or deployRoot: a deploy goes only where the operator named.
 export const DEPLOY_DEFAULTS = {
   hosts: [] as HostSpec[],
-  rollout: "serial",
+  rollout: "all-or-none",
+  batchSize: 1,
   sharedFiles: [".env"],
   keepReleases: 5,
   keepBackups: 5,
@@ -74,9 +75,15 @@ export const DEPLOY_SPECS: Readonly<Record<string, KeySpec<unknown>>> = {
     json: true,
   },
   rollout: {
-    schema: z.enum(["serial", "parallel"]),
-    rule: '"serial" or "parallel"',
-    fix: "pulumi config set rollout serial",
+    schema: z.enum(["all-or-none", "rolling"]),
+    // The names of the first releases are refused, not mapped: the semantics changed.
+    rule: '"all-or-none" or "rolling" (what was "serial" is rolling with batchSize 1; "parallel" switched each host on its own, which no policy does now)',
+    fix: "pulumi config set rollout all-or-none",
+  },
+  batchSize: {
+    schema: int(1, 1000),
+    rule: "an integer of at least 1: how many hosts a rolling rollout switches together",
+    fix: "pulumi config set batchSize 3",
   },
   deployRoot: {
     schema: safePath("directory"),

@@ -65,7 +65,14 @@ export interface HostSpec {
 export interface DeployConfig {
   target: "ssh" | "local";
   hosts: HostSpec[];
-  rollout: "serial" | "parallel";
+  /**
+   * How the hosts switch: "all-or-none" prepares every host (lock, backup, stage, probes) and
+   * switches none unless all are prepared; "rolling" does that for batches of `batchSize`, one
+   * batch after another, and stops at the first batch that fails.
+   */
+  rollout: "all-or-none" | "rolling";
+  /** Hosts per batch of a rolling rollout. */
+  batchSize: number;
   /** Absolute path of the layout on each server, or on this machine for target local. */
   deployRoot: string;
   sharedFiles: string[];

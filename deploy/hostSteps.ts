@@ -33,9 +33,12 @@ export const DEPLOY_STEPS = [
 /** The name of a deploy step, as its part of the transaction's output is marked. */
 export type StepName = (typeof DEPLOY_STEPS)[number]["name"];
 
-/** One step of a host's deploy; `onDestroy`, when set, is its part of `pulumi destroy`. */
+/**
+ * One step of a host's deploy; `onDestroy`, when set, is its part of `pulumi destroy`.
+ * "prepared" is the mark a prepare phase ends with (see deploy/fleetSteps.ts).
+ */
 export interface HostStep extends Step {
-  name: StepName;
+  name: StepName | "prepared";
   onDestroy?: string;
 }
 

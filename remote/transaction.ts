@@ -1,4 +1,4 @@
-import { preamble } from "./preamble";
+import { layout, preamble, requireLock } from "./preamble";
 import { BLOCKED_EXIT, q, script } from "./sh";
 
 /** One named part of a host's deploy: a whole script of its own. */
@@ -65,5 +65,52 @@ export function refusalStateScript(root: string, killSwitchFile: string): string
     `F="$SHARED/"${q(killSwitchFile)}`,
     'ks=$(cat "$F" 2>/dev/null | head -c 200 | tr "\\n" " " | sed "s/ *$//" || true)',
     'echo "after the refusal: current -> $(readlink "$CURRENT" 2>/dev/null || echo nothing); $F reads ${ks:-nothing}"',
+  ].join("\n");
+}
+
+/** Where a host's prepare phase leaves its mark: the release, the mark's nonce, current's target. */
+function preparedFile(root: string): string {
+  return `${layout(root).deploy}/prepared`;
+}
+
+/**
+ * The prepare phase's last step, under the lock: marks the host as prepared for `releaseId`
+ * against the release live now, with a fresh nonce that the switch phase is given (through this
+ * step's output), so that only this very preparation can spare the switch a step.
+ */
+export function markPreparedScript(root: string, releaseId: string, lockToken: string): string {
+  return script(
+    ...preamble(root),
+    requireLock(lockToken),
+    `M=${q(preparedFile(root))}`,
+    "n=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')",
+    `printf '%s %s %s\\n' ${q(releaseId)} "$n" "$(readlink "$CURRENT" 2>/dev/null || echo none)" > "$M.tmp"`,
+    'mv "$M.tmp" "$M"',
+    'echo "prepared=$n"',
+  );
+}
+
+/** The nonce a prepare phase's output names; undefined when it has none. */
+export function preparedNonce(prepareStdout: string): string | undefined {
+  return /^prepared=([0-9a-f]{16})$/m.exec(splitSteps(prepareStdout).prepared ?? "")?.[1];
+}
+
+/** The first line of a step the switch phase spared: the prepare phase did it, as marked. */
+export const REUSED = "prepared=reused";
+
+/**
+ * Put before a step of the switch phase that the prepare phase did already (backup, the
+ * before-switch commands, the staged probes): ends the step as done when the host still holds
+ * the mark `nonce` names and `current` has not moved since, so nothing ran in between that the
+ * step would see differently. Otherwise the step runs in full. The switch phase holds the lock
+ * again by then.
+ */
+export function preparedGuard(root: string, releaseId: string, nonce: string | undefined): string {
+  if (nonce === undefined) return "";
+  const l = layout(root);
+  return [
+    `if [ "$(cat ${q(preparedFile(root))} 2>/dev/null || true)" = ${q(`${releaseId} ${nonce} `)}"$(readlink ${q(l.current)} 2>/dev/null || echo none)" ]; then`,
+    `  echo ${REUSED}; exit 0`,
+    "fi",
   ].join("\n");
 }

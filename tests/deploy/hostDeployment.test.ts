@@ -13,7 +13,8 @@ const DEPLOY: DeployConfig = {
   ...settings("/srv/my app/it's $HOME"),
   target: "ssh",
   hosts: [],
-  rollout: "serial",
+  rollout: "all-or-none",
+  batchSize: 1,
   killSwitch: { file: "kill 'switch'.json", key: "execution_enabled", format: "json", value: true },
   proof: [
     {

@@ -5,7 +5,7 @@ import { TestSshd } from "../../testbed/sshd";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 import { engineStack, sshHost } from "../helpers/stack";
 
-describe("a serial rollout over two real sshd servers, through pulumi up", function () {
+describe("a rolling rollout, one host at a time, over two real sshd servers, through pulumi up", function () {
   this.timeout(180_000);
   const held = engineStack();
   let web1: TestSshd;
@@ -35,7 +35,8 @@ describe("a serial rollout over two real sshd servers, through pulumi up", funct
       workDir: path.join(work, "local"),
       target: "ssh",
       hosts: JSON.stringify([sshHost("web1", web1), sshHost("web2", web2)]),
-      rollout: "serial",
+      rollout: "rolling",
+      batchSize: "1",
       deployRoot: path.join(work, "srv", "app"),
       reportDir: path.join(work, "reports"),
       sshPrivateKey: web1.userKey.privateKey,
