@@ -24,7 +24,13 @@ export = async () => {
   const signingKey = await readSigningKey(config.attestationKey);
   const deployer = lockInfoFor(stack);
   const { reportDir } = config.source;
-  const reporting = { stack, mode, reportDir, killSwitch: config.deploy.killSwitch };
+  const reporting = {
+    stack,
+    mode,
+    reportDir,
+    killSwitch: config.deploy.killSwitch,
+    rollout: config.deploy.rollout,
+  };
 
   const servers = new ServerSurvey({
     deploy: config.deploy,
@@ -45,18 +51,19 @@ export = async () => {
   const run = runFacts(pulumi.getProject(), stack, startedOn, deployer);
   const evidence = keptEvidenceFor(source, config.source, run, builtOn, signingKey, mode === "up");
   const artifact = new Artifact("artifact", { build: source.artifact });
-  const summaries = deployHosts(servers.hosts, {
+  const fleet = deployHosts(servers.hosts, {
     config,
     artifact: source.artifact,
     deployer,
     evidence,
   });
+  const summaries = pulumi.all(fleet.each);
   // A preview registers what up registers (the attestation too, its values unknown), so an
   // unchanged stack previews no change and a saved plan holds.
   const { gates, report } =
     mode === "preview"
-      ? previewRun(reporting, source, servers.hosts, servers.unchanged())
-      : upRun(reporting, source, servers.hosts, summaries);
+      ? previewRun(reporting, source, servers.hosts, servers.unchanged(), fleet.batches)
+      : upRun(reporting, source, servers.hosts, fleet);
   const attestation = new Attestation("attestation", {
     build: source.artifact,
     source: config.source,
@@ -68,6 +75,7 @@ export = async () => {
     builtOn,
     hosts: attestedHosts(servers.hosts, source.artifact.releaseId),
     summaries,
+    batches: fleet.batches,
     gates,
     signingKey,
     reportFile: report,

@@ -1,5 +1,6 @@
 import { KeyObject } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { rolloutLines, rolloutRecord } from "../evidence/rollout";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { AttestationBundle, bundle, keptBundle } from "../evidence/bundle";
 import { ChangeSet, GateResult } from "../gates/gate";
@@ -39,6 +40,8 @@ export interface AttestationArgs {
   hosts: AttestedHost[];
   /** What each host's deploy reported, by host name. */
   summaries: pulumi.Output<Record<string, HostSummary>>;
+  /** The hosts in the batches they switch in, by name (see `rolloutBatches`). */
+  batches: string[][];
   /** Every gate's result, G5 to G7 included. */
   gates: pulumi.Output<GateResult[]>;
   /** Signs each statement as a DSSE envelope; the attestation is unsigned without it. */
@@ -82,9 +85,11 @@ export class Attestation extends pulumi.ComponentResource {
       const records = args.hosts.map((h) => hostRecord(h, summaries[h.name], a, args.deploy));
       const result: FinalResult = args.hosts.some((h) => h.changes) ? "deployed" : "no change";
       const src = args.source;
+      const rollout = rolloutRecord(args.deploy.rollout, args.batches, args.hosts, summaries);
       const deployed = deployStatement(a, run, result, records, {
         deployRoot: args.deploy.deployRoot,
         exclude: src.exclude,
+        rollout,
       });
       const b = args.kept
         ? keptBundle(args.kept, deployed, args.signingKey)
@@ -100,6 +105,7 @@ export class Attestation extends pulumi.ComponentResource {
         changeSet: args.changeSet,
         killSwitch: { key: args.deploy.killSwitch.key, declared: args.deploy.killSwitch.value },
         hosts: records.map((r) => deployedLines(r, summaries[r.host].beforeSwitch)),
+        rollout: rolloutLines(rollout, a.releaseId),
         statements: b.statements.map((s) => ({ predicateType: s.predicateType, sha256: s.sha256 })),
         signed: b.envelopes.length > 0,
         bundle: bundleFile,

@@ -57,12 +57,13 @@ export function rolloutBatches<T>(
  * lock back) runs in parallel, and no host's switch starts before every prepare of the batch
  * has passed, so a refusal anywhere leaves every host of the batch on the release it had. A
  * batch of one is one transaction. The next batch, its uploads included, starts after this
- * batch's switches; a failure stops the rollout there. Returns every host's summary, by name.
+ * batch's switches; a failure stops the rollout there. Returns each host's summary, by name,
+ * and the batches by host name.
  */
 export function deployHosts(
   hosts: readonly SurveyedHost[],
   args: RolloutArgs,
-): pulumi.Output<Record<string, HostSummary>> {
+): { each: Record<string, pulumi.Output<HostSummary>>; batches: string[][] } {
   const { config, artifact } = args;
   // A kept release brings no manifest here: it is staged already, and verified against its own.
   const manifest = artifact.kept ? undefined : fs.readFileSync(artifact.manifestPath, "utf8");
@@ -71,7 +72,8 @@ export function deployHosts(
   const lock = { ...args.deployer, artifact: artifact.sha256 };
   const summaries: Record<string, pulumi.Output<HostSummary>> = {};
   let previous: pulumi.Resource[] = [];
-  for (const batch of rolloutBatches(hosts, config.deploy)) {
+  const batches = rolloutBatches(hosts, config.deploy);
+  for (const batch of batches) {
     let prepared!: (r: pulumi.Resource[]) => void;
     const together = new Promise<pulumi.Resource[]>((r) => (prepared = r));
     const deployments = batch.map(
@@ -100,5 +102,5 @@ export function deployHosts(
     for (const [i, d] of deployments.entries()) summaries[batch[i].name] = d.summary;
     previous = deployments.map((d) => d.done);
   }
-  return pulumi.all(summaries);
+  return { each: summaries, batches: batches.map((b) => b.map((h) => h.name)) };
 }

@@ -35,6 +35,8 @@ export interface ReportInput {
   /** For a run that changed nothing: what it touched (read-only), in one sentence. */
   unchanged?: string;
   blocked?: { gap: string; next: string };
+  /** How the hosts switch, or switched, and which are on which release (evidence/rollout.ts). */
+  rollout?: string[];
   /** The attestation's statements, by type and JCS sha256. */
   statements?: { predicateType: string; sha256: string }[];
   signed?: boolean;
@@ -115,6 +117,7 @@ export function renderReport(r: ReportInput): string {
     "secrets logged: none",
     "```",
   ]);
+  if (r.rollout) section("Rollout", r.rollout);
   const prepared = r.hosts.filter((h) => h.beforeSwitch?.length);
   if (prepared.length > 0)
     section(

@@ -1,8 +1,16 @@
 import { ChangeSet, GateResult } from "../gates/gate";
 import { BlockedError } from "../gates/gateRun";
 import { readKillSwitch } from "../remote/killSwitch";
-import { KillSwitchSpec } from "../config/deploy";
-import { HostLines, renderReport, ReportInput, saveReport, surveyedLines } from "./report";
+import { DeployConfig, KillSwitchSpec } from "../config/deploy";
+import { batchLine, byRelease, HostRelease, unfinishedGap } from "./rollout";
+import {
+  HostLines,
+  renderReport,
+  replaceReport,
+  ReportInput,
+  saveReport,
+  surveyedLines,
+} from "./report";
 import { SurveyedHost } from "../survey/serverSurvey";
 import { SourceResult } from "../gates/sequence";
 import { AttestedHost } from "./hostRecords";
@@ -16,7 +24,15 @@ export interface RunReportContext {
   mode: "preview" | "up";
   reportDir: string;
   killSwitch: KillSwitchSpec;
+  rollout: DeployConfig["rollout"];
 }
+
+/** Each host and the release the survey found live on it. */
+const liveOn = (hosts: readonly SurveyedHost[]): HostRelease[] =>
+  hosts.map((h) => ({
+    name: h.name,
+    live: h.survey.layout === "symlink" ? h.survey.live : undefined,
+  }));
 
 function surveyed(hosts: readonly SurveyedHost[], spec: KillSwitchSpec): HostLines[] {
   return hosts.map((h) =>
@@ -32,15 +48,15 @@ function surveyed(hosts: readonly SurveyedHost[], spec: KillSwitchSpec): HostLin
 /** The parts of a report that differ between a blocked run, a preview and a started up. */
 type RunSpecific = Omit<ReportInput, "stack" | "mode" | "time" | "killSwitch" | "hosts">;
 
-/** Renders and saves a report of this run; every server's lines come from its survey. */
-function writeRunReport(
+/** Renders a report of this run at `time`; every server's lines come from its survey. */
+function renderRun(
   ctx: RunReportContext,
   hosts: readonly SurveyedHost[],
   specific: (time: Date) => RunSpecific,
-  hostLines: (h: HostLines) => HostLines = (h) => h,
-): { text: string; file: string } {
-  const time = new Date();
-  const text = renderReport({
+  hostLines: (h: HostLines) => HostLines,
+  time: Date,
+): string {
+  return renderReport({
     stack: ctx.stack,
     mode: ctx.mode,
     time,
@@ -48,6 +64,17 @@ function writeRunReport(
     hosts: surveyed(hosts, ctx.killSwitch).map(hostLines),
     ...specific(time),
   });
+}
+
+/** Renders and saves a report of this run. */
+function writeRunReport(
+  ctx: RunReportContext,
+  hosts: readonly SurveyedHost[],
+  specific: (time: Date) => RunSpecific,
+  hostLines: (h: HostLines) => HostLines = (h) => h,
+  time = new Date(),
+): { text: string; file: string } {
+  const text = renderRun(ctx, hosts, specific, hostLines, time);
   return { text, file: saveReport(ctx.reportDir, ctx.stack, time, text) };
 }
 
@@ -80,42 +107,71 @@ export function reportPreview(
   hosts: readonly SurveyedHost[],
   wouldChange: boolean,
   unchanged: string,
+  batches: readonly string[][],
 ): string {
   return writeRunReport(ctx, hosts, () => ({
     result: wouldChange ? "PREVIEW_ONLY: would deploy" : "PREVIEW_ONLY: no change",
     gates,
     changeSet,
     unchanged,
+    rollout: [
+      `up would run ${batchLine(ctx.rollout, batches)}`,
+      `live now: ${byRelease(liveOn(hosts))}`,
+    ],
   })).file;
 }
 
 /**
- * An up's first report, written before anything is registered: it stands until the attestation
- * replaces it, so an up that fails or is cancelled partway still leaves a report, saying so.
+ * An up's first report, written before anything is registered, then again as each host's
+ * deploy finishes: it stands until the attestation replaces it, so an up that fails or is
+ * cancelled partway still leaves a report, saying so and naming the hosts on each release.
+ * Returns its path and what records a host's finished deploy.
  */
 export function reportStarted(
   ctx: RunReportContext,
-  gates: readonly GateResult[],
-  changeSet: ChangeSet,
+  source: Pick<SourceResult, "gates" | "changeSet" | "artifact">,
   hosts: readonly SurveyedHost[],
-): string {
-  const before = (h: HostLines): HostLines => ({
-    ...h,
-    productionMutation: "UNKNOWN (the deploy started and did not finish)",
-    killSwitch: `before the deploy ${h.killSwitch}`,
-    deployedTree: `before the deploy ${h.deployedTree}`,
-    servicesRestarted: "unknown",
-  });
-  const specific = (time: Date): RunSpecific => ({
+  batches: readonly string[][],
+): { file: string; finished: (host: string) => void } {
+  const { releaseId } = source.artifact;
+  const done = new Set<string>();
+  const started = new Date();
+  const before = (h: HostLines): HostLines =>
+    done.has(h.host)
+      ? {
+          ...h,
+          productionMutation: `deployed releases/${releaseId}; the attestation records what changed`,
+          killSwitch: "as the attestation records it",
+          deployedTree: `releases/${releaseId}, verified by its deploy`,
+          servicesRestarted: "as the attestation records it",
+        }
+      : {
+          ...h,
+          productionMutation: "UNKNOWN (the deploy started and did not finish)",
+          killSwitch: `before the deploy ${h.killSwitch}`,
+          deployedTree: `before the deploy ${h.deployedTree}`,
+          servicesRestarted: "unknown",
+        };
+  const specific = (): RunSpecific => ({
     result: "INCOMPLETE",
-    gates,
-    changeSet,
+    gates: source.gates,
+    changeSet: source.changeSet,
+    rollout: [batchLine(ctx.rollout, batches)],
     blocked: {
-      gap: `the up started at ${time.toISOString()} and did not finish: an operation failed or the run was cancelled`,
-      next: "read the error pulumi up printed; run pulumi preview to see each server's state (a lock kept by a failed proof, drift), then pulumi up again",
+      gap: unfinishedGap(started, releaseId, liveOn(hosts), done),
+      next: "read the error pulumi up printed; run pulumi preview to see each server's state (a lock kept by a failed proof, drift), then pulumi up again, which converges every host on the release",
     },
   });
-  return writeRunReport(ctx, hosts, specific, before).file;
+  const { file } = writeRunReport(ctx, hosts, specific, before, started);
+  return {
+    file,
+    finished: (host) => {
+      done.add(host);
+      // Once every host is done the attestation writes the report: nothing here races it.
+      if (done.size < hosts.length)
+        replaceReport(file, renderRun(ctx, hosts, specific, before, started), () => file);
+    },
+  };
 }
 
 /** Whether up would change anything on a host: not when the release is live and as declared. */
@@ -149,11 +205,20 @@ export function previewRun(
   source: SourceResult,
   hosts: readonly SurveyedHost[],
   unchanged: string,
+  batches: readonly string[][],
 ) {
   const releaseId = source.artifact.releaseId;
   const gates = [...source.gates, ...previewGates(hosts, releaseId)];
   const wouldChange = hosts.some((h) => changesHost(h, releaseId));
-  const report = reportPreview(ctx, gates, source.changeSet, hosts, wouldChange, unchanged);
+  const report = reportPreview(
+    ctx,
+    gates,
+    source.changeSet,
+    hosts,
+    wouldChange,
+    unchanged,
+    batches,
+  );
   return { gates: pulumi.output(gates), report };
 }
 
@@ -165,8 +230,14 @@ export function upRun(
   ctx: RunReportContext,
   source: SourceResult,
   hosts: readonly SurveyedHost[],
-  summaries: pulumi.Output<Record<string, HostSummary>>,
+  fleet: { each: Record<string, pulumi.Output<HostSummary>>; batches: string[][] },
 ) {
-  const report = reportStarted(ctx, source.gates, source.changeSet, hosts);
-  return { gates: summaries.apply((s) => [...source.gates, ...deployedGates(s)]), report };
+  const started = reportStarted(ctx, source, hosts, fleet.batches);
+  for (const [host, summary] of Object.entries(fleet.each))
+    summary.apply(() => started.finished(host));
+  const summaries = pulumi.all(fleet.each);
+  return {
+    gates: summaries.apply((s) => [...source.gates, ...deployedGates(s)]),
+    report: started.file,
+  };
 }

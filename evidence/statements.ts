@@ -2,6 +2,7 @@ import * as path from "node:path";
 import { BuiltArtifact } from "../gates/artifact/build";
 import { canonicalJson } from "./jcs";
 import { sha256Hex } from "../lib/hash";
+import type { RolloutRecord } from "./rollout";
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
@@ -211,7 +212,7 @@ export function deployStatement(
   run: RunFacts,
   result: "deployed" | "no change",
   hosts: HostRecord[],
-  where: { deployRoot: string; exclude: readonly string[] },
+  where: { deployRoot: string; exclude: readonly string[]; rollout: RolloutRecord },
 ): Statement {
   return {
     _type: STATEMENT_TYPE,
@@ -228,6 +229,8 @@ export function deployStatement(
       deployRoot: where.deployRoot,
       exclude: [...where.exclude],
       hosts,
+      // Which hosts this up switched, in which batches: the fleet's half of "what changed".
+      rollout: where.rollout,
     },
   };
 }

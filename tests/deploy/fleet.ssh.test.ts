@@ -2,6 +2,8 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { rolloutBatches } from "../../components/rollout";
+import { DEPLOY_TYPE } from "../../evidence/statements";
+import { RolloutRecord } from "../../evidence/rollout";
 import { layout } from "../../remote/preamble";
 import { EngineRun } from "../../testbed/events";
 import { TestSshd } from "../../testbed/sshd";
@@ -46,19 +48,19 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  /** `pulumi up` of the repo's head to all eight, with `over` adding or replacing keys. */
-  const up = (over: Record<string, string> = {}): Promise<EngineRun> =>
-    held.stack.up({
-      repo: repo.dir,
-      testCommand: "echo '1 passed, 0 failed'",
-      workDir: path.join(work, "local"),
-      target: "ssh",
-      hosts: JSON.stringify(servers.map((s, i) => sshHost(names[i], s))),
-      deployRoot: path.join(diskAt, "app"),
-      reportDir: path.join(work, "reports"),
-      sshPrivateKey: servers[0].userKey.privateKey,
-      ...over,
-    });
+  /** The stack's settings: the repo's head to all eight, with `over` adding or replacing keys. */
+  const settings = (over: Record<string, string> = {}) => ({
+    repo: repo.dir,
+    testCommand: "echo '1 passed, 0 failed'",
+    workDir: path.join(work, "local"),
+    target: "ssh",
+    hosts: JSON.stringify(servers.map((s, i) => sshHost(names[i], s))),
+    deployRoot: path.join(diskAt, "app"),
+    reportDir: path.join(work, "reports"),
+    sshPrivateKey: servers[0].userKey.privateKey,
+    ...over,
+  });
+  const up = (over: Record<string, string> = {}) => held.stack.up(settings(over));
   /** Each server's live release id, in host order. */
   const live = () => servers.map((s) => liveRelease(path.join(s.disk, "app")).id);
   /** Whether any server still holds a deploy lock. */
@@ -69,13 +71,45 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     return Object.values(run.outputs!.deploy)[0].releaseId;
   };
 
+  /** The newest report of the stack, and its "exact gap:" line. */
+  const newestReport = () => {
+    const dir = path.join(work, "reports", held.stack.name);
+    const last = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".md"))
+      .sort()
+      .pop()!;
+    const text = fs.readFileSync(path.join(dir, last), "utf8");
+    return { text, gap: /^exact gap: (.*)$/m.exec(text)?.[1] };
+  };
+  /** The rollout the up's deploy statement records. */
+  const attestedRollout = (run: EngineRun): RolloutRecord =>
+    run.outputs!.attestation.statements.find((s) => s.predicateType === DEPLOY_TYPE)!.statement
+      .predicate.rollout as RolloutRecord;
+  /** Resolves once `n` servers are live on a release other than `from`. */
+  const switchedAway = async (from: string, n: number) => {
+    const deadline = Date.now() + 300_000;
+    while (live().filter((id) => id !== from).length < n) {
+      if (Date.now() > deadline) throw new Error(`${n} servers did not leave ${from}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
   let v1: string;
   let v2: string;
 
   it("deploys the first release to all eight servers, each on its own disk", async () => {
-    v1 = releaseOf(await up());
+    const run = await up();
+    v1 = releaseOf(run);
     expect(live()).to.deep.equal(names.map(() => v1));
     expect(locked()).to.equal(0);
+    // The attestation says which hosts switched, in the one batch all-or-none makes.
+    expect(attestedRollout(run)).to.deep.equal({
+      policy: "all-or-none",
+      batches: [names],
+      switched: names,
+      unchanged: [],
+    });
   });
 
   it("leaves all eight on the old release, every lock released, when a staged probe fails on the fifth", async () => {
@@ -90,11 +124,15 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     expect(live()).to.deep.equal(names.map(() => v1));
     expect(locked()).to.equal(0);
     // Every host was prepared in parallel; no switch started anywhere.
-    const ran = run.resources.filter(
-      (r) => r.type === "command:remote:Command" && r.op !== "same",
-    );
+    const ran = run.resources.filter((r) => r.type === "command:remote:Command" && r.op !== "same");
     expect(ran.filter((r) => r.name.endsWith("-deploy-prepare"))).to.have.length(HOSTS);
     expect(ran.filter((r) => r.name.endsWith("-deploy"))).to.deep.equal([]);
+    // The report's gap names the hosts on each release: all still on the first.
+    expect(newestReport().gap).to.match(
+      new RegExp(
+        `deployed by it: none; not finished: releases/${v1}: ${names.join(", ")} before it`,
+      ),
+    );
   });
 
   it("converges on the next pulumi up after the connection to the third server is cut during the switches", async () => {
@@ -102,6 +140,8 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     wires.arm("^ln -sfn ");
     const running = up();
     await wires.tripped(300_000);
+    // The other seven switch while web3 is held at its switch; then its connection is cut.
+    await switchedAway(v1, HOSTS - 1);
     servers[2].cut();
     wires.disarm();
     const cut = await running;
@@ -110,10 +150,21 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     expect(mixed[2]).to.equal(v1);
     expect(mixed.filter((id) => id !== v1)).to.have.length(HOSTS - 1);
     v2 = mixed[0];
+    const others = names.filter((n) => n !== "web3");
+    expect(newestReport().gap).to.contain(
+      `on releases/${v2}, deployed by it: ${others.join(", ")}; not finished: releases/${v1}: web3 before it`,
+    );
+    // The next preview reads the fleet as it is, release by release.
+    const preview = await held.stack.preview(settings());
+    expect(preview.error?.message).to.equal(undefined);
+    expect(newestReport().text).to.contain(
+      `live now: releases/${v2}: ${others.join(", ")}; releases/${v1}: web3\n`,
+    );
     const again = await up();
     expect(releaseOf(again)).to.equal(v2);
     expect(live()).to.deep.equal(names.map(() => v2));
     expect(locked()).to.equal(0);
+    expect(attestedRollout(again).switched).to.deep.equal(["web3"]);
   });
 
   it("stops a rolling rollout of batches of 3 after the batch that fails, the rest untouched", async () => {
