@@ -193,6 +193,25 @@ describe("the stack's config as a whole", () => {
     ]);
   });
 
+  it("refuses the first releases' rollout names, saying what each became", () => {
+    for (const old of ["serial", "parallel"]) {
+      const [line] = problems({ ...ssh, rollout: old });
+      expect(line).to.contain(
+        'config key "ssot-deploy:rollout" must be "all-or-none" or "rolling"',
+      );
+      expect(line).to.contain('what was "serial" is rolling with batchSize 1');
+      expect(line).to.contain(`(got "${old}")`);
+    }
+  });
+
+  it("refuses a batch size other than 1 unless the rollout is rolling, and takes it then", () => {
+    expect(problems({ ...ssh, batchSize: "3" })).to.deep.equal([
+      '- config key "ssot-deploy:batchSize" must be set only with rollout rolling: all-or-none switches every host together (got 3). Fix: pulumi config set rollout rolling, or pulumi config rm batchSize',
+    ]);
+    const c = parseStackConfig({ ...ssh, rollout: "rolling", batchSize: "3" }, "/project");
+    expect([c.deploy.rollout, c.deploy.batchSize]).to.deep.equal(["rolling", 3]);
+  });
+
   it("refuses a stack that names no target, instead of deploying to this machine", () => {
     const none: Record<string, string> = { ...ssh };
     delete none.target;

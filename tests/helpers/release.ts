@@ -10,7 +10,7 @@ import { LockInfo } from "../../remote/lock";
 import { blockedLine, keyValues } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
-import { HostStep, hostSteps, StepName, StepSettings } from "../../deploy/hostSteps";
+import { HostStep, hostSteps, HostStepsArgs, StepName, StepSettings } from "../../deploy/hostSteps";
 import { FixtureRepo } from "./repo";
 import { evidenceToKeep } from "../../evidence/kept";
 import { releaseStatements } from "../../evidence/hostRecords";
@@ -188,7 +188,17 @@ export function deploySteps(
   info: LockInfo,
   o: DeployOptions = {},
 ): HostStep[] {
-  return hostSteps({
+  return hostSteps(stepArgs(root, a, info, o));
+}
+
+/** What `deploySteps` gives `hostSteps`: for the phases of a host switching with others. */
+export function stepArgs(
+  root: string,
+  a: BuiltArtifact,
+  info: LockInfo,
+  o: DeployOptions = {},
+): HostStepsArgs {
+  return {
     deploy: settings(root, o),
     artifact: o.kept ? { ...a, ...o.kept, kept: true } : a,
     ...(o.kept ? {} : manifestsOf(a)),
@@ -199,7 +209,7 @@ export function deploySteps(
     reupload: REUPLOAD,
     evidence: o.evidence,
     trustedKeys: o.trustedKeys && { keys: o.trustedKeys, configPath: "hosts[0].trustedKeys" },
-  });
+  };
 }
 
 /** Uploads the artifact and runs its deploy transaction: the exit code and each step's output. */
