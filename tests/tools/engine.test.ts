@@ -11,6 +11,7 @@ import {
   LOCAL_PASSPHRASE_FILE,
   runPulumi,
   withBackend,
+  withLocalBackend,
 } from "../../tools/engine";
 import { tempDir } from "../helpers/repo";
 
@@ -83,6 +84,22 @@ describe("the engine npm run engine built, and npm run pulumi", function () {
     expect(logged.env.PULUMI_BACKEND_URL).to.equal(undefined);
     const chosen = withBackend({ ...e, env: { PULUMI_BACKEND_URL: "file:///elsewhere" } }, scratch);
     expect(chosen.backend).to.equal("file:///elsewhere");
+  });
+
+  it("keeps npm run local on the project's file backend, whatever backend the operator chose for the team", () => {
+    const home = path.join(scratch, "team-home");
+    fs.mkdirSync(home, { recursive: true });
+    fs.writeFileSync(
+      path.join(home, "credentials.json"),
+      JSON.stringify({ current: "s3://team-state?region=eu" }),
+    );
+    const file = `file://${path.join(scratch, LOCAL_BACKEND_DIR)}`;
+    for (const env of [{}, { PULUMI_BACKEND_URL: "s3://team-state?region=eu" }]) {
+      const e = { cli: "pulumi", home, env: { PATH: "/usr/bin", ...env } as NodeJS.ProcessEnv };
+      expect(withBackend(e, scratch).backend).to.equal("s3://team-state?region=eu");
+      const local = withLocalBackend(e, scratch);
+      expect([local.backend, local.env.PULUMI_BACKEND_URL]).to.deep.equal([file, file]);
+    }
   });
 
   it("passes npm run pulumi's arguments to the CLI and its exit status back", () => {
