@@ -135,7 +135,7 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     );
   });
 
-  it("converges on the next pulumi up after the connection to the third server is cut during the switches", async () => {
+  it("converges on the next pulumi up, then previews no change, after the connection to the third server is cut during the switches", async () => {
     // The switch is one `ln -sfn`; on web3 it is held there until the cut.
     wires.arm("^ln -sfn ");
     const running = up();
@@ -165,6 +165,9 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
     expect(live()).to.deep.equal(names.map(() => v2));
     expect(locked()).to.equal(0);
     expect(attestedRollout(again).switched).to.deep.equal(["web3"]);
+    // Converged, the fleet is the declared state: a preview plans no change.
+    const still = await held.stack.preview(settings(), ["--expect-no-changes"]);
+    expect(still.code, still.stderr).to.equal(0);
   });
 
   it("stops a rolling rollout of batches of 3 after the batch that fails, the rest untouched", async () => {
