@@ -64,6 +64,13 @@ export interface ServerSurveyArgs {
   exclude: readonly string[];
 }
 
+/** A host the survey could not connect to, and why. */
+class NotConnected extends Error {
+  constructor(readonly failure: SshError) {
+    super(failure.message);
+  }
+}
+
 /**
  * G0 on the servers, and the target check after G4, as the gate sequence calls them: one
  * read-only connection per host, kept open from the survey to the target check and closed by
@@ -72,6 +79,8 @@ export interface ServerSurveyArgs {
 export class ServerSurvey implements KeptChecks {
   readonly hosts: SurveyedHost[] = [];
   private readonly runners: Runner[] = [];
+  /** Every connection opened, those of hosts read after one that blocked too: close() ends them. */
+  private readonly opened: Runner[] = [];
   /** Whether any server has been connected to (read-only) in this run. */
   contacted = false;
   private readonly deploy: DeployConfig;
@@ -101,24 +110,35 @@ export class ServerSurvey implements KeptChecks {
     const targets = this.deploy.target === "local" ? [undefined] : this.deploy.hosts;
     const privateKey = this.deploy.target === "ssh" ? await valueOf(this.ssh.privateKey) : "";
     const passphrase = this.deploy.target === "ssh" ? await valueOf(this.ssh.passphrase) : "";
+    const script = surveyScript(
+      this.deploy.deployRoot,
+      this.deploy.killSwitch.file,
+      this.deploy.invariants,
+      this.exclude,
+    );
+    this.contacted = targets.length > 0;
+    // Every host is read at once (a fleet's survey takes as long as its slowest host), then
+    // judged in the order the stack lists them, so the first host that blocks is the one named.
+    const reads = await Promise.allSettled(
+      targets.map(async (spec) => {
+        // Only a connection that could not be made is G0's connection failure.
+        const runner = await openRunner(spec, { privateKey, passphrase }).catch((e: unknown) => {
+          throw e instanceof SshError ? new NotConnected(e) : e;
+        });
+        this.opened.push(runner);
+        return { runner, out: await runner.run(script) };
+      }),
+    );
     for (const [i, spec] of targets.entries()) {
       const name = spec?.name ?? "local";
-      this.contacted = true;
-      let runner: Runner;
-      try {
-        runner = await openRunner(spec, { privateKey, passphrase });
-      } catch (e) {
-        if (e instanceof SshError) run.block("G0", connectionFailure(name, i, e));
-        throw e;
+      const read = reads[i];
+      if (read.status === "rejected") {
+        if (read.reason instanceof NotConnected)
+          run.block("G0", connectionFailure(name, i, read.reason.failure));
+        throw read.reason;
       }
+      const { runner, out } = read.value;
       this.runners.push(runner);
-      const script = surveyScript(
-        this.deploy.deployRoot,
-        this.deploy.killSwitch.file,
-        this.deploy.invariants,
-        this.exclude,
-      );
-      const out = await runner.run(script);
       const survey = parseSurvey(out.stdout, this.deploy.invariants.length);
       const drifted = survey.drift ? [...survey.drift.modified, ...survey.drift.added] : [];
       const context = {
@@ -149,10 +169,10 @@ export class ServerSurvey implements KeptChecks {
 
   /** After G4: whether each host already holds the release, and has room for it. */
   async checkArtifact(run: GateRun, a: BuiltArtifact): Promise<void> {
+    const script = targetScript(this.deploy.deployRoot, a.releaseId, this.exclude);
+    const outs = await Promise.all(this.runners.map((r) => r.run(script)));
     for (const [i, h] of this.hosts.entries()) {
-      const out = await this.runners[i].run(
-        targetScript(this.deploy.deployRoot, a.releaseId, this.exclude),
-      );
+      const out = outs[i];
       const context = this.context(h.name, this.runners[i]);
       const target = parseTarget(out.stdout);
       if (target.state === "bad" && h.survey.live !== a.releaseId && !this.deploy.acceptDrift)
@@ -172,10 +192,15 @@ export class ServerSurvey implements KeptChecks {
    */
   async kept(releaseId: string): Promise<{ host: string; copy: KeptCopy }[]> {
     const copies: { host: string; copy: KeptCopy }[] = [];
+    const script = keptScript(
+      this.deploy.deployRoot,
+      releaseId,
+      this.exclude,
+      this.deploy.sharedFiles,
+    );
+    const outs = await Promise.all(this.runners.map((r) => r.run(script)));
     for (const [i, h] of this.hosts.entries()) {
-      const out = await this.runners[i].run(
-        keptScript(this.deploy.deployRoot, releaseId, this.exclude, this.deploy.sharedFiles),
-      );
+      const out = outs[i];
       const copy = parseKept(out.stdout);
       h.onServer = copy.state === "present";
       h.staged = h.onServer && h.survey.live !== releaseId;
@@ -193,7 +218,7 @@ export class ServerSurvey implements KeptChecks {
   }
 
   close(): void {
-    for (const r of this.runners) r.close();
+    for (const r of this.opened) r.close();
   }
 
   private context(hostName: string, runner: Runner): SurveyContext {
