@@ -42,6 +42,27 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
 export interface SshdOptions {
   passphrase?: string;
   path?: string;
+  /**
+   * A directory path at which every session of this server sees a disk of its own (`disk`),
+   * so that servers on one machine can share a config's deployRoot as real servers do. A
+   * mount namespace does it: root only.
+   */
+  diskAt?: string;
+}
+
+/**
+ * `argv` run in a mount namespace of its own where `<dir>/disk` is mounted at `at`, which is
+ * made (empty) on this machine first.
+ */
+function onOwnDisk(argv: readonly string[], dir: string, at: string): string[] {
+  fs.mkdirSync(path.join(dir, "disk"));
+  fs.mkdirSync(at, { recursive: true });
+  const mount = `mount --bind "$1" "$2" && shift 2 && exec "$@"`;
+  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", mount, "sh"].concat([
+    path.join(dir, "disk"),
+    at,
+    ...argv,
+  ]);
 }
 
 /**
@@ -56,6 +77,11 @@ export class TestSshd {
     public readonly userKey: { privateKey: string; publicKey: string },
     private proc: ChildProcess,
   ) {}
+
+  /** Where this machine sees what the sessions see at `diskAt`, when it is set. */
+  get disk(): string {
+    return path.join(this.dir, "disk");
+  }
 
   /**
    * `passphrase` protects the user key; `path` is the PATH every session gets (sshd's SetEnv),
@@ -92,9 +118,10 @@ export class TestSshd {
     );
     fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
     const log = path.join(dir, "sshd.log");
-    const proc = spawn("/usr/sbin/sshd", ["-D", "-E", log, "-f", path.join(dir, "sshd_config")], {
-      stdio: "ignore",
-    });
+    const sshd = ["/usr/sbin/sshd", "-D", "-E", log, "-f", path.join(dir, "sshd_config")];
+    const argv = opts.diskAt === undefined ? sshd : onOwnDisk(sshd, dir, opts.diskAt);
+    // unshare and sh exec sshd: the child's pid is the server's.
+    const proc = spawn(argv[0], argv.slice(1), { stdio: "ignore" });
     try {
       await waitForPort(port, Date.now() + 10_000);
     } catch (e) {
