@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { surveyScript, targetScript } from "../remote/survey";
+import { SshRunner } from "../survey/runner";
 import { Operator } from "../testbed/operator";
 import { TestS3 } from "../testbed/s3";
 import { TestSshd } from "../testbed/sshd";
@@ -8,7 +10,7 @@ import { ThrowawayStack } from "../testbed/stack";
 import { sshHost } from "../tests/helpers/stack";
 import { generateRepo } from "./generateRepo";
 import { serverCpu, sessionsEnded, waitedCpu } from "./cpu";
-import { line, median, timedUp } from "./measure";
+import { line, median, timed, timedUp } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLEET = 8;
@@ -111,6 +113,7 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       if (JSON.stringify(live) !== JSON.stringify(expected))
         throw new Error(`${label}: current is ${live.join(", ")}, expected ${expected.join(", ")}`);
       return {
+        releaseId: run.run.outputs!.deploy.web1.releaseId,
         seconds: run.seconds,
         client: waitedCpu("self") - cpu[0],
         servers: to.reduce((sum, s, i) => sum + serverCpu(s) - cpu[1][i], 0),
@@ -127,7 +130,38 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       ];
       for (const step of i % 2 === 0 ? order : order.reverse()) await step();
     }
-    const of = (ds: Deploy[], k: keyof Deploy) => median(ds.map((d) => d[k]));
+    // Where the time goes: the preview alone, then the update alone (up --skip-preview).
+    const split = async (to: TestSshd[], label: string) => {
+      const stack = await ThrowawayStack.create();
+      made.push(stack);
+      const cfg = stackConfig(repo, work, to, path.join(diskAt, label, "app"));
+      const previewed = await timed(() => stack.preview(cfg));
+      if (previewed.value.code !== 0)
+        throw previewed.value.error ?? new Error(previewed.value.stdout);
+      const updated = await timedUp(stack, cfg, ["--skip-preview"]);
+      return `preview alone ${previewed.seconds.toFixed(2)} s, up --skip-preview alone ${updated.seconds.toFixed(2)} s`;
+    };
+    const splits = [await split(servers.slice(0, 1), "split-one"), await split(servers, "split")];
+    // What the program reads before any resource, as it reads it: host after host, one
+    // connection each, the survey then the target check, in a deploy root the round deployed.
+    const survey = (to: TestSshd[], label: string, releaseId: string) =>
+      timed(async () => {
+        const root = path.join(diskAt, label, "app");
+        const runners: SshRunner[] = [];
+        for (const s of to) {
+          runners.push(
+            await SshRunner.open({ ...s.target(), privateKey: servers[0].userKey.privateKey }),
+          );
+          await runners.at(-1)!.run(surveyScript(root, "kill-switch.json", []));
+          await runners.at(-1)!.run(targetScript(root, releaseId));
+        }
+        for (const r of runners) r.close();
+      });
+    const surveyed = [
+      await survey(servers.slice(0, 1), "r0-one", one[0].releaseId),
+      await survey(servers, "r0-fleet", all[0].releaseId),
+    ];
+    const of = (ds: Deploy[], k: "seconds" | "client" | "servers") => median(ds.map((d) => d[k]));
     const figures = (ds: Deploy[]) =>
       `median ${of(ds, "seconds").toFixed(2)} s; rounds ${rounds(ds.map((d) => d.seconds))}; ` +
       `CPU ${of(ds, "client").toFixed(2)} s here, ${of(ds, "servers").toFixed(2)} s in the servers' sessions`;
@@ -138,6 +172,12 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       line(
         `ratio of the medians, ${FLEET} to 1`,
         `${(of(all, "seconds") / of(one, "seconds")).toFixed(2)}x (target <= 1.5x)`,
+      ),
+      line("  of which, to 1", splits[0]),
+      line(`  of which, to ${FLEET}`, splits[1]),
+      line(
+        "  the survey and target check alone",
+        `${surveyed[0].seconds.toFixed(2)} s to 1, ${surveyed[1].seconds.toFixed(2)} s to ${FLEET}, host after host as the program reads them, once a run`,
       ),
     ];
   } finally {
