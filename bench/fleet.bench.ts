@@ -24,7 +24,6 @@ function stackConfig(
   work: string,
   servers: readonly TestSshd[],
   deployRoot: string,
-  over: Record<string, string> = {},
 ): Record<string, string> {
   return {
     repo,
@@ -37,7 +36,6 @@ function stackConfig(
     rollout: "parallel", // TODO lead: remove this line once all-or-none is the default.
     deployRoot,
     sshPrivateKey: servers[0].userKey.privateKey,
-    ...over,
   };
 }
 
@@ -53,10 +51,8 @@ async function backends(repo: string, work: string): Promise<string[]> {
   let file: ThrowawayStack | undefined;
   let operator: Operator | undefined;
   try {
-    [file, operator] = await Promise.all([
-      ThrowawayStack.create(),
-      Operator.join(`bench${process.pid}`, s3.backendUrl, s3.clientEnv()),
-    ]);
+    file = await ThrowawayStack.create();
+    operator = await Operator.join(`bench${process.pid}`, s3.backendUrl, s3.clientEnv());
     const stacks = [
       { name: "file", stack: file, times: [] as number[] },
       { name: "s3", stack: operator.stack, times: [] as number[] },
