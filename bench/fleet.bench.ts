@@ -33,7 +33,6 @@ function stackConfig(
     reportDir: path.join(work, "reports"),
     target: "ssh",
     hosts: JSON.stringify(servers.map((s, i) => sshHost(`web${i + 1}`, s))),
-    rollout: "parallel", // TODO lead: remove this line once all-or-none is the default.
     deployRoot,
     sshPrivateKey: servers[0].userKey.privateKey,
   };
@@ -162,7 +161,7 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       `median ${of(ds, "seconds").toFixed(2)} s; rounds ${rounds(ds.map((d) => d.seconds))}; ` +
       `CPU ${of(ds, "client").toFixed(2)} s here, ${of(ds, "servers").toFixed(2)} s in the servers' sessions`;
     return [
-      `pulumi up of one release (its preview and the update), rollout parallel, ${ROUNDS} alternating rounds, on ${os.cpus().length} cores:`,
+      `pulumi up of one release (its preview and the update), rollout all-or-none, ${ROUNDS} alternating rounds, on ${os.cpus().length} cores:`,
       line("to 1 loopback sshd", figures(one)),
       line(`to ${FLEET} loopback sshd`, figures(all)),
       line(
