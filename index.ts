@@ -23,14 +23,7 @@ export = async () => {
   const mode = pulumi.runtime.isDryRun() ? ("preview" as const) : ("up" as const);
   const signingKey = await readSigningKey(config.attestationKey);
   const deployer = lockInfoFor(stack);
-  const { reportDir } = config.source;
-  const reporting = {
-    stack,
-    mode,
-    reportDir,
-    killSwitch: config.deploy.killSwitch,
-    rollout: config.deploy.rollout,
-  };
+  const reporting = { stack, mode, reportDir: config.source.reportDir, deploy: config.deploy };
 
   const servers = new ServerSurvey({
     deploy: config.deploy,

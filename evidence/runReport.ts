@@ -23,8 +23,8 @@ export interface RunReportContext {
   stack: string;
   mode: "preview" | "up";
   reportDir: string;
-  killSwitch: KillSwitchSpec;
-  rollout: DeployConfig["rollout"];
+  /** The deploy settings a report names: the kill-switch and the rollout policy. */
+  deploy: Pick<DeployConfig, "killSwitch" | "rollout">;
 }
 
 /** Each host and the release the survey found live on it. */
@@ -60,8 +60,8 @@ function renderRun(
     stack: ctx.stack,
     mode: ctx.mode,
     time,
-    killSwitch: { key: ctx.killSwitch.key, declared: ctx.killSwitch.value },
-    hosts: surveyed(hosts, ctx.killSwitch).map(hostLines),
+    killSwitch: { key: ctx.deploy.killSwitch.key, declared: ctx.deploy.killSwitch.value },
+    hosts: surveyed(hosts, ctx.deploy.killSwitch).map(hostLines),
     ...specific(time),
   });
 }
@@ -115,7 +115,7 @@ export function reportPreview(
     changeSet,
     unchanged,
     rollout: [
-      `up would run ${batchLine(ctx.rollout, batches)}`,
+      `up would run ${batchLine(ctx.deploy.rollout, batches)}`,
       `live now: ${byRelease(liveOn(hosts))}`,
     ],
   })).file;
@@ -156,7 +156,7 @@ export function reportStarted(
     result: "INCOMPLETE",
     gates: source.gates,
     changeSet: source.changeSet,
-    rollout: [batchLine(ctx.rollout, batches)],
+    rollout: [batchLine(ctx.deploy.rollout, batches)],
     blocked: {
       gap: unfinishedGap(started, releaseId, liveOn(hosts), done),
       next: "read the error pulumi up printed; run pulumi preview to see each server's state (a lock kept by a failed proof, drift), then pulumi up again, which converges every host on the release",
