@@ -117,13 +117,13 @@ export function renderReport(r: ReportInput): string {
     "secrets logged: none",
     "```",
   ]);
-  if (r.rollout) section("Rollout", r.rollout);
   const prepared = r.hosts.filter((h) => h.beforeSwitch?.length);
   if (prepared.length > 0)
     section(
       "Before the switch",
       prepared.flatMap((h) => h.beforeSwitch!.map((b) => `${h.host}: ${b}`)),
     );
+  if (r.rollout) section("Rollout", r.rollout);
   if (r.statements) {
     section(`Attestation (${r.signed ? "signed, DSSE ed25519" : "unsigned"})`, [
       ...r.statements.map((s) => `- ${s.predicateType} sha256 ${s.sha256}`),
