@@ -11,7 +11,7 @@ const SPEC: CommandSpec = {
   summary:
     "Lists the stack's updates with the ref each deployed, the commit behind it and its result, " +
     "and which of them can be rolled back to; with --to N, the exact commands that roll back to " +
-    "what update N deployed.",
+    "what update N deployed; with --servers, under each update, the release that went live on each host.",
   options: {
     stack: { type: "string", value: "<stack>", description: "the stack", required: true },
     "from-file": {
