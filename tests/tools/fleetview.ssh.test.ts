@@ -8,7 +8,7 @@ import { TestSshd } from "../../testbed/sshd";
 import { fleetView } from "../../tools/fleet";
 import { historyRows, renderHistory } from "../../tools/history";
 import { hostLine, readHostLogs, switchesByUpdate } from "../../tools/historyHosts";
-import { HostStatus, readStatus, renderStatus } from "../../tools/status";
+import { HostStatus, noDeployRoot, readStatus, renderStatus } from "../../tools/status";
 import { liveRelease } from "../helpers/faults";
 import { snapshot } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
@@ -167,6 +167,14 @@ describe("npm run status and npm run history -- --servers on a mixed fleet of tw
     expect(
       renderHistory(rows, held.stack.name, (r) => hostLine(byUpdate.get(r.version)!)),
     ).to.contain(`\n        web1 -> ${v2}   web2: no switch in this update\n`);
+  });
+
+  it("history gives each host whose deploy root does not exist the gap status gives it", async () => {
+    const nowhere = path.join(work, "nowhere", "app");
+    const logs = await readHostLogs(settings({ deployRoot: nowhere }), {
+      privateKey: servers[0].userKey.privateKey,
+    });
+    expect(logs).to.deep.equal(NAMES.map((host) => ({ host, gap: noDeployRoot(host, nowhere) })));
   });
 
   it("runs as npm run history -- --servers: host lines under each update, the gap of a host it cannot read, exit 1; offline without it", async () => {

@@ -6,6 +6,9 @@ import { projectRoot } from "../../lib/paths";
 import { HistoryUpdate, historyRows, renderHistory } from "../../tools/history";
 import { HostLog, hostLine, switchesByUpdate, unreadLogs } from "../../tools/historyHosts";
 import { cannotRead } from "../../tools/status";
+import { parseRevisionsLog, revisionsLogScript } from "../../remote/status";
+import { layout } from "../../remote/preamble";
+import { tempDir } from "../helpers/repo";
 
 const FIXTURES = path.join(projectRoot(), "tests", "fixtures", "history");
 const HISTORY = path.join(FIXTURES, "contabo.history.json");
@@ -114,6 +117,28 @@ describe("npm run history -- --servers: each host's release under each update", 
     const l = logs();
     expect(unreadLogs(l)).to.equal(cannotRead("web3", l[2].gap!));
     expect(unreadLogs(l.slice(0, 2))).to.equal(undefined);
+  });
+
+  it("reads a server's log read-only, telling a deploy root that does not exist from one with no log yet", () => {
+    const dir = tempDir();
+    try {
+      const root = path.join(dir, "srv", "it's app");
+      const read = () => {
+        const r = spawnSync("sh", ["-s"], { input: revisionsLogScript(root), encoding: "utf8" });
+        expect(r.status, r.stderr).to.equal(0);
+        return parseRevisionsLog(r.stdout);
+      };
+      expect(read()).to.deep.equal({ rootPresent: false, revisions: "" });
+      fs.mkdirSync(root, { recursive: true });
+      expect(read()).to.deep.equal({ rootPresent: true, revisions: "" });
+      const log = layout(root).revisions;
+      fs.mkdirSync(path.dirname(log));
+      fs.writeFileSync(log, web1Log());
+      expect(read()).to.deep.equal({ rootPresent: true, revisions: web1Log() });
+      expect(fs.readFileSync(log, "utf8")).to.equal(web1Log());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses --key or --config-file without --servers as a usage error: only --servers reads the stack's servers", () => {
