@@ -1,6 +1,6 @@
 import { KillSwitchSpec } from "../config/deploy";
-import { entriesFunctions, preamble } from "./preamble";
-import { keyValues, script } from "./sh";
+import { entriesFunctions, layout, preamble } from "./preamble";
+import { keyValues, q, script } from "./sh";
 import { parseSurvey, surveyScript, SurveyReading } from "./survey";
 
 /** Each release kept on a server: whether it still matches its manifest, and whether it passed its proof. */
@@ -116,6 +116,40 @@ export function parseStatus(
   return {
     survey,
     releases,
+    revisions: Buffer.from(kv.revisions_b64 ?? "", "base64").toString("utf8"),
+  };
+}
+
+/** What `npm run history -- --servers` reads from one server, in one connection. */
+export interface RevisionsLogRead {
+  /** Whether the deploy root exists: without it nothing was ever deployed there. */
+  rootPresent: boolean;
+  /** The revisions log's text, empty when there is none yet. */
+  revisions: string;
+}
+
+/**
+ * Read-only: whether the deploy root exists, and the revisions log. Only the log: the status
+ * read would also hash every kept release, which history does not need. Nothing is written.
+ */
+export function revisionsLogScript(root: string): string {
+  const l = layout(root);
+  return script(
+    `R=${q(l.root)}`,
+    `REVISIONS=${q(l.revisions)}`,
+    'if [ -d "$R" ]; then echo root=present; else echo root=absent; fi',
+    '[ ! -f "$REVISIONS" ] || echo "revisions_b64=$(base64 -w 0 < "$REVISIONS")"',
+    "echo log=done",
+  );
+}
+
+/** Reads revisionsLogScript's output. Exported for testing. */
+export function parseRevisionsLog(stdout: string): RevisionsLogRead {
+  const kv = keyValues(stdout);
+  if (kv.log !== "done")
+    throw new Error(`the revisions log read did not finish: ${stdout.slice(-300)}`);
+  return {
+    rootPresent: kv.root === "present",
     revisions: Buffer.from(kv.revisions_b64 ?? "", "base64").toString("utf8"),
   };
 }

@@ -1,4 +1,5 @@
 import { readStatus, renderStatus } from "../tools/status";
+import { fleetView } from "../tools/fleet";
 import { createPublicKey } from "node:crypto";
 import { CommandSpec, EXIT, readOptionFile, runCommand, UsageError } from "./cli";
 import { openStack, STACK_OPTIONS } from "./stack";
@@ -8,7 +9,8 @@ const SPEC: CommandSpec = {
   summary:
     "What each server of the stack holds, read-only, one connection per host, with no build and " +
     "no test: the live release (commit, when and by whom, from the hash-chained revisions log), " +
-    "the releases a rollback can use, the lock and its holder, the kill-switch, and drift.",
+    "the releases a rollback can use, the lock and its holder, the kill-switch, and drift; with " +
+    "several hosts, a closing line groups them by live release and says whether the fleet is mixed.",
   options: {
     ...STACK_OPTIONS,
     host: { type: "string", value: "<name>", description: "only this host" },
@@ -45,7 +47,9 @@ runCommand(SPEC, async (values) => {
     passphrase: s.passphrase,
     host: values.host as string | undefined,
   });
-  console.log(values.json ? JSON.stringify(hosts, null, 2) : renderStatus(hosts));
+  console.log(
+    values.json ? JSON.stringify({ hosts, fleet: fleetView(hosts) }, null, 2) : renderStatus(hosts),
+  );
   // A host that could not be read, or a log whose chain broke, is a check that failed.
   const failed = hosts.some((h) => h.gap !== undefined || h.log?.broken !== undefined);
   return failed ? EXIT.refused : EXIT.ok;

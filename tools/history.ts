@@ -18,6 +18,8 @@ export interface HistoryRow {
   kind: string;
   result: string;
   startTime: string;
+  /** When it ended; absent while it runs. */
+  endTime?: string;
   ref: string;
   /** The commit deployed: the ref itself when it is a full commit id, else from the revisions log. */
   commit?: string;
@@ -41,6 +43,35 @@ function configOf(u: HistoryUpdate): Record<string, string> {
 }
 
 /**
+ * A revisions log's entries, in the order written. Every entry counts here, chained or not:
+ * whether the log was altered is npm run verify's question.
+ */
+export function logEntries(text: string): RevisionEntry[] {
+  return text.split("\n").flatMap((line): RevisionEntry[] => {
+    try {
+      return line.trim() === "" ? [] : [JSON.parse(line) as RevisionEntry];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * The last entry written during an update: what it left live. The log stamps whole seconds, so
+ * the update's window is widened by one each side; one still running has no end.
+ */
+export function lastDuring(
+  entries: readonly RevisionEntry[],
+  u: { startTime: string; endTime?: string },
+): RevisionEntry | undefined {
+  const start = Date.parse(u.startTime);
+  const end = u.endTime === undefined ? Number.POSITIVE_INFINITY : Date.parse(u.endTime);
+  return [...entries]
+    .reverse()
+    .find((e) => Date.parse(e.time) >= start - 1000 && Date.parse(e.time) <= end + 1000);
+}
+
+/**
  * Lists updates, newest first, with the ref each deployed and the commit behind it. A ref that
  * is a branch or tag may have moved since, so the commit comes from the server's revisions log
  * (an entry written between the update's start and end) when one is given.
@@ -49,29 +80,18 @@ export function historyRows(
   updates: readonly HistoryUpdate[],
   revisionsLog?: string,
 ): HistoryRow[] {
-  // Every entry counts here, chained or not: whether the log was altered is npm run verify's question.
-  const entries = (revisionsLog ?? "").split("\n").flatMap((line): RevisionEntry[] => {
-    try {
-      return line.trim() === "" ? [] : [JSON.parse(line) as RevisionEntry];
-    } catch {
-      return [];
-    }
-  });
+  const entries = logEntries(revisionsLog ?? "");
   const rows = updates.map((u, i) => {
     const config = configOf(u);
     const ref = config.ref ?? "HEAD";
-    const start = Date.parse(u.startTime);
-    const end = u.endTime === undefined ? Number.POSITIVE_INFINITY : Date.parse(u.endTime);
-    // The log stamps whole seconds; an update's window is widened to match.
-    const live = [...entries]
-      .reverse()
-      .find((e) => Date.parse(e.time) >= start - 1000 && Date.parse(e.time) <= end + 1000);
+    const live = lastDuring(entries, u);
     return {
       // The file backend numbers no update (version 0): they are numbered by position, oldest 1.
       version: u.version || updates.length - i,
       kind: u.kind,
       result: u.result ?? "in progress",
       startTime: u.startTime,
+      ...(u.endTime === undefined ? {} : { endTime: u.endTime }),
       ref,
       commit: FULL_COMMIT.test(ref) ? ref : live?.commit,
       // A rollback by `release` names its release whatever the log holds.
@@ -83,11 +103,15 @@ export function historyRows(
 }
 
 /**
- * The updates, newest first, each with what it deployed and whether it can be rolled back to:
- * only what `rollbackCommands` would act on is offered, with the command; every other row says
- * why not.
+ * The updates, newest first, each with what it deployed (and `under` it, a line of its own when
+ * given) and whether it can be rolled back to: only what `rollbackCommands` would act on is
+ * offered, with the command; every other row says why not.
  */
-export function renderHistory(rows: readonly HistoryRow[], stack: string): string {
+export function renderHistory(
+  rows: readonly HistoryRow[],
+  stack: string,
+  under: (r: HistoryRow) => string | undefined = () => undefined,
+): string {
   const lines = rows.map((r) => {
     const plan = rollbackCommands(rows, r.version, stack);
     const back =
@@ -98,6 +122,7 @@ export function renderHistory(rows: readonly HistoryRow[], stack: string): strin
       `${String(r.version).padStart(4)}  ${r.startTime}  ${r.kind.padEnd(8)} ${r.result.padEnd(10)} ` +
       `ref ${r.ref}${r.commit && r.commit !== r.ref ? ` -> ${r.commit}` : ""}` +
       (r.releaseId ? `  (release ${r.releaseId})` : "") +
+      (under(r) === undefined ? "" : `\n        ${under(r)}`) +
       `\n        ${back}`
     );
   });

@@ -9,6 +9,7 @@ import { readKillSwitch } from "../remote/killSwitch";
 import { KeptRelease, parseStatus, statusScript } from "../remote/status";
 import { forEachHost, HostAccess } from "../survey/hosts";
 import { firstTen } from "../lib/text";
+import { fleetView } from "./fleet";
 
 /** What `npm run status` says of one host: what it holds, or why it could not be read. */
 export interface HostStatus {
@@ -79,6 +80,14 @@ export async function readStatus(o: StatusOptions): Promise<HostStatus[]> {
   );
 }
 
+/** The gap of a host whose deploy root does not exist, and what to do. */
+export function noDeployRoot(host: string, deployRoot: string): { gap: string; next: string } {
+  return {
+    gap: `server ${host}: ${deployRoot} does not exist: nothing was ever deployed there`,
+    next: "deploy first (pulumi up), or set the stack's deployRoot to where the releases are: pulumi config set deployRoot <path>",
+  };
+}
+
 /** One host's status from what its server printed. Exported for testing. */
 export function hostStatus(
   host: string,
@@ -89,15 +98,7 @@ export function hostStatus(
   check: EvidenceCheck = { owner: { project: PROJECT, stack: "" } },
 ): HostStatus {
   const v = s.survey;
-  if (!v.rootPresent)
-    return {
-      host,
-      where,
-      gap: {
-        gap: `server ${host}: ${deploy.deployRoot} does not exist: nothing was ever deployed there`,
-        next: "deploy first (pulumi up), or set the stack's deployRoot to where the releases are: pulumi config set deployRoot <path>",
-      },
-    };
+  if (!v.rootPresent) return { host, where, gap: noDeployRoot(host, deploy.deployRoot) };
   const chain = checkChain(s.revisions);
   const entry = [...chain.entries].reverse().find((e) => e.entry.releaseId === v.live)?.entry;
   const filter = new ExcludeFilter(exclude);
@@ -178,61 +179,63 @@ function withEvidence(r: StatusRelease, live: boolean): string {
   return `matches its manifest, proved, evidence NOT trusted: ${r.evidenceCheck}; roll back to it by ref (tests again)`;
 }
 
-/** The status as a table, a block per host. */
+/** The block of a host that could not be read: the gap and the next action. */
+export function cannotRead(host: string, gap: { gap: string; next: string }): string {
+  return [host, `  CANNOT READ  ${gap.gap}`, `  next         ${gap.next}`].join("\n");
+}
+
+/** The status as a table, a block per host, closed by the fleet's line when there are several. */
 export function renderStatus(hosts: readonly HostStatus[]): string {
-  return hosts
-    .map((h) => {
-      if (h.gap)
-        return [`${h.host}`, `  CANNOT READ  ${h.gap.gap}`, `  next         ${h.gap.next}`].join(
-          "\n",
-        );
-      const l = h.live;
-      const rows: [string, string][] = [
-        [
-          "live",
-          l
-            ? `${l.release}${l.commit ? `, commit ${l.commit.slice(0, 12)}` : ""}${l.time ? `, deployed ${l.time} by ${l.who}@${l.from}` : ""}`
-            : "nothing live",
-        ],
-        [
-          "log",
-          `${h.log!.entries} ${h.log!.entries === 1 ? "entry" : "entries"}, ${h.log!.broken ? `hash chain BROKEN: ${h.log!.broken}` : "hash chain intact"}`,
-        ],
-        ...h.releases!.map((r): [string, string] => [
-          "release",
-          `${r.id}${r.id === l?.release ? " (live)" : ""}: ${
-            r.verified
-              ? r.proved
-                ? r.evidence
-                  ? withEvidence(r, r.id === l?.release)
-                  : "matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)"
-                : "matches its manifest, never proved: a rollback will not take it"
-              : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`
-          }`,
-        ]),
-        [
-          "lock",
-          h.lock
-            ? `held by ${h.lock.holder} on ${h.lock.host} since ${h.lock.since} (${h.lock.ageSeconds}s ago${h.lock.stale ? ", stale" : ""}); ` +
-              (h.lock.alive ? `its deploy still runs (pid ${h.lock.pid})` : "its deploy has ended")
-            : "free",
-        ],
-        ["kill-switch", `${h.killSwitch!.key}=${h.killSwitch!.value ?? "unreadable or absent"}`],
-        [
-          "drift",
-          h.drift
-            ? [
-                h.drift.modified.length ? `changed or missing: ${firstTen(h.drift.modified)}` : "",
-                h.drift.added.length ? `added: ${firstTen(h.drift.added)}` : "",
-              ]
-                .filter((x) => x)
-                .join("; ")
-            : "none",
-        ],
-      ];
-      return [`${h.host} (${h.where})`, ...rows.map(([k, v]) => `  ${k.padEnd(11)}  ${v}`)].join(
-        "\n",
-      );
-    })
-    .join("\n\n");
+  const fleet = fleetView(hosts);
+  const blocks = hosts.map((h) => {
+    if (h.gap) return cannotRead(h.host, h.gap);
+    const l = h.live;
+    const rows: [string, string][] = [
+      [
+        "live",
+        l
+          ? `${l.release}${l.commit ? `, commit ${l.commit.slice(0, 12)}` : ""}${l.time ? `, deployed ${l.time} by ${l.who}@${l.from}` : ""}`
+          : "nothing live",
+      ],
+      [
+        "log",
+        `${h.log!.entries} ${h.log!.entries === 1 ? "entry" : "entries"}, ${h.log!.broken ? `hash chain BROKEN: ${h.log!.broken}` : "hash chain intact"}`,
+      ],
+      ...h.releases!.map((r): [string, string] => [
+        "release",
+        `${r.id}${r.id === l?.release ? " (live)" : ""}: ${
+          r.verified
+            ? r.proved
+              ? r.evidence
+                ? withEvidence(r, r.id === l?.release)
+                : "matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)"
+              : "matches its manifest, never proved: a rollback will not take it"
+            : `FAILED: does not match its manifest${r.differs ? ` (${r.differs} differs)` : ""}`
+        }`,
+      ]),
+      [
+        "lock",
+        h.lock
+          ? `held by ${h.lock.holder} on ${h.lock.host} since ${h.lock.since} (${h.lock.ageSeconds}s ago${h.lock.stale ? ", stale" : ""}); ` +
+            (h.lock.alive ? `its deploy still runs (pid ${h.lock.pid})` : "its deploy has ended")
+          : "free",
+      ],
+      ["kill-switch", `${h.killSwitch!.key}=${h.killSwitch!.value ?? "unreadable or absent"}`],
+      [
+        "drift",
+        h.drift
+          ? [
+              h.drift.modified.length ? `changed or missing: ${firstTen(h.drift.modified)}` : "",
+              h.drift.added.length ? `added: ${firstTen(h.drift.added)}` : "",
+            ]
+              .filter((x) => x)
+              .join("; ")
+          : "none",
+      ],
+    ];
+    return [`${h.host} (${h.where})`, ...rows.map(([k, v]) => `  ${k.padEnd(11)}  ${v}`)].join(
+      "\n",
+    );
+  });
+  return [...blocks, ...(fleet ? [fleet.line] : [])].join("\n\n");
 }

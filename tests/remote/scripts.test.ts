@@ -7,7 +7,7 @@ import { backupScript } from "../../remote/backup";
 import { beforeSwitchScript } from "../../remote/beforeSwitch";
 import { disableKillSwitchScript, killSwitchStepScript } from "../../remote/killSwitch";
 import { acquireLockScript, breakLockScript, releaseLockScript } from "../../remote/lock";
-import { statusScript } from "../../remote/status";
+import { revisionsLogScript, statusScript } from "../../remote/status";
 import { NOT_SWITCHED } from "../../remote/preamble";
 import { promoteScript } from "../../remote/promote";
 import { proofScript, stagedProofScript } from "../../remote/proof";
@@ -183,6 +183,7 @@ const SCRIPTS: [string, string][] = [
   ],
   ["after a refusal", script(refusalStateScript(ROOT, FILE))],
   ["server facts", serverFactsScript(ROOT, ID, EXCLUDE)],
+  ["revisions log", revisionsLogScript(ROOT)],
   ["server tree", serverTreeScript(ROOT, `${ROOT}/current`, EXCLUDE, SHARED)],
   ["fetch files", fetchFilesScript(`${ROOT}/current`, ["app/odd 'name' $x.py", "new\nline"])],
   [
@@ -267,6 +268,7 @@ const COVERED = [
   "promoteScript",
   "refusalStateScript",
   "serverFactsScript",
+  "revisionsLogScript",
   "serverTreeScript",
   "fetchFilesScript",
   "localCopyScript",

@@ -147,7 +147,7 @@ describe("npm run status and npm run lock, against a real sshd", function () {
     );
   });
 
-  it("runs as npm run status: a table, or JSON, and exit 0", () => {
+  it("runs as npm run status: a table, or JSON with the hosts and no fleet for one host, and exit 0", () => {
     const table = cli("status", []);
     expect(table.code, table.err).to.equal(0);
     expect(table.out).to.match(
@@ -157,8 +157,11 @@ describe("npm run status and npm run lock, against a real sshd", function () {
       `  release      ${v1Release}: matches its manifest, proved, no evidence kept: roll back to it by ref (tests again)`,
     );
     expect(table.out).to.match(/^ {2}lock {9}free$/m);
+    expect(table.out, "one host has no fleet to compare").to.not.match(/^fleet:/m);
     const json = cli("status", ["--json"]);
-    expect((JSON.parse(json.out) as HostStatus[])[0].live?.release).to.equal(v2Release);
+    const parsed = JSON.parse(json.out) as { hosts: HostStatus[]; fleet: unknown };
+    expect(parsed.hosts[0].live?.release).to.equal(v2Release);
+    expect(parsed.fleet).to.equal(null);
   });
 
   it("takes the stack's public key with --public-key, and refuses a file that is not one as a usage error", () => {
