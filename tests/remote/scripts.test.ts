@@ -17,10 +17,17 @@ import { script } from "../../remote/sh";
 import { signatureScript } from "../../remote/signature";
 import { stageScript } from "../../remote/stage";
 import { keptScript, surveyScript, targetScript } from "../../remote/survey";
-import { refusalStateScript } from "../../remote/transaction";
+import { markPreparedScript, refusalStateScript } from "../../remote/transaction";
+import { prepareSteps, switchSteps } from "../../deploy/fleetSteps";
 import { localCopyScript } from "../../remote/stage";
 import { projectRoot } from "../../lib/paths";
-import { deployScript, destroyScript, hostSteps, StepSettings } from "../../deploy/hostSteps";
+import {
+  deployScript,
+  destroyScript,
+  hostSteps,
+  HostStepsArgs,
+  StepSettings,
+} from "../../deploy/hostSteps";
 
 // Values chosen to break naive quoting: spaces, both quotes, $, a backtick, a glob, and a
 // newline wherever a value may hold one (commands, outputs, manifests, the lock's token).
@@ -210,7 +217,7 @@ const SETTINGS: StepSettings = {
   staleLockSeconds: 900,
   acceptDrift: false,
 };
-const STEPS = hostSteps({
+const STEP_ARGS: HostStepsArgs = {
   deploy: SETTINGS,
   artifact: { releaseId: ID, commit: "e".repeat(40), sha256: "f".repeat(64) },
   manifest: MANIFEST,
@@ -223,7 +230,8 @@ const STEPS = hostSteps({
   driftReconciled: true,
   reupload: "pulumi up --replace 'urn:pulumi:s::p::a$b::web1-release-upload'",
   trustedKeys: { keys: TRUSTED, configPath: "hosts[0].trustedKeys" },
-});
+};
+const STEPS = hostSteps(STEP_ARGS);
 const KEPT = hostSteps({
   deploy: { ...SETTINGS, killSwitch: { ...KS, value: true, format: "env" } },
   artifact: {
@@ -246,6 +254,9 @@ SCRIPTS.push(
   ["transaction", deployScript(STEPS, ["the lock is held by 'x' $(id)", "drift:\n`a`"])],
   ["transaction, a kept release", deployScript(KEPT, [])],
   ["transaction, at destroy", destroyScript(STEPS)],
+  ["prepare phase", deployScript(prepareSteps(STEP_ARGS), [])],
+  ["switch phase", deployScript(switchSteps(STEP_ARGS, "0123456789abcdef"), [])],
+  ["the prepare phase's mark", markPreparedScript(ROOT, ID, TOKEN)],
 );
 
 /** The generators the rows above call, by their exported names. */
@@ -267,6 +278,7 @@ const COVERED = [
   "proofScript",
   "promoteScript",
   "refusalStateScript",
+  "markPreparedScript",
   "serverFactsScript",
   "revisionsLogScript",
   "serverTreeScript",
