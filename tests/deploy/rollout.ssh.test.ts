@@ -69,7 +69,7 @@ describe("a rolling rollout, one host at a time, over two real sshd servers, thr
     const text = fs.readFileSync(path.join(dir, reports.sort()[1]), "utf8");
     expect(text).to.contain("FINAL RESULT: INCOMPLETE\n");
     expect(text).to.match(
-      /^exact gap: the up started at \S+ and did not finish: an operation failed or the run was cancelled$/m,
+      /^exact gap: the up started at \S+ and did not finish: an operation failed or the run was cancelled; on releases\/\S+, deployed by it: none; not finished: no release: web1, web2 before it \(a switch cut partway leaves the release before or the new one, never a mix\)$/m,
     );
     expect(text).to.contain(
       "production_mutation: web1 UNKNOWN (the deploy started and did not finish); web2 UNKNOWN",
