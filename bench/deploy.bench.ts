@@ -9,7 +9,7 @@ import { EngineRun } from "../testbed/events";
 import { ThrowawayStack } from "../testbed/stack";
 import { TestSshd } from "../testbed/sshd";
 import { generateRepo } from "./generateRepo";
-import { commitChange, git, line, median, timed, timedUp } from "./measure";
+import { commitChange, git, line, median, timed, timedUp, runBench } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -194,10 +194,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

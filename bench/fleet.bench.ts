@@ -10,7 +10,7 @@ import { ThrowawayStack } from "../testbed/stack";
 import { sshHost } from "../tests/helpers/stack";
 import { generateRepo } from "./generateRepo";
 import { serverCpu, sessionsEnded, waitedCpu } from "./cpu";
-import { line, median, timed, timedUp } from "./measure";
+import { line, median, timed, timedUp, runBench } from "./measure";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLEET = 8;
@@ -203,10 +203,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

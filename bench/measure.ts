@@ -51,3 +51,14 @@ export function commitChange(repo: string, label: string): string {
 
 /** A line of figures: a label padded to a column, then the text. */
 export const line = (label: string, text: string) => `  ${label.padEnd(44)} ${text}`;
+
+/** Runs a benchmark's main: exit 0 once it has printed its figures, else 1 with its error. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.message);
+      process.exit(1);
+    },
+  );
+}

@@ -9,7 +9,7 @@ import { LocalRunner } from "../survey/runner";
 import { LOCAL_TEMPLATE } from "../tools/localStack";
 import { ensureSampleRepo } from "../tools/sampleRepo";
 import { ThrowawayStack } from "../testbed/stack";
-import { line, median, timed, timedUp } from "./measure";
+import { line, median, timed, timedUp, runBench } from "./measure";
 
 const ROOT = projectRoot();
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -139,10 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-  },
-);
+runBench(main);

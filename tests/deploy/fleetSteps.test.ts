@@ -11,11 +11,9 @@ import {
 } from "../../deploy/fleetSteps";
 import { DEPLOY_STEPS, hostSteps } from "../../deploy/hostSteps";
 import { phasePart } from "../../deploy/hostTransaction";
-import { BuiltArtifact } from "../../gates/artifact/build";
-import { layout, uploadPaths } from "../../remote/preamble";
+import { layout } from "../../remote/preamble";
 import { preparedNonce, REUSED, splitSteps, transactionScript } from "../../remote/transaction";
-import { artifactOf, OPERATOR, stepArgs } from "../helpers/release";
-import { FixtureRepo, tempDir } from "../helpers/repo";
+import { builtRelease, OPERATOR, stepArgs } from "../helpers/release";
 
 /** Runs a script with sh on this machine: its status, its output and each step's. */
 function sh(text: string) {
@@ -46,26 +44,12 @@ describe("the batches a rollout switches hosts in", () => {
 });
 
 describe("the two phases of a host that switches with others", () => {
-  let repo: FixtureRepo;
-  let work: string;
-  let built: BuiltArtifact;
-  before(async () => {
-    repo = FixtureRepo.create();
-    work = tempDir();
-    built = await artifactOf(repo, repo.head(), work);
-  });
-  after(() => {
-    repo.remove();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  const release = builtRelease();
 
   /** A fresh deploy root holding the artifact's upload, and the steps' arguments for it. */
   function uploaded() {
-    const root = path.join(tempDir(), "app");
-    const up = uploadPaths(root, built.releaseId).artifact;
-    fs.mkdirSync(path.dirname(up), { recursive: true });
-    fs.copyFileSync(built.path, up);
-    return { root, args: stepArgs(root, built, OPERATOR) };
+    const root = release.uploaded();
+    return { root, args: stepArgs(root, release.built, OPERATOR) };
   }
 
   it("prepare with every step before the switch, then the mark, then the lock back", () => {
@@ -108,7 +92,7 @@ describe("the two phases of a host that switches with others", () => {
     const l = layout(root);
     expect(fs.existsSync(l.current)).to.equal(false);
     expect(fs.existsSync(l.lock)).to.equal(false);
-    expect(fs.existsSync(path.join(l.releases, built.releaseId))).to.equal(true);
+    expect(fs.existsSync(path.join(l.releases, release.built.releaseId))).to.equal(true);
     const nonce = preparedNonce(r.stdout);
     expect(nonce).to.match(/^[0-9a-f]{16}$/);
     expect(preparedNonce(sh(transactionScript(prepareSteps(args))).stdout)).to.not.equal(nonce);
@@ -124,7 +108,7 @@ describe("the two phases of a host that switches with others", () => {
     const r = sh(transactionScript(switchSteps(args, nonce)));
     expect(r.code, r.stdout).to.equal(0);
     expect(spared.map((n) => r.steps[n].split("\n")[0])).to.deep.equal(spared.map(() => REUSED));
-    expect(fs.readlinkSync(layout(root).current)).to.equal(`releases/${built.releaseId}`);
+    expect(fs.readlinkSync(layout(root).current)).to.equal(`releases/${release.built.releaseId}`);
     expect(fs.existsSync(layout(root).lock)).to.equal(false);
   });
 });

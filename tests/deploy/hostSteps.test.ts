@@ -2,21 +2,19 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BuiltArtifact } from "../../gates/artifact/build";
 import { DEPLOY_STEPS, destroyScript, hostSteps, HostStepsArgs } from "../../deploy/hostSteps";
 import { projectRoot } from "../../lib/paths";
-import { uploadPaths } from "../../remote/preamble";
 import { blockedLine } from "../../remote/sh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
 import {
-  artifactOf,
+  builtRelease,
   deploySteps,
   KILL_SWITCH,
   OPERATOR,
   settings,
   TRUSTED_SPKI,
 } from "../helpers/release";
-import { FixtureRepo, tempDir } from "../helpers/repo";
+import { tempDir } from "../helpers/repo";
 
 /** The README's account of the deploy: the section up to its first subsection. */
 function readmeDeploy(): string {
@@ -98,27 +96,8 @@ describe("the steps of a host's deploy, as hostSteps orders them", () => {
   });
 
   describe("run with sh on this machine, as a local target runs them", () => {
-    let repo: FixtureRepo;
-    let work: string;
-    let built: BuiltArtifact;
-    before(async () => {
-      repo = FixtureRepo.create();
-      work = tempDir();
-      built = await artifactOf(repo, repo.head(), work);
-    });
-    after(() => {
-      repo.remove();
-      fs.rmSync(work, { recursive: true, force: true });
-    });
-
-    /** A fresh deploy root holding the artifact's upload. */
-    function uploaded(): string {
-      const root = path.join(tempDir(), "app");
-      const up = uploadPaths(root, built.releaseId).artifact;
-      fs.mkdirSync(path.dirname(up), { recursive: true });
-      fs.copyFileSync(built.path, up);
-      return root;
-    }
+    const release = builtRelease();
+    const uploaded = () => release.uploaded();
 
     it("end at a refusal before the switch, giving the lock back and printing what the server holds", () => {
       const root = path.join(tempDir(), "app");
@@ -147,7 +126,7 @@ describe("the steps of a host's deploy, as hostSteps orders them", () => {
           timeoutSeconds: 60,
         },
       ];
-      const steps = deploySteps(root, built, OPERATOR, { beforeSwitch });
+      const steps = deploySteps(root, release.built, OPERATOR, { beforeSwitch });
       const r = sh(transactionScript(steps));
       expect(r.code, r.stdout).to.equal(0);
       const ran = Object.keys(r.steps);
@@ -171,14 +150,16 @@ describe("the steps of a host's deploy, as hostSteps orders them", () => {
           timeoutSeconds: 60,
         },
       ];
-      const steps = deploySteps(root, built, OPERATOR, { probes });
+      const steps = deploySteps(root, release.built, OPERATOR, { probes });
       const r = sh(transactionScript(steps));
       expect(r.code).to.equal(3);
       expect(blockedLine(r.stdout)).to.match(/^probe health exited 1 /);
       expect(Object.keys(r.steps)).to.deep.equal(
         steps.slice(0, steps.findIndex((s) => s.name === "proof") + 1).map((s) => s.name),
       );
-      expect(fs.readlinkSync(path.join(root, "current"))).to.equal(`releases/${built.releaseId}`);
+      expect(fs.readlinkSync(path.join(root, "current"))).to.equal(
+        `releases/${release.built.releaseId}`,
+      );
       expect(fs.readFileSync(path.join(root, ".deploy", "lock", "info"), "utf8")).to.contain(
         `token=${OPERATOR.token}`,
       );

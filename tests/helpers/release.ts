@@ -11,7 +11,7 @@ import { blockedLine, keyValues } from "../../remote/sh";
 import { SshSession } from "../../survey/ssh";
 import { splitSteps, transactionScript } from "../../remote/transaction";
 import { HostStep, hostSteps, HostStepsArgs, StepName, StepSettings } from "../../deploy/hostSteps";
-import { FixtureRepo } from "./repo";
+import { FixtureRepo, tempDir } from "./repo";
 import { evidenceToKeep } from "../../evidence/kept";
 import { releaseStatements } from "../../evidence/hostRecords";
 
@@ -227,4 +227,34 @@ export async function deployOver(
   const steps = splitSteps(r.stdout);
   const kv = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, keyValues(v)]));
   return { code: r.code, steps: kv, blocked: blockedLine(r.stdout), stdout: r.stdout };
+}
+
+/**
+ * The fixture repo's artifact, built once for a describe block (its hooks registered here),
+ * and `uploaded()`: a fresh deploy root holding that artifact's upload, as a server has it
+ * before the transaction.
+ */
+export function builtRelease(): { built: BuiltArtifact; uploaded: () => string } {
+  let repo: FixtureRepo;
+  let work: string;
+  const held = {
+    built: undefined as unknown as BuiltArtifact,
+    uploaded: () => {
+      const root = path.join(tempDir(), "app");
+      const up = uploadPaths(root, held.built.releaseId).artifact;
+      fs.mkdirSync(path.dirname(up), { recursive: true });
+      fs.copyFileSync(held.built.path, up);
+      return root;
+    },
+  };
+  before(async () => {
+    repo = FixtureRepo.create();
+    work = tempDir();
+    held.built = await artifactOf(repo, repo.head(), work);
+  });
+  after(() => {
+    repo?.remove();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+  return held;
 }
