@@ -7,7 +7,7 @@ import { Operator } from "../testbed/operator";
 import { TestS3 } from "../testbed/s3";
 import { TestSshd } from "../testbed/sshd";
 import { ThrowawayStack } from "../testbed/stack";
-import { sshHost } from "../tests/helpers/stack";
+import { fleetStackConfig } from "../tests/helpers/stack";
 import { generateRepo } from "./generateRepo";
 import { serverCpu, sessionsEnded, waitedCpu } from "./cpu";
 import { line, median, timed, timedUp, runBench } from "./measure";
@@ -17,26 +17,6 @@ const FLEET = 8;
 /** A small repository: the figures are of the engine and the hosts, not of the artifact. */
 const FILES = 200;
 const AVG_BYTES = 2_000;
-
-/** The settings of a stack that deploys `repo` to `servers`, the first's key logging in to all. */
-function stackConfig(
-  repo: string,
-  work: string,
-  servers: readonly TestSshd[],
-  deployRoot: string,
-): Record<string, string> {
-  return {
-    repo,
-    // A suite that takes no time: the figures are of the deploy, not of a test run.
-    testCommand: "echo '1 passed, 0 failed'",
-    workDir: path.join(work, "local"),
-    reportDir: path.join(work, "reports"),
-    target: "ssh",
-    hosts: JSON.stringify(servers.map((s, i) => sshHost(`web${i + 1}`, s))),
-    deployRoot,
-    sshPrivateKey: servers[0].userKey.privateKey,
-  };
-}
 
 const rounds = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
 
@@ -57,7 +37,7 @@ async function backends(repo: string, work: string): Promise<string[]> {
       { name: "s3", stack: operator.stack, times: [] as number[] },
     ];
     const cfg = (name: string) =>
-      stackConfig(repo, path.join(work, name), [sshd], path.join(work, name, "srv", "app"));
+      fleetStackConfig(repo, path.join(work, name), [sshd], path.join(work, name, "srv", "app"));
     for (const s of stacks) await timedUp(s.stack, cfg(s.name));
     for (let i = 0; i < ROUNDS; i++)
       for (const s of i % 2 === 0 ? stacks : [...stacks].reverse())
@@ -98,7 +78,7 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       made.push(stack);
       const rel = path.join(label, "app");
       const cpu = [waitedCpu("self"), to.map(serverCpu)] as const;
-      const run = await timedUp(stack, stackConfig(repo, work, to, path.join(diskAt, rel)));
+      const run = await timedUp(stack, fleetStackConfig(repo, work, to, path.join(diskAt, rel)));
       await sessionsEnded(to);
       // Each server's own disk holds the release live: the deploy reached every host.
       const live = to.map((s) => fs.readlinkSync(path.join(s.disk, rel, "current")));
@@ -132,7 +112,7 @@ async function fleet(repo: string, work: string): Promise<string[]> {
       // A diagnostic only: the engine then saves the state once, at the end, which no deploy
       // should do (an interrupted up could not be recovered); it shows what the saves cost.
       if (skipCheckpoints) stack.env.PULUMI_SKIP_CHECKPOINTS = "true";
-      const cfg = stackConfig(repo, work, to, path.join(diskAt, label, "app"));
+      const cfg = fleetStackConfig(repo, work, to, path.join(diskAt, label, "app"));
       const previewed = await timed(() => stack.preview(cfg));
       if (previewed.value.code !== 0)
         throw previewed.value.error ?? new Error(previewed.value.stdout);

@@ -20,17 +20,31 @@ export interface HostRelease {
 
 const list = (names: readonly string[]) => (names.length === 0 ? "none" : names.join(", "));
 
+/** The hosts grouped by the release live on each (null: none), in the order they are declared. */
+export function releaseGroups(
+  hosts: readonly HostRelease[],
+): { release: string | null; hosts: string[] }[] {
+  const groups: { release: string | null; hosts: string[] }[] = [];
+  for (const h of hosts) {
+    const release = h.live ?? null;
+    const group = groups.find((g) => g.release === release);
+    if (group) group.hosts.push(h.name);
+    else groups.push({ release, hosts: [h.name] });
+  }
+  return groups;
+}
+
 /**
- * The hosts grouped by the release live on each, in the order hosts are declared:
- * "releases/A: web1, web2; releases/B: web3". Exported for testing.
+ * Those groups in a line: "releases/A: web1, web2; releases/B: web3; no release: web4".
+ * Exported for testing.
  */
 export function byRelease(hosts: readonly HostRelease[]): string {
-  const groups = new Map<string, string[]>();
-  for (const h of hosts) {
-    const key = h.live === undefined ? "no release" : `releases/${h.live}`;
-    groups.set(key, [...(groups.get(key) ?? []), h.name]);
-  }
-  return [...groups].map(([release, names]) => `${release}: ${names.join(", ")}`).join("; ");
+  return releaseGroups(hosts)
+    .map(
+      (g) =>
+        `${g.release === null ? "no release" : `releases/${g.release}`}: ${g.hosts.join(", ")}`,
+    )
+    .join("; ");
 }
 
 /** The policy and its batches, in a line: "all-or-none, 1 batch: [web1, web2]". */

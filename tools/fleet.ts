@@ -1,4 +1,4 @@
-import { byRelease } from "../evidence/rollout";
+import { byRelease, releaseGroups } from "../evidence/rollout";
 
 /**
  * The hosts read, release by release: a switch that failed partway leaves some hosts on the
@@ -30,15 +30,11 @@ export interface ReadHost {
 /** The fleet's view from each host's status, or null with fewer than two hosts: nothing to compare. */
 export function fleetView(hosts: readonly ReadHost[]): FleetView | null {
   if (hosts.length < 2) return null;
-  const read = hosts.filter((h) => h.gap === undefined);
+  const read = hosts
+    .filter((h) => h.gap === undefined)
+    .map((h) => ({ name: h.host, live: h.live?.release }));
   const unreadable = hosts.filter((h) => h.gap !== undefined).map((h) => h.host);
-  const releases: FleetView["releases"] = [];
-  for (const h of read) {
-    const release = h.live?.release ?? null;
-    const group = releases.find((g) => g.release === release);
-    if (group) group.hosts.push(h.host);
-    else releases.push({ release, hosts: [h.host] });
-  }
+  const releases = releaseGroups(read);
   const state: FleetView["state"] =
     releases.length > 1
       ? "mixed"
@@ -48,7 +44,7 @@ export function fleetView(hosts: readonly ReadHost[]): FleetView | null {
           ? "nothing live"
           : "one release";
   const groups = [
-    byRelease(read.map((h) => ({ name: h.host, live: h.live?.release }))),
+    byRelease(read),
     unreadable.length > 0 ? `unreadable: ${unreadable.join(", ")}` : "",
   ]
     .filter((g) => g !== "")

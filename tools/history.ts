@@ -114,6 +114,7 @@ export function renderHistory(
 ): string {
   const lines = rows.map((r) => {
     const plan = rollbackCommands(rows, r.version, stack);
+    const below = under(r);
     const back =
       "refused" in plan
         ? `cannot roll back to it: ${whyNot(r)}`
@@ -122,7 +123,7 @@ export function renderHistory(
       `${String(r.version).padStart(4)}  ${r.startTime}  ${r.kind.padEnd(8)} ${r.result.padEnd(10)} ` +
       `ref ${r.ref}${r.commit && r.commit !== r.ref ? ` -> ${r.commit}` : ""}` +
       (r.releaseId ? `  (release ${r.releaseId})` : "") +
-      (under(r) === undefined ? "" : `\n        ${under(r)}`) +
+      (below === undefined ? "" : `\n        ${below}`) +
       `\n        ${back}`
     );
   });

@@ -10,7 +10,7 @@ import { TestSshd } from "../../testbed/sshd";
 import { liveRelease, Tripwires } from "../helpers/faults";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 import { rootOnly } from "../helpers/root";
-import { engineStack, sshHost } from "../helpers/stack";
+import { engineStack, fleetStackConfig } from "../helpers/stack";
 
 const HOSTS = 8;
 
@@ -49,17 +49,8 @@ describe("a fleet of 8 servers, each on its own disk, through pulumi up", functi
   });
 
   /** The stack's settings: the repo's head to all eight, with `over` adding or replacing keys. */
-  const settings = (over: Record<string, string> = {}) => ({
-    repo: repo.dir,
-    testCommand: "echo '1 passed, 0 failed'",
-    workDir: path.join(work, "local"),
-    target: "ssh",
-    hosts: JSON.stringify(servers.map((s, i) => sshHost(names[i], s))),
-    deployRoot: path.join(diskAt, "app"),
-    reportDir: path.join(work, "reports"),
-    sshPrivateKey: servers[0].userKey.privateKey,
-    ...over,
-  });
+  const settings = (over: Record<string, string> = {}) =>
+    fleetStackConfig(repo.dir, work, servers, path.join(diskAt, "app"), over);
   const up = (over: Record<string, string> = {}) => held.stack.up(settings(over));
   /** Each server's live release id, in host order. */
   const live = () => servers.map((s) => liveRelease(path.join(s.disk, "app")).id);

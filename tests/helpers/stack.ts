@@ -24,6 +24,31 @@ export function web1Hosts(sshd: TestSshd, over: Record<string, unknown> = {}): s
 }
 
 /**
+ * The config of a stack that deploys `repo` over SSH to `servers`, named web1, web2, … in
+ * order, the first's user key logging in to all, under `deployRoot` on each; its work and
+ * reports under `work`, with a test command that takes no time; `over` adds or replaces keys.
+ */
+export function fleetStackConfig(
+  repo: string,
+  work: string,
+  servers: readonly TestSshd[],
+  deployRoot: string,
+  over: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    repo,
+    testCommand: "echo '1 passed, 0 failed'",
+    workDir: path.join(work, "local"),
+    reportDir: path.join(work, "reports"),
+    target: "ssh",
+    hosts: JSON.stringify(servers.map((s, i) => sshHost(`web${i + 1}`, s))),
+    deployRoot,
+    sshPrivateKey: servers[0].userKey.privateKey,
+    ...over,
+  };
+}
+
+/**
  * The config of a stack that deploys `repo` over SSH to one test sshd, under `work`, with the
  * sample app's tests and shared files; `over` adds or replaces keys.
  */

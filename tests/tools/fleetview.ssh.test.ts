@@ -13,7 +13,7 @@ import { liveRelease } from "../helpers/faults";
 import { snapshot } from "../helpers/release";
 import { FixtureRepo, tempDir } from "../helpers/repo";
 import { rootOnly } from "../helpers/root";
-import { engineStack, sshHost } from "../helpers/stack";
+import { engineStack, fleetStackConfig, sshHost } from "../helpers/stack";
 
 const NAMES = ["web1", "web2"];
 
@@ -31,17 +31,8 @@ describe("npm run status and npm run history -- --servers on a mixed fleet of tw
   let v2: string;
 
   /** The stack's settings, with `over` adding or replacing keys. */
-  const settings = (over: Record<string, string> = {}) => ({
-    repo: repo.dir,
-    testCommand: "echo '1 passed, 0 failed'",
-    workDir: path.join(work, "local"),
-    target: "ssh",
-    hosts: JSON.stringify(servers.map((s, i) => sshHost(NAMES[i], s))),
-    deployRoot: path.join(diskAt, "app"),
-    reportDir: path.join(work, "reports"),
-    sshPrivateKey: servers[0].userKey.privateKey,
-    ...over,
-  });
+  const settings = (over: Record<string, string> = {}) =>
+    fleetStackConfig(repo.dir, work, servers, path.join(diskAt, "app"), over);
   /** The two servers and a third that refuses connections, as a host that cannot be read. */
   const withUnreachable = () => ({
     hosts: JSON.stringify([
