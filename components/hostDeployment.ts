@@ -51,7 +51,9 @@ export interface HostDeploymentArgs extends Omit<
  * release is not staged there yet), then one transaction of the steps `hostSteps` orders: lock,
  * backup of what the SSOT cannot rebuild, stage side by side, the kill-switch as declared, the
  * preparation and the staged probes, the atomic switch, the post-deploy proof, the lock back.
- * Each part is its own component, which reads its step's output; all run in one SSH session.
+ * Each part is its own component, which reads its step's output; all run in one SSH session,
+ * or, when the host switches with others (`batch`), in two: a prepare phase of every step
+ * before the switch, and the switch phase once every host of the batch is prepared.
  */
 export class HostDeployment extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<HostSummary>;
